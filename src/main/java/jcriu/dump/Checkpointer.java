@@ -1,0 +1,193 @@
+package jcriu.dump;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import jcriu.api.Log;
+import jcriu.image.ImageDir;
+import jcriu.image.StateCodec;
+import jcriu.inject.Freezer;
+import jcriu.proc.ProcAttrs;
+import jcriu.proc.ProcStat;
+import jcriu.proc.Stat;
+import jcriu.proc.Status;
+import jcriu.proc.ProcStatus;
+import jcriu.ptrace.Regs;
+import jcriu.ptrace.TaskMemory;
+import jcriu.ptrace.Tracer;
+import jcriu.ptrace.WaitStatus;
+import jcriu.rseq.RseqArea;
+import jcriu.rseq.RseqState;
+import jcriu.state.ProcessState;
+import jcriu.state.ThreadState;
+import jcriu.sys.Sys;
+import jcriu.sys.SysException;
+
+/**
+ * Dumps a process into an image directory. The images are complete and on disk before the
+ * process is killed; any failure puts the process back as it was and leaves it running.
+ */
+public final class Checkpointer {
+    private static final Path PROC = Path.of("/proc");
+
+    private Checkpointer() {}
+
+    /** What a successful dump did. */
+    public record Result(int pid, int threads, int mappings, long pageBytes, Duration frozenFor, boolean leftRunning) {}
+
+    /** The dump failed; the process (if it still exists) is running as before. */
+    public static final class DumpException extends IOException {
+        public DumpException(String msg, Throwable cause) { super(msg, cause); }
+    }
+
+    public static Result dump(DumpOptions opts, Log log) throws DumpException {
+        try {
+            return Tracer.run("jcriu-dump-" + opts.pid(), tracer -> dumpOn(tracer, opts, log));
+        } catch (DumpException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DumpException("dump of process " + opts.pid() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
+        int pid = opts.pid();
+        if (pid == Sys.getpid()) throw new DumpException("jcriu cannot dump itself (pid " + pid + ")", null);
+        ProcStat before;
+        try {
+            before = Stat.read(PROC, pid);
+        } catch (NoSuchFileException | jcriu.proc.ProcessGoneException e) {
+            throw new DumpException("process " + pid + " does not exist", e);
+        }
+        if (before.numThreads() > 1) {
+            throw new DumpException("process " + pid + " has " + before.numThreads()
+                    + " threads; multi-threaded processes are not supported yet", null);
+        }
+        if (before.state() == 'Z') throw new DumpException("process " + pid + " is a zombie", null);
+        ImageDir dir = ImageDir.create(opts.imageDir());
+        List<Path> before0 = listDir(dir.path());
+        long t0 = System.nanoTime();
+        log.info("freezing process " + pid + " (" + before.comm() + ")");
+        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        DumpEngine eng = new DumpEngine(tracer, opts, log);
+        List<DumpEngine.Early> early = List.of();
+        boolean killed = false;
+        try (TaskMemory mem = TaskMemory.open(pid, true)) {
+            early = eng.readThreads(frozen, mem);
+            DumpEngine.Early leader = early.getFirst();
+            DumpEngine.Injected inj = eng.inject(leader, mem);
+            ProcStat stat = Stat.read(PROC, pid);
+            ProcStatus status = Status.read(PROC, pid);
+            DumpEngine.MmParts parts;
+            try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
+                parts = eng.dumpMemory(pid, mem, pages, inj.brk());
+                pages.force(true);
+            }
+            List<ThreadState> threads = new ArrayList<>();
+            for (DumpEngine.Early e : early) {
+                threads.add(new ThreadState(e.tid(), e.resume(), e.xstate(), e.sigmask(), e.pending(), e.robust()[0],
+                        e.robust()[1], inj.clearChildTid(), inj.altStack(), e.rseq(), e.comm()));
+            }
+            String cwd = ProcAttrs.cwd(PROC, pid);
+            String root = ProcAttrs.root(PROC, pid);
+            if (!root.equals("/")) throw new IOException("process " + pid + " runs chrooted in " + root
+                    + "; not supported yet");
+            int personality = ProcAttrs.personality(PROC, pid);
+            ProcessState st = new ProcessState(pid, stat.pgrp(), stat.session(), stat.comm(), threads, inj.sigactions(),
+                    tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), eng.files(pid), cwd, root,
+                    status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T');
+            StateCodec.write(dir, st);
+            dir.syncDir();
+            long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
+            Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
+            log.info("images written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages)");
+            if (opts.leaveRunning()) {
+                putBack(tracer, frozen, early, mem, log);
+                Freezer.release(tracer, frozen);
+                log.info("process " + pid + " left running");
+            } else {
+                killed = true;
+                kill(tracer, frozen);
+                log.info("process " + pid + " killed");
+            }
+            return new Result(pid, threads.size(), parts.vmas().size(), pageBytes, frozenFor, opts.leaveRunning());
+        } catch (Exception | Error e) {
+            if (!killed) {
+                try (TaskMemory mem = TaskMemory.open(pid, true)) {
+                    putBack(tracer, frozen, early, mem, log);
+                } catch (IOException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+                Freezer.release(tracer, frozen);
+                removeNewFiles(dir.path(), before0);
+                log.error("dump failed, process " + pid + " left running: " + e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Puts every thread back as the kernel would have left it: saved registers, except that a
+     * thread caught in a restartable rseq critical section resumes at its abort handler.
+     */
+    static void putBack(Tracer tracer, Freezer.Frozen frozen, List<DumpEngine.Early> early, TaskMemory mem, Log log)
+            throws IOException {
+        for (DumpEngine.Early e : early) {
+            Regs regs = e.original();
+            switch (e.rseq()) {
+                case RseqState.InsideAbort a -> {
+                    regs = regs.withRip(a.cs().abortIp());
+                    mem.writeLong(a.registration().pointer() + RseqArea.OFF_RSEQ_CS, 0); // as the kernel's abort does
+                    log.debug(String.format("rseq tid %d: live task moved to abort handler %#x", e.tid(), a.cs().abortIp()));
+                }
+                case RseqState.InsideNoRestart n -> {
+                    long now = mem.readLong(n.registration().pointer() + RseqArea.OFF_RSEQ_CS);
+                    if (now != n.csPointer()) {
+                        mem.writeLong(n.registration().pointer() + RseqArea.OFF_RSEQ_CS, n.csPointer());
+                        log.debug(String.format("rseq tid %d: rseq_cs was cleared (%#x), written back", e.tid(), now));
+                    }
+                }
+                case RseqState.Outside o -> { }
+                case RseqState.NotRegistered n -> { }
+            }
+            tracer.setRegs(e.tid(), regs);
+            tracer.setSigmask(e.tid(), e.sigmask());
+        }
+    }
+
+    private static void kill(Tracer tracer, Freezer.Frozen frozen) {
+        Sys.kill(frozen.pid(), 9);
+        for (int tid : frozen.tids()) {
+            try {
+                while (true) {
+                    WaitStatus ws = tracer.waitFor(tid);
+                    if (!ws.stopped()) break;
+                }
+            } catch (SysException ignored) {
+                // already reaped with the group
+            }
+        }
+    }
+
+    private static List<Path> listDir(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.toList();
+        }
+    }
+
+    private static void removeNewFiles(Path dir, List<Path> existed) {
+        try (var s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                if (!existed.contains(p)) Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // best effort: a half-written image set must not look like a checkpoint
+        }
+    }
+}

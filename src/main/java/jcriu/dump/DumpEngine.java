@@ -1,0 +1,175 @@
+package jcriu.dump;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import jcriu.api.Log;
+import jcriu.inject.Freezer;
+import jcriu.inject.Injector;
+import jcriu.proc.FdInfo;
+import jcriu.proc.Fds;
+import jcriu.proc.Maps;
+import jcriu.proc.Pagemap;
+import jcriu.proc.ProcAttrs;
+import jcriu.proc.ProcStat;
+import jcriu.proc.ProcStatus;
+import jcriu.proc.Vma;
+import jcriu.ptrace.Regs;
+import jcriu.ptrace.TaskMemory;
+import jcriu.ptrace.Tracer;
+import jcriu.rseq.RseqInspector;
+import jcriu.rseq.RseqState;
+import jcriu.state.FdState;
+import jcriu.state.MmState;
+import jcriu.state.PageRun;
+import jcriu.state.ProcessState;
+import jcriu.state.SigAction;
+import jcriu.state.ThreadState;
+import jcriu.state.VmaState;
+import jcriu.sys.Nr;
+import jcriu.sys.Sys;
+
+/**
+ * Collects the state of a frozen process. Order matters: everything per thread (registers,
+ * rseq above all) is read before the first injected syscall; memory is read after the
+ * last one, so the scratch mapping used for injection is never part of the image.
+ */
+final class DumpEngine {
+    private static final Path PROC = Path.of("/proc");
+    private static final int PR_GET_TID_ADDRESS = 40;
+    private static final int RLIMIT_NLIMITS = 16;
+    private static final int BUF = 8 << 20;
+
+    private final Tracer tracer;
+    private final DumpOptions opts;
+    private final Log log;
+
+    DumpEngine(Tracer tracer, DumpOptions opts, Log log) {
+        this.tracer = tracer;
+        this.opts = opts;
+        this.log = log;
+    }
+
+    /** Per-thread facts read before injection, with the registers the thread had when frozen. */
+    record Early(int tid, Regs original, Regs resume, byte[] xstate, long sigmask, List<byte[]> pending,
+                 long[] robust, RseqState rseq, String comm) {}
+
+    List<Early> readThreads(Freezer.Frozen f, TaskMemory mem) throws IOException {
+        List<Early> out = new ArrayList<>();
+        for (int tid : f.tids()) {
+            Regs regs = tracer.getRegs(tid);
+            RseqState rseq = RseqInspector.inspect(tid, tracer.getRseqConfig(tid), mem, regs.rip(), log::debug);
+            Regs resume = SyscallRestart.fixup(regs);
+            resume = resume.withRip(rseq.resumeIp(resume.rip()));
+            String comm = Files.readString(PROC.resolve(f.pid() + "/task/" + tid + "/comm")).strip();
+            out.add(new Early(tid, regs, resume, tracer.getXstate(tid), tracer.getSigmask(tid),
+                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, comm));
+            log.debug("thread " + tid + ": " + regs + (resume.equals(regs) ? "" : " -> resume at " + resume));
+        }
+        return out;
+    }
+
+    /** Values only the process itself can tell, read by injected syscalls into a scratch page. */
+    record Injected(List<SigAction> sigactions, long clearChildTid, ThreadState.AltStack altStack, long brk) {}
+
+    Injected inject(Early t, TaskMemory mem) throws IOException {
+        long gadget = GadgetFinder.find(t.tid(), t.original(), mem);
+        Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
+        tracer.setSigmask(t.tid(), -1L);
+        long page = inj.call("mmap scratch", Nr.MMAP, 0, 4096, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);
+        try {
+            List<SigAction> acts = new ArrayList<>();
+            for (int sig = 1; sig <= 64; sig++) {
+                if (sig == 9 || sig == 19) continue;
+                inj.call("rt_sigaction(" + sig + ")", Nr.RT_SIGACTION, sig, 0, page, 8);
+                ByteBuffer b = ByteBuffer.wrap(mem.read(page, 32)).order(ByteOrder.LITTLE_ENDIAN);
+                acts.add(new SigAction(sig, b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)));
+            }
+            inj.call("prctl(PR_GET_TID_ADDRESS)", Nr.PRCTL, PR_GET_TID_ADDRESS, page, 0, 0, 0);
+            long ctid = mem.readLong(page);
+            inj.call("sigaltstack", Nr.SIGALTSTACK, 0, page);
+            ByteBuffer ss = ByteBuffer.wrap(mem.read(page, 24)).order(ByteOrder.LITTLE_ENDIAN);
+            var alt = new ThreadState.AltStack(ss.getLong(0), ss.getInt(8), ss.getLong(16));
+            long brk = inj.call("brk(0)", Nr.BRK, 0);
+            return new Injected(acts, ctid, alt, brk);
+        } finally {
+            inj.call("munmap scratch", Nr.MUNMAP, page, 4096);
+            inj.finish(t.original());
+            tracer.setSigmask(t.tid(), t.sigmask());
+        }
+    }
+
+    /** Mappings and their dumpable pages, written to the pages image as they are read. */
+    MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, long brk) throws IOException {
+        List<VmaState> vmas = new ArrayList<>();
+        List<PageRun> runs = new ArrayList<>();
+        ByteBuffer buf = ByteBuffer.allocateDirect(BUF);
+        long bytes = 0;
+        try (Pagemap pagemap = Pagemap.open(PROC, pid)) {
+        for (Vma v : Maps.read(PROC, pid)) {
+            VmaState vs = VmaMapping.toState(v, pid);
+            vmas.add(vs);
+            if (!vs.hasPrivateContent()) continue;
+            List<PageRun> vr = pagemap.dumpableRuns(v);
+            for (PageRun r : vr) {
+                long addr = r.addr();
+                long left = r.bytes();
+                while (left > 0) {
+                    int n = (int) Math.min(left, BUF);
+                    buf.clear().limit(n);
+                    mem.read(addr, buf);
+                    buf.flip();
+                    while (buf.hasRemaining()) pages.write(buf);
+                    addr += n;
+                    left -= n;
+                }
+                bytes += r.bytes();
+            }
+            runs.addAll(vr);
+        }
+        }
+        log.info("memory: " + vmas.size() + " mappings, " + (bytes >> 10) + " KiB of pages");
+        return new MmParts(vmas, runs);
+    }
+
+    record MmParts(List<VmaState> vmas, List<PageRun> runs) {}
+
+    List<FdState> files(int pid) throws IOException {
+        List<FdState> out = new ArrayList<>();
+        for (FdInfo fd : Fds.list(PROC, pid)) {
+            out.add(FdMapping.toState(pid, fd, opts.shellJob()));
+        }
+        return out;
+    }
+
+    long[][] rlimits(int pid) {
+        long[][] out = new long[RLIMIT_NLIMITS][];
+        for (int r = 0; r < RLIMIT_NLIMITS; r++) out[r] = Sys.prlimit(pid, r, null);
+        return out;
+    }
+
+    MmState mm(int pid, ProcStat stat, MmParts parts, long brk) throws IOException {
+        long[] auxv = ProcAttrs.auxv(PROC, pid).words();
+        String exe = ProcAttrs.exe(PROC, pid);
+        if (exe.endsWith(" (deleted)")) throw new IOException("the executable of " + pid + " was deleted: " + exe);
+        return new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(), brk,
+                stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(), auxv, exe,
+                parts.vmas(), parts.runs());
+    }
+
+    ProcessState.Creds creds(ProcStatus s) {
+        var c = s.caps();
+        return new ProcessState.Creds(ids(s.uid()), ids(s.gid()), s.groups().stream().mapToInt(Integer::intValue).toArray(),
+                c.inheritable(), c.permitted(), c.effective(), c.bounding(), c.ambient());
+    }
+
+    private static int[] ids(jcriu.proc.Ids i) {
+        return new int[] {i.real(), i.effective(), i.saved(), i.fs()};
+    }
+}

@@ -1,0 +1,134 @@
+package jcriu.image;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A directory of image files. Images hold memory contents and credentials, so
+ * the directory is kept at 0700 and every file jcriu creates at 0600.
+ */
+public final class ImageDir {
+    static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
+    static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
+
+    private final Path path;
+
+    private ImageDir(Path path) {
+        this.path = path;
+    }
+
+    /** Opens {@code dir} for dumping, creating it if missing; either way its mode becomes 0700. */
+    public static ImageDir create(Path dir) throws IOException {
+        Objects.requireNonNull(dir, "dir");
+        if (!Files.isDirectory(dir)) {
+            if (Files.exists(dir)) {
+                throw new NotDirectoryException(dir + ": exists and is not a directory, cannot hold images");
+            }
+            Path parent = dir.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(DIR_MODE));
+            } catch (FileAlreadyExistsException e) {
+                // Someone else created it meanwhile; fine if it is a directory.
+                if (!Files.isDirectory(dir)) {
+                    throw new NotDirectoryException(dir + ": exists and is not a directory, cannot hold images");
+                }
+            }
+        }
+        // Applies to pre-existing directories and undoes umask on new ones.
+        Files.setPosixFilePermissions(dir, DIR_MODE);
+        return new ImageDir(dir);
+    }
+
+    /** Opens an existing image directory for reading. */
+    public static ImageDir open(Path dir) throws IOException {
+        Objects.requireNonNull(dir, "dir");
+        if (!Files.exists(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "image directory does not exist");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new NotDirectoryException(dir + ": not a directory, cannot hold images");
+        }
+        return new ImageDir(dir);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Creates (or replaces) an image file and writes its magic header. */
+    public ImageOutput create(ImageFile f) throws IOException {
+        requireStructured(f);
+        Path file = path.resolve(f.name());
+        return new ImageOutput(file, f.magic(), createFile(file));
+    }
+
+    /** Opens an image file and checks its magic header. */
+    public ImageInput open(ImageFile f) throws IOException {
+        requireStructured(f);
+        Path file = path.resolve(f.name());
+        return new ImageInput(file, f.magic(), FileChannel.open(file, StandardOpenOption.READ));
+    }
+
+    public boolean exists(ImageFile f) {
+        return Files.isRegularFile(path.resolve(f.name()));
+    }
+
+    /** Creates (or replaces) a headerless file such as pages-N.img, mode 0600, open for writing. */
+    public FileChannel createRaw(String name) throws IOException {
+        return createFile(path.resolve(new ImageFile(name, Magic.PAGES).name()));
+    }
+
+    /** Opens a headerless file for reading. */
+    public FileChannel openRaw(String name) throws IOException {
+        return FileChannel.open(path.resolve(new ImageFile(name, Magic.PAGES).name()), StandardOpenOption.READ);
+    }
+
+    /** fsyncs the directory so that the names of newly created images are durable. */
+    public void syncDir() throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ImageDir[" + path + "]";
+    }
+
+    private static void requireStructured(ImageFile f) {
+        Objects.requireNonNull(f, "f");
+        if (f.magic().isRaw()) {
+            throw new IllegalArgumentException(f.name() + " is a raw file; use createRaw/openRaw");
+        }
+    }
+
+    // A stale file is removed rather than truncated, so that neither its old
+    // mode nor a symlink planted in its place survives; CREATE_NEW then
+    // refuses to follow anything that reappears.
+    private static FileChannel createFile(Path file) throws IOException {
+        Files.deleteIfExists(file);
+        FileAttribute<Set<PosixFilePermission>> mode = PosixFilePermissions.asFileAttribute(FILE_MODE);
+        FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode);
+        try {
+            Files.setPosixFilePermissions(file, FILE_MODE); // umask may have cleared owner bits
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        return ch;
+    }
+}

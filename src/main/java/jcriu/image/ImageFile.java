@@ -1,0 +1,74 @@
+package jcriu.image;
+
+import java.util.Objects;
+
+/**
+ * An image file name within an image directory and the magic it carries.
+ * The factories produce CRIU's names (criu/image-desc.c), so a jcriu image
+ * directory looks like a CRIU one.
+ */
+public record ImageFile(String name, Magic magic) {
+
+    public ImageFile {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(magic, "magic");
+        if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("not a plain file name: \"" + name + "\"");
+        }
+    }
+
+    /** Dump-wide options and ids of the root task. */
+    public static ImageFile inventory() {
+        return new ImageFile("inventory.img", Magic.INVENTORY);
+    }
+
+    /** Process tree: one PstreeEntry per process. */
+    public static ImageFile pstree() {
+        return new ImageFile("pstree.img", Magic.PSTREE);
+    }
+
+    /** Registers and per-thread state of thread {@code tid} (process-wide state too for the leader). */
+    public static ImageFile core(int tid) {
+        return new ImageFile("core-" + u(tid) + ".img", Magic.CORE);
+    }
+
+    /** Kernel object ids of process {@code pid}. */
+    public static ImageFile ids(int pid) {
+        return new ImageFile("ids-" + u(pid) + ".img", Magic.IDS);
+    }
+
+    /** Memory layout and VMAs of process {@code pid}. */
+    public static ImageFile mm(int pid) {
+        return new ImageFile("mm-" + u(pid) + ".img", Magic.MM);
+    }
+
+    /** Which page runs of process {@code pid} were saved, and in which pages file. */
+    public static ImageFile pagemap(int pid) {
+        return new ImageFile("pagemap-" + u(pid) + ".img", Magic.PAGEMAP);
+    }
+
+    /** Page contents referenced by a PagemapHead.pages_id; raw, no magic. */
+    public static ImageFile pages(int pagesId) {
+        return new ImageFile("pages-" + u(pagesId) + ".img", Magic.PAGES);
+    }
+
+    /** File descriptions of all dumped processes (FileEntry). */
+    public static ImageFile files() {
+        return new ImageFile("files.img", Magic.FILES);
+    }
+
+    /** Descriptor table with id {@code filesId} (TaskKobjIdsEntry.files_id), not a pid. */
+    public static ImageFile fdinfo(int filesId) {
+        return new ImageFile("fdinfo-" + u(filesId) + ".img", Magic.FDINFO);
+    }
+
+    /** cwd, root and umask of process {@code pid}. */
+    public static ImageFile fs(int pid) {
+        return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);
+    }
+
+    // CRIU formats these numbers with %u.
+    private static String u(int n) {
+        return Integer.toUnsignedString(n);
+    }
+}

@@ -1,0 +1,430 @@
+package jcriu.image;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.google.protobuf.ByteString;
+
+import jcriu.image.pb.CoreEntry;
+import jcriu.image.pb.CredsEntry;
+import jcriu.image.pb.FdTypes;
+import jcriu.image.pb.FdinfoEntry;
+import jcriu.image.pb.FileEntry;
+import jcriu.image.pb.FownEntry;
+import jcriu.image.pb.FsEntry;
+import jcriu.image.pb.InventoryEntry;
+import jcriu.image.pb.Lsmtype;
+import jcriu.image.pb.MmEntry;
+import jcriu.image.pb.PagemapEntry;
+import jcriu.image.pb.PstreeEntry;
+import jcriu.image.pb.RegFileEntry;
+import jcriu.image.pb.RlimitEntry;
+import jcriu.image.pb.RseqEntry;
+import jcriu.image.pb.SaEntry;
+import jcriu.image.pb.SiginfoEntry;
+import jcriu.image.pb.SignalQueueEntry;
+import jcriu.image.pb.TaskCoreEntry;
+import jcriu.image.pb.TaskKobjIdsEntry;
+import jcriu.image.pb.TaskRlimitsEntry;
+import jcriu.image.pb.ThreadCoreEntry;
+import jcriu.image.pb.ThreadInfoX86;
+import jcriu.image.pb.ThreadSasEntry;
+import jcriu.image.pb.UserX86FpregsEntry;
+import jcriu.image.pb.UserX86RegsEntry;
+import jcriu.image.pb.UserX86XsaveEntry;
+import jcriu.image.pb.VmaEntry;
+import jcriu.ptrace.Regs;
+import jcriu.rseq.RseqState;
+import jcriu.state.FdState;
+import jcriu.state.MmState;
+import jcriu.state.PageRun;
+import jcriu.state.ProcessState;
+import jcriu.state.SigAction;
+import jcriu.state.ThreadState;
+import jcriu.state.VmaState;
+
+/**
+ * {@link ProcessState} to CRIU's image files and back. The split of state over files and
+ * the meaning of each field follow CRIU, so its tools read what jcriu writes.
+ */
+public final class StateCodec {
+    public static final int PAGES_ID = 1;
+    public static final String PAGES_FILE = ImageFile.pages(PAGES_ID).name();
+    private static final int FILES_ID = 1;
+    private static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
+    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
+    private static final int O_CLOEXEC = 02000000;
+    private static final int XSAVE_HDR = 512, YMMH = 576, YMMH_BYTES = 256;
+
+    private StateCodec() {}
+
+    // ---------------------------------------------------------------- write
+
+    public static void write(ImageDir dir, ProcessState st) throws IOException {
+        Map<String, Integer> fileIds = new LinkedHashMap<>();
+        List<FileEntry> files = new ArrayList<>();
+        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(1).setFilesId(FILES_ID).setFsId(1)
+                .setSighandId(1).build();
+        try (ImageOutput o = dir.create(ImageFile.inventory())) {
+            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids)
+                    .setLsmtype(Lsmtype.NO_LSM).build());
+        }
+        try (ImageOutput o = dir.create(ImageFile.pstree())) {
+            PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(st.pid()).setPpid(0).setPgid(st.pgid())
+                    .setSid(st.sid());
+            for (ThreadState t : st.threads()) p.addThreads(t.tid());
+            o.write(p.build());
+        }
+        try (ImageOutput o = dir.create(ImageFile.ids(st.pid()))) {
+            o.write(ids);
+        }
+        for (ThreadState t : st.threads()) {
+            try (ImageOutput o = dir.create(ImageFile.core(t.tid()))) {
+                o.write(core(st, t, t == st.leader()));
+            }
+        }
+        try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
+            o.write(mm(st.mm(), fileIds, files));
+        }
+        List<PagemapEntry> pm = new ArrayList<>();
+        for (PageRun r : st.mm().pages()) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PRESENT));
+        try (ImageOutput o = dir.create(ImageFile.pagemap(st.pid()))) {
+            new Pagemap(PAGES_ID, pm).write(o);
+        }
+        List<FdinfoEntry> fdinfos = new ArrayList<>();
+        for (FdState f : st.fds()) {
+            int mode = switch (f.kind()) {
+                case DIRECTORY -> S_IFDIR;
+                case CHAR_DEVICE, INHERITED_TTY -> S_IFCHR;
+                case REGULAR -> S_IFREG;
+            };
+            int id = fileId(fileIds, files, f.path(), f.flags(), f.pos(), mode, "fd" + f.fd());
+            fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0)
+                    .setType(f.kind() == FdState.Kind.INHERITED_TTY ? FdTypes.TTY : FdTypes.REG).setFd(f.fd()).build());
+        }
+        try (ImageOutput o = dir.create(ImageFile.fdinfo(FILES_ID))) {
+            for (FdinfoEntry e : fdinfos) o.write(e);
+        }
+        int cwd = fileId(fileIds, files, st.cwd(), 0200000, 0, S_IFDIR, "cwd");
+        int root = fileId(fileIds, files, st.root(), 0200000, 0, S_IFDIR, "root");
+        try (ImageOutput o = dir.create(ImageFile.fs(st.pid()))) {
+            o.write(FsEntry.newBuilder().setCwdId(cwd).setRootId(root).setUmask(st.umask()).build());
+        }
+        try (ImageOutput o = dir.create(ImageFile.files())) {
+            for (FileEntry f : files) o.write(f);
+        }
+    }
+
+    /** Every distinct use of a path gets its own file id; identical uses share one. */
+    private static int fileId(Map<String, Integer> ids, List<FileEntry> files, String path, int flags, long pos,
+                              int mode, String use) {
+        String key = path + "\0" + flags + "\0" + pos + "\0" + mode + "\0" + (use.startsWith("fd") ? use : "");
+        Integer have = ids.get(key);
+        if (have != null) return have;
+        int id = files.size() + 1;
+        ids.put(key, id);
+        files.add(FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
+                .setFlags(flags).setPos(pos).setName(path).setMode(mode)
+                .setFown(FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0))).build());
+        return id;
+    }
+
+    private static CoreEntry core(ProcessState st, ThreadState t, boolean leader) {
+        Regs r = t.regs();
+        UserX86RegsEntry.Builder g = UserX86RegsEntry.newBuilder();
+        g.setR15(r.get(Regs.R15)).setR14(r.get(Regs.R14)).setR13(r.get(Regs.R13)).setR12(r.get(Regs.R12))
+                .setBp(r.get(Regs.RBP)).setBx(r.get(Regs.RBX)).setR11(r.get(Regs.R11)).setR10(r.get(Regs.R10))
+                .setR9(r.get(Regs.R9)).setR8(r.get(Regs.R8)).setAx(r.get(Regs.RAX)).setCx(r.get(Regs.RCX))
+                .setDx(r.get(Regs.RDX)).setSi(r.get(Regs.RSI)).setDi(r.get(Regs.RDI)).setOrigAx(r.get(Regs.ORIG_RAX))
+                .setIp(r.get(Regs.RIP)).setCs(r.get(Regs.CS)).setFlags(r.get(Regs.EFLAGS)).setSp(r.get(Regs.RSP))
+                .setSs(r.get(Regs.SS)).setFsBase(r.get(Regs.FS_BASE)).setGsBase(r.get(Regs.GS_BASE))
+                .setDs(r.get(Regs.DS)).setEs(r.get(Regs.ES)).setFs(r.get(Regs.FS)).setGs(r.get(Regs.GS));
+        ThreadInfoX86 ti = ThreadInfoX86.newBuilder().setClearTidAddr(t.clearChildTid()).setGpregs(g)
+                .setFpregs(fpregs(t.xstate())).build();
+        ThreadCoreEntry.Builder tc = ThreadCoreEntry.newBuilder().setFutexRla(t.robustListHead())
+                .setFutexRlaLen((int) t.robustListLen()).setBlkSigset(t.sigmask()).setComm(t.comm())
+                .setCreds(creds(st.creds()));
+        if (t.altStack() != null) {
+            tc.setSas(ThreadSasEntry.newBuilder().setSsSp(t.altStack().sp()).setSsSize(t.altStack().size())
+                    .setSsFlags(t.altStack().flags()));
+        }
+        if (!t.pendingSiginfo().isEmpty()) tc.setSignalsP(queue(t.pendingSiginfo()));
+        RseqState.Registration reg = t.rseq().registration();
+        if (reg != null) {
+            RseqEntry.Builder re = RseqEntry.newBuilder().setRseqAbiPointer(reg.pointer()).setRseqAbiSize(reg.size())
+                    .setSignature(reg.signature());
+            if (t.rseq().rseqCsToRestore() != 0) re.setRseqCsPointer(t.rseq().rseqCsToRestore());
+            tc.setRseqEntry(re);
+        }
+        CoreEntry.Builder c = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setThreadInfo(ti).setThreadCore(tc);
+        if (leader) {
+            TaskCoreEntry.Builder task = TaskCoreEntry.newBuilder().setTaskState(st.wasStopped() ? TASK_STOPPED : TASK_ALIVE)
+                    .setExitCode(0).setPersonality(st.personality()).setFlags(0).setBlkSigset(t.sigmask())
+                    .setComm(st.comm());
+            TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
+            for (long[] l : st.rlimits()) rl.addRlimits(RlimitEntry.newBuilder().setCur(l[0]).setMax(l[1]));
+            task.setRlimits(rl);
+            if (!st.sharedPendingSiginfo().isEmpty()) task.setSignalsS(queue(st.sharedPendingSiginfo()));
+            for (SigAction sa : st.sigactions()) {
+                task.addSigactions(SaEntry.newBuilder().setSigaction(sa.handler()).setFlags(sa.flags())
+                        .setRestorer(sa.restorer()).setMask(sa.mask()));
+            }
+            c.setTc(task);
+        }
+        return c.build();
+    }
+
+    private static SignalQueueEntry queue(List<byte[]> infos) {
+        SignalQueueEntry.Builder q = SignalQueueEntry.newBuilder();
+        for (byte[] si : infos) q.addSignals(SiginfoEntry.newBuilder().setSiginfo(ByteString.copyFrom(si)));
+        return q.build();
+    }
+
+    private static CredsEntry creds(ProcessState.Creds c) {
+        CredsEntry.Builder b = CredsEntry.newBuilder().setUid(c.uid()[0]).setEuid(c.uid()[1]).setSuid(c.uid()[2])
+                .setFsuid(c.uid()[3]).setGid(c.gid()[0]).setEgid(c.gid()[1]).setSgid(c.gid()[2]).setFsgid(c.gid()[3])
+                .setSecbits(0);
+        for (long cap : new long[] {c.capInh()}) b.addCapInh((int) cap).addCapInh((int) (cap >>> 32));
+        for (long cap : new long[] {c.capPrm()}) b.addCapPrm((int) cap).addCapPrm((int) (cap >>> 32));
+        for (long cap : new long[] {c.capEff()}) b.addCapEff((int) cap).addCapEff((int) (cap >>> 32));
+        for (long cap : new long[] {c.capBnd()}) b.addCapBnd((int) cap).addCapBnd((int) (cap >>> 32));
+        for (long cap : new long[] {c.capAmb()}) b.addCapAmb((int) cap).addCapAmb((int) (cap >>> 32));
+        for (int gr : c.groups()) b.addGroups(gr);
+        return b.build();
+    }
+
+    /** CRIU's split of the XSAVE area, plus the whole area so a same-machine restore is exact. */
+    private static UserX86FpregsEntry fpregs(byte[] x) {
+        ByteBuffer b = ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN);
+        UserX86FpregsEntry.Builder f = UserX86FpregsEntry.newBuilder().setCwd(b.getShort(0) & 0xffff)
+                .setSwd(b.getShort(2) & 0xffff).setTwd(b.getShort(4) & 0xffff).setFop(b.getShort(6) & 0xffff)
+                .setRip(b.getLong(8)).setRdp(b.getLong(16)).setMxcsr(b.getInt(24)).setMxcsrMask(b.getInt(28));
+        for (int i = 0; i < 32; i++) f.addStSpace(b.getInt(32 + 4 * i));
+        for (int i = 0; i < 64; i++) f.addXmmSpace(b.getInt(160 + 4 * i));
+        if (x.length >= YMMH + YMMH_BYTES) {
+            UserX86XsaveEntry.Builder xs = UserX86XsaveEntry.newBuilder().setXstateBv(b.getLong(XSAVE_HDR));
+            for (int i = 0; i < YMMH_BYTES / 4; i++) xs.addYmmhSpace(b.getInt(YMMH + 4 * i));
+            f.setXsave(xs);
+        }
+        f.setJcriuXsaveArea(ByteString.copyFrom(x));
+        return f.build();
+    }
+
+    private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, List<FileEntry> files) {
+        MmEntry.Builder m = MmEntry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
+                .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
+                .setMmStartBrk(mm.startBrk()).setMmBrk(mm.brk()).setMmArgStart(mm.argStart())
+                .setMmArgEnd(mm.argEnd()).setMmEnvStart(mm.envStart()).setMmEnvEnd(mm.envEnd())
+                .setExeFileId(fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"));
+        for (long a : mm.auxv()) m.addMmSavedAuxv(a);
+        for (VmaState v : mm.vmas()) {
+            VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
+                    .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1).setShmid(0);
+            if (v.path() != null) {
+                int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
+                e.setShmid(fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma")).setFdflags(flags);
+            }
+            long madv = 0;
+            for (int a : v.madvise()) madv |= 1L << a;
+            if (madv != 0) e.setMadv(madv);
+            m.addVmas(e);
+        }
+        return m.build();
+    }
+
+    private static int status(VmaState v) {
+        int s = VmaStatus.AREA_REGULAR;
+        return switch (v.kind()) {
+            case ANON_PRIVATE -> s | VmaStatus.ANON_PRIVATE;
+            case ANON_SHARED -> s | VmaStatus.ANON_SHARED;
+            case FILE_PRIVATE -> s | VmaStatus.FILE_PRIVATE;
+            case FILE_SHARED -> s | VmaStatus.FILE_SHARED;
+            case HEAP -> s | VmaStatus.ANON_PRIVATE | VmaStatus.AREA_HEAP;
+            case STACK -> s | VmaStatus.ANON_PRIVATE | VmaStatus.AREA_STACK;
+            case VDSO -> s | VmaStatus.AREA_VDSO | VmaStatus.ANON_PRIVATE;
+            case VVAR -> s | VmaStatus.AREA_VVAR | VmaStatus.ANON_PRIVATE;
+            case VVAR_VCLOCK -> s | VmaStatus.AREA_VVAR | VmaStatus.ANON_PRIVATE;
+            case VSYSCALL -> VmaStatus.AREA_VSYSCALL;
+        };
+    }
+
+    // ---------------------------------------------------------------- read
+
+    public static ProcessState read(ImageDir dir) throws IOException {
+        PstreeEntry ps;
+        try (ImageInput in = dir.open(ImageFile.pstree())) {
+            ps = in.next(PstreeEntry.parser());
+            if (ps == null) throw new ImageException(in.file(), in.offset(), "no process in the tree");
+            if (in.next(PstreeEntry.parser()) != null) {
+                throw new ImageException(in.file(), in.offset(), "more than one process; process trees are not supported yet");
+            }
+        }
+        int pid = ps.getPid();
+        Map<Integer, RegFileEntry> files = new HashMap<>();
+        try (ImageInput in = dir.open(ImageFile.files())) {
+            for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
+                if (!f.hasReg()) throw new ImageException(in.file(), in.offset(), "file " + f.getId()
+                        + " is of type " + f.getType() + ", which jcriu cannot restore yet");
+                files.put(f.getId(), f.getReg());
+            }
+        }
+        List<ThreadState> threads = new ArrayList<>();
+        TaskCoreEntry task = null;
+        ProcessState.Creds creds = null;
+        for (int tid : ps.getThreadsList()) {
+            CoreEntry c;
+            try (ImageInput in = dir.open(ImageFile.core(tid))) {
+                c = in.single(CoreEntry.parser());
+                if (c.getMtype() != CoreEntry.March.X86_64 || !c.hasThreadInfo() || !c.hasThreadCore()) {
+                    throw new ImageException(in.file(), 0, "not an x86_64 thread image");
+                }
+                if (!c.getThreadInfo().getFpregs().hasJcriuXsaveArea()) {
+                    throw new ImageException(in.file(), 0, "no full XSAVE area (an image not written by jcriu?)");
+                }
+            }
+            if (tid == pid) {
+                task = c.getTc();
+                creds = creds(c.getThreadCore().getCreds());
+            }
+            threads.add(thread(tid, c));
+        }
+        if (task == null) throw new IOException("core image of the leader " + pid + " has no task state");
+        List<SigAction> acts = new ArrayList<>();
+        int sig = 1;
+        for (SaEntry sa : task.getSigactionsList()) {
+            while (sig == 9 || sig == 19) sig++; // CRIU stores no entry for SIGKILL and SIGSTOP
+            acts.add(new SigAction(sig++, sa.getSigaction(), sa.getFlags(), sa.getRestorer(), sa.getMask()));
+        }
+        long[][] rl = new long[task.getRlimits().getRlimitsCount()][];
+        for (int i = 0; i < rl.length; i++) {
+            rl[i] = new long[] {task.getRlimits().getRlimits(i).getCur(), task.getRlimits().getRlimits(i).getMax()};
+        }
+        MmState mm = readMm(dir, pid, files);
+        List<FdState> fds = new ArrayList<>();
+        try (ImageInput in = dir.open(ImageFile.fdinfo(FILES_ID))) {
+            for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
+                RegFileEntry r = files.get(e.getId());
+                if (r == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd() + " names missing file "
+                        + e.getId());
+                FdState.Kind kind = e.getType() == FdTypes.TTY ? FdState.Kind.INHERITED_TTY
+                        : switch (r.getMode() & S_IFMT) {
+                            case S_IFDIR -> FdState.Kind.DIRECTORY;
+                            case S_IFCHR -> FdState.Kind.CHAR_DEVICE;
+                            default -> FdState.Kind.REGULAR;
+                        };
+                fds.add(new FdState(e.getFd(), kind, r.getName(), r.getFlags(), r.getPos(), (e.getFlags() & 1) != 0));
+            }
+        }
+        FsEntry fs;
+        try (ImageInput in = dir.open(ImageFile.fs(pid))) {
+            fs = in.single(FsEntry.parser());
+        }
+        return new ProcessState(pid, ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
+                infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
+                pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
+                task.getTaskState() == TASK_STOPPED);
+    }
+
+    private static String pathOf(Map<Integer, RegFileEntry> files, int id, String what) throws IOException {
+        RegFileEntry r = files.get(id);
+        if (r == null) throw new IOException(what + " refers to file id " + id + ", missing from files.img");
+        return r.getName();
+    }
+
+    private static ThreadState thread(int tid, CoreEntry c) {
+        UserX86RegsEntry g = c.getThreadInfo().getGpregs();
+        long[] v = {g.getR15(), g.getR14(), g.getR13(), g.getR12(), g.getBp(), g.getBx(), g.getR11(), g.getR10(),
+                g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(), g.getIp(),
+                g.getCs(), g.getFlags(), g.getSp(), g.getSs(), g.getFsBase(), g.getGsBase(), g.getDs(), g.getEs(),
+                g.getFs(), g.getGs()};
+        ThreadCoreEntry tc = c.getThreadCore();
+        RseqState rseq = new RseqState.NotRegistered();
+        if (tc.hasRseqEntry()) {
+            RseqEntry re = tc.getRseqEntry();
+            var reg = new RseqState.Registration(re.getRseqAbiPointer(), re.getRseqAbiSize(), re.getSignature());
+            rseq = re.hasRseqCsPointer() && re.getRseqCsPointer() != 0
+                    ? new RseqState.InsideNoRestart(reg, null, re.getRseqCsPointer())
+                    : new RseqState.Outside(reg);
+        }
+        ThreadState.AltStack alt = tc.hasSas()
+                ? new ThreadState.AltStack(tc.getSas().getSsSp(), tc.getSas().getSsFlags(), tc.getSas().getSsSize())
+                : null;
+        return new ThreadState(tid, new Regs(v), c.getThreadInfo().getFpregs().getJcriuXsaveArea().toByteArray(),
+                tc.getBlkSigset(), infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
+                c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm());
+    }
+
+    private static List<byte[]> infos(SignalQueueEntry q) {
+        List<byte[]> out = new ArrayList<>();
+        for (SiginfoEntry e : q.getSignalsList()) out.add(e.getSiginfo().toByteArray());
+        return out;
+    }
+
+    private static ProcessState.Creds creds(CredsEntry c) {
+        int[] groups = c.getGroupsList().stream().mapToInt(Integer::intValue).toArray();
+        return new ProcessState.Creds(new int[] {c.getUid(), c.getEuid(), c.getSuid(), c.getFsuid()},
+                new int[] {c.getGid(), c.getEgid(), c.getSgid(), c.getFsgid()}, groups, cap(c.getCapInhList()),
+                cap(c.getCapPrmList()), cap(c.getCapEffList()), cap(c.getCapBndList()), cap(c.getCapAmbList()));
+    }
+
+    private static long cap(List<Integer> words) {
+        long v = 0;
+        for (int i = 0; i < Math.min(2, words.size()); i++) v |= (words.get(i) & 0xffffffffL) << (32 * i);
+        return v;
+    }
+
+    private static MmState readMm(ImageDir dir, int pid, Map<Integer, RegFileEntry> files) throws IOException {
+        MmEntry m;
+        try (ImageInput in = dir.open(ImageFile.mm(pid))) {
+            m = in.single(MmEntry.parser());
+        }
+        List<VmaState> vmas = new ArrayList<>();
+        for (VmaEntry e : m.getVmasList()) {
+            VmaState.Kind kind = kind(e.getStatus());
+            VmaState prev = vmas.isEmpty() ? null : vmas.getLast();
+            if (kind == VmaState.Kind.VVAR && prev != null && prev.kind() == VmaState.Kind.VVAR
+                    && prev.end() == e.getStart()) {
+                kind = VmaState.Kind.VVAR_VCLOCK; // CRIU marks both as VVAR; the clock pages follow [vvar]
+            }
+            String path = null;
+            if (kind == VmaState.Kind.FILE_PRIVATE || kind == VmaState.Kind.FILE_SHARED) {
+                path = pathOf(files, (int) e.getShmid(), String.format("mapping %#x", e.getStart()));
+            }
+            List<Integer> adv = new ArrayList<>();
+            for (int a = 0; a < 64; a++) if ((e.getMadv() & (1L << a)) != 0) adv.add(a);
+            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), e.getFlags(), kind, path, 0, 0,
+                    adv.stream().mapToInt(Integer::intValue).toArray()));
+        }
+        List<PageRun> runs = new ArrayList<>();
+        try (ImageInput in = dir.open(ImageFile.pagemap(pid))) {
+            Pagemap pm = Pagemap.read(in);
+            if (pm.pagesId() != PAGES_ID) throw new ImageException(in.file(), 0, "pages id " + pm.pagesId());
+            for (PagemapEntry e : pm.entries()) {
+                if (!Pagemap.isPresent(e)) throw new ImageException(in.file(), 0, "pagemap entry without pages");
+                runs.add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
+            }
+        }
+        long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
+        return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
+                m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
+                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs);
+    }
+
+    private static VmaState.Kind kind(int status) {
+        if ((status & VmaStatus.AREA_VSYSCALL) != 0) return VmaState.Kind.VSYSCALL;
+        if ((status & VmaStatus.AREA_VDSO) != 0) return VmaState.Kind.VDSO;
+        if ((status & VmaStatus.AREA_VVAR) != 0) return VmaState.Kind.VVAR;
+        if ((status & VmaStatus.AREA_HEAP) != 0) return VmaState.Kind.HEAP;
+        if ((status & VmaStatus.AREA_STACK) != 0) return VmaState.Kind.STACK;
+        if ((status & VmaStatus.FILE_SHARED) != 0) return VmaState.Kind.FILE_SHARED;
+        if ((status & VmaStatus.FILE_PRIVATE) != 0) return VmaState.Kind.FILE_PRIVATE;
+        if ((status & VmaStatus.ANON_SHARED) != 0) return VmaState.Kind.ANON_SHARED;
+        return VmaState.Kind.ANON_PRIVATE;
+    }
+}

@@ -1,0 +1,124 @@
+package jcriu.inject;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+import jcriu.ptrace.Tracer;
+import jcriu.ptrace.WaitStatus;
+import jcriu.sys.Errno;
+import jcriu.sys.SysException;
+
+/**
+ * Stops every thread of a process under ptrace without signalling it (PTRACE_SEIZE and
+ * PTRACE_INTERRUPT), re-reading /proc/PID/task until no thread is left unseized, since
+ * threads can be born while the others are being stopped.
+ */
+public final class Freezer {
+    public static final int OPTIONS = Tracer.O_TRACESYSGOOD;
+    private static final int MAX_ROUNDS = 1000;
+
+    private Freezer() {}
+
+    /** A seized and stopped thread group; {@code tids} holds the leader first. */
+    public record Frozen(int pid, List<Integer> tids) {}
+
+    /** Thrown when the process disappears while being frozen. */
+    public static final class GoneException extends IOException {
+        public GoneException(String msg) { super(msg); }
+    }
+
+    public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log) throws IOException {
+        Set<Integer> stopped = new LinkedHashSet<>();
+        try {
+            for (int round = 0; round < MAX_ROUNDS; round++) {
+                List<Integer> fresh = new ArrayList<>();
+                for (int tid : listTasks(pid)) {
+                    if (stopped.contains(tid)) continue;
+                    try {
+                        tracer.seize(tid, OPTIONS);
+                    } catch (SysException e) {
+                        if (e.is(Errno.ESRCH)) continue; // exited between the listing and the seize
+                        if (e.is(Errno.EPERM)) {
+                            throw new IOException("cannot trace thread " + tid + " of process " + pid
+                                    + ": already traced by another process, or not permitted (" + e.getMessage() + ")");
+                        }
+                        throw e;
+                    }
+                    tracer.interrupt(tid);
+                    fresh.add(tid);
+                }
+                if (fresh.isEmpty()) {
+                    if (stopped.isEmpty()) throw new GoneException("process " + pid + " has no threads left (exited)");
+                    List<Integer> tids = new ArrayList<>(stopped);
+                    tids.remove(Integer.valueOf(pid));
+                    tids.addFirst(pid);
+                    if (!stopped.contains(pid)) throw new GoneException("thread-group leader " + pid + " exited");
+                    return new Frozen(pid, List.copyOf(tids));
+                }
+                for (int tid : fresh) {
+                    if (awaitStop(tracer, tid, log)) stopped.add(tid);
+                }
+                log.accept("round " + round + ": stopped " + fresh);
+            }
+            throw new IOException("threads of process " + pid + " kept appearing for " + MAX_ROUNDS + " rounds");
+        } catch (IOException | RuntimeException e) {
+            for (int tid : stopped) {
+                try {
+                    tracer.detach(tid, 0);
+                } catch (SysException ignored) {
+                    // already gone
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Waits for the interrupt stop. A signal-delivery stop that comes first is handed back to the
+     * thread (it was already dequeued: dropping it would lose it). Returns false if the thread exited.
+     */
+    private static boolean awaitStop(Tracer tracer, int tid, Consumer<String> log) {
+        while (true) {
+            WaitStatus ws = tracer.waitFor(tid);
+            if (!ws.stopped()) {
+                log.accept("thread " + tid + " exited while being frozen: " + ws);
+                return false;
+            }
+            if (ws.event() == Tracer.EVENT_STOP) return true;
+            if (ws.event() != 0) {
+                tracer.cont(tid, 0);
+                continue;
+            }
+            int sig = ws.stopSignal();
+            log.accept("thread " + tid + " had signal " + sig + " on its way in; delivering it before the freeze");
+            tracer.cont(tid, sig);
+        }
+    }
+
+    public static void release(Tracer tracer, Frozen f) {
+        for (int tid : f.tids()) {
+            try {
+                tracer.detach(tid, 0);
+            } catch (SysException ignored) {
+                // thread already gone
+            }
+        }
+    }
+
+    static List<Integer> listTasks(int pid) throws IOException {
+        Path dir = Path.of("/proc", Integer.toString(pid), "task");
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
+        } catch (NoSuchFileException e) {
+            throw new GoneException("process " + pid + " does not exist");
+        }
+    }
+}

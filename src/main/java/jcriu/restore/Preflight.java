@@ -1,0 +1,65 @@
+package jcriu.restore;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+import jcriu.api.Log;
+import jcriu.state.FdState;
+import jcriu.state.ProcessState;
+import jcriu.state.VmaState;
+
+/** Checks made before anything is created, so that a refused restore leaves nothing behind. */
+final class Preflight {
+    private Preflight() {}
+
+    static void check(ProcessState st, RestoreOptions opts, Log log) throws IOException {
+        checkPidFree(st.pid());
+        for (VmaState v : st.mm().vmas()) {
+            if (v.path() != null && !Files.exists(Path.of(v.path()))) {
+                throw new IOException(String.format("mapping %#x-%#x needs %s, which no longer exists", v.start(),
+                        v.end(), v.path()));
+            }
+        }
+        for (FdState f : st.fds()) {
+            if (f.kind() != FdState.Kind.INHERITED_TTY && !Files.exists(Path.of(f.path()))) {
+                throw new IOException("fd " + f.fd() + " needs " + f.path() + ", which no longer exists");
+            }
+            if (f.kind() == FdState.Kind.INHERITED_TTY && !opts.shellJob()) {
+                throw new IOException("fd " + f.fd() + " was a terminal: restore with --shell-job");
+            }
+        }
+        if (!Files.exists(Path.of(st.mm().exePath()))) {
+            throw new IOException("the executable " + st.mm().exePath() + " no longer exists");
+        }
+        log.debug("preflight ok: pid " + st.pid() + " is free, files are present");
+    }
+
+    /** A PID is taken by any task, a zombie included, until its parent reaps it. */
+    static void checkPidFree(int pid) throws IOException {
+        Path stat = Path.of("/proc", Integer.toString(pid), "stat");
+        String s;
+        try {
+            s = Files.readString(stat);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        int close = s.lastIndexOf(')');
+        String comm = s.substring(s.indexOf('(') + 1, close);
+        String[] rest = s.substring(close + 2).split(" ");
+        char state = rest[0].charAt(0);
+        String ppid = rest[1];
+        if (state == 'Z') {
+            throw new PidTakenException("PID " + pid + " is taken by a zombie (" + comm
+                    + ") waiting for its parent " + ppid + " to reap it; try again once it is gone");
+        }
+        throw new PidTakenException("PID " + pid + " is taken by a running process: " + comm + " (state " + state
+                + ", parent " + ppid + ")");
+    }
+
+    /** The saved PID belongs to someone else; nothing was created. */
+    public static final class PidTakenException extends IOException {
+        PidTakenException(String msg) { super(msg); }
+    }
+}

@@ -1,0 +1,537 @@
+package jcriu.restore;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+import jcriu.api.Log;
+import jcriu.inject.Injector;
+import jcriu.proc.Maps;
+import jcriu.proc.Vma;
+import jcriu.ptrace.Regs;
+import jcriu.ptrace.RseqConfig;
+import jcriu.ptrace.TaskMemory;
+import jcriu.ptrace.Tracer;
+import jcriu.ptrace.WaitStatus;
+import jcriu.state.FdState;
+import jcriu.state.PageRun;
+import jcriu.state.ProcessState;
+import jcriu.state.SigAction;
+import jcriu.state.ThreadState;
+import jcriu.state.VmaState;
+import jcriu.sys.Errno;
+import jcriu.sys.Nr;
+import jcriu.sys.Spawn;
+import jcriu.sys.Sys;
+import jcriu.sys.SysException;
+
+/**
+ * Turns a freestanding helper into the checkpointed process, entirely by syscall
+ * injection: clone3 with the saved PID, then replace the address space, files and
+ * thread state, and finally remove the last page of ours and let it run.
+ */
+final class RestoreEngine {
+    private static final int SIGKILL = 9, SIGSTOP = 19, SIGCHLD = 17;
+    private static final long CLONE_PARENT = 0x8000;
+    private static final int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 02000000;
+    private static final int AT_FDCWD = -100;
+    private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
+    private static final int PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14;
+    private static final int SEEK_SET = 0;
+    private static final int IOV_BATCH = 1024;
+    private static final int OPEN_FLAGS_DROPPED = 0100 | 01000 | 0200 | 0400; // O_CREAT O_TRUNC O_EXCL O_NOCTTY
+
+    private final Tracer tracer;
+    private final ProcessState st;
+    private final Path pagesImage;
+    private final RestoreOptions opts;
+    private final Log log;
+
+    RestoreEngine(Tracer tracer, ProcessState st, Path pagesImage, RestoreOptions opts, Log log) {
+        this.tracer = tracer;
+        this.st = st;
+        this.pagesImage = pagesImage;
+        this.opts = opts;
+        this.log = log;
+    }
+
+    /** Restores and returns the PID; on failure nothing of the attempt is left running. */
+    int run() throws IOException {
+        Preflight.check(st, opts, log);
+        int helper = spawnHelper();
+        int child = -1;
+        try {
+            child = cloneTarget(helper);
+            killAndReap(helper);
+            helper = -1;
+            rebuild(child);
+            return child;
+        } catch (IOException | RuntimeException e) {
+            if (helper > 0) killAndReap(helper);
+            if (child > 0) killAndReap(child);
+            throw e;
+        }
+    }
+
+    private int spawnHelper() {
+        int memfd = Sys.memfdCreate("jcriu-restore-helper", 1 /* MFD_CLOEXEC */);
+        try {
+            Sys.write(memfd, HelperElf.build());
+            int pid = Spawn.spawn("/proc/self/fd/" + memfd, List.of("jcriu-restore-helper"), List.of());
+            log.debug("helper started as pid " + pid);
+            tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_EXITKILL);
+            tracer.interrupt(pid);
+            awaitEventStop(pid);
+            return pid;
+        } finally {
+            Sys.close(memfd);
+        }
+    }
+
+    private void awaitEventStop(int pid) {
+        while (true) {
+            WaitStatus ws = tracer.waitFor(pid);
+            if (!ws.stopped()) throw new IllegalStateException("restore helper died: " + ws);
+            if (ws.event() == Tracer.EVENT_STOP) return;
+            tracer.cont(pid, ws.event() == 0 ? ws.stopSignal() : 0);
+        }
+    }
+
+    /** clone3 inside the helper with set_tid = the saved PID; the child is auto-attached. */
+    private int cloneTarget(int helper) throws IOException {
+        Regs regs = tracer.getRegs(helper);
+        Injector inj = new Injector(tracer, helper, regs, HelperElf.gadget());
+        long args = HelperElf.SCRATCH, tidArray = HelperElf.SCRATCH + 256;
+        ByteBuffer ca = ControlArea.le(88);
+        ca.putLong(0, opts.detach() ? 0 : CLONE_PARENT);      // flags: parent is jcriu unless detached
+        ca.putLong(32, opts.detach() ? SIGCHLD : 0);           // exit_signal (must be 0 with CLONE_PARENT)
+        ca.putLong(64, tidArray);                              // set_tid
+        ca.putLong(72, 1);                                     // set_tid_size
+        try (TaskMemory mem = TaskMemory.open(helper, true)) {
+            mem.write(args, ca.array());
+            mem.writeLong(tidArray, st.pid());
+        }
+        long r = inj.raw(Nr.CLONE3, args, 88);
+        if (r < 0) {
+            int e = (int) -r;
+            throw new IOException("cannot create a process with PID " + st.pid() + ": clone3 with set_tid failed with "
+                    + Errno.name(e) + (e == Errno.EEXIST ? " (the PID was taken meanwhile)" : ""));
+        }
+        List<Integer> kids = inj.takeChildren();
+        if (kids.size() != 1 || kids.getFirst() != st.pid()) {
+            throw new IOException("clone3 created " + kids + " instead of PID " + st.pid());
+        }
+        awaitEventStop(st.pid());
+        log.info("created pid " + st.pid() + (opts.detach() ? "" : " as a child of jcriu"));
+        return st.pid();
+    }
+
+    private void killAndReap(int pid) {
+        try {
+            Sys.kill(pid, SIGKILL);
+        } catch (SysException ignored) {
+            return;
+        }
+        try {
+            while (true) {
+                WaitStatus ws = tracer.waitFor(pid);
+                if (!ws.stopped()) return;
+            }
+        } catch (SysException ignored) {
+            // not ours to reap (reparented): the kernel or init will
+        }
+    }
+
+    private void rebuild(int pid) throws IOException {
+        RseqConfig helperRseq = tracer.getRseqConfig(pid);
+        if (helperRseq.registered()) {
+            throw new IOException("restore helper unexpectedly has rseq registered at "
+                    + Long.toHexString(helperRseq.pointer()));
+        }
+        tracer.setSigmask(pid, -1L); // nothing may interrupt injected syscalls
+        Regs start = tracer.getRegs(pid);
+        Injector inj = new Injector(tracer, pid, start, HelperElf.gadget());
+        try (TaskMemory mem = TaskMemory.open(pid, true)) {
+            List<Vma> helperMaps = Maps.read(Path.of("/proc"), pid);
+            ControlArea ctl = new ControlArea(findHole(helperMaps, ControlArea.SIZE));
+            inj.call("mmap control area", Nr.MMAP, ctl.base, ControlArea.SIZE, 7 /* rwx */,
+                    VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS | VmaState.MAP_FIXED_NOREPLACE, -1, 0);
+            mem.write(ctl.base, ControlArea.GADGET);
+            inj.useGadget(ctl.gadget());
+            inj.useStack(ctl.stackTop());
+            log.debug(String.format("control area at %#x", ctl.base));
+
+            for (Vma v : helperMaps) {
+                if (isSpecial(v.name())) continue;
+                inj.call("munmap helper " + v.name(), Nr.MUNMAP, v.start(), v.end() - v.start());
+            }
+            moveSpecialMappings(inj, pid, mem, ctl);
+            mapMemory(inj, mem, ctl);
+            setMmFields(inj, mem, ctl);
+            restoreFiles(inj, mem, ctl);
+            restoreProcessAttrs(inj, mem, ctl, pid);
+            ThreadState t = st.leader();
+            restoreThread(inj, mem, ctl, pid, t);
+            restoreCreds(inj, mem, ctl);
+
+            // The last injected call removes the control area; at its exit stop the task gets its own registers.
+            Regs fin = t.regs();
+            long r = inj.finishWith(fin, Nr.MUNMAP, ctl.base, ControlArea.SIZE);
+            if (r != 0) throw new IOException("munmap of the control area failed: " + Errno.name((int) -r));
+            tracer.setXstate(pid, t.xstate());
+            long csPtr = t.rseq().rseqCsToRestore();
+            if (csPtr != 0) {
+                // Registration cleared rseq_cs (kernel >= 6.15); the saved pointer goes back as the last write.
+                mem.writeLong(t.rseq().registration().pointer() + 8, csPtr);
+                log.debug(String.format("rseq tid %d: rseq_cs restored to %#x", pid, csPtr));
+            }
+            tracer.setSigmask(pid, t.sigmask());
+        }
+        if (opts.leaveStopped() || st.wasStopped()) {
+            tracer.detach(pid, SIGSTOP);
+            log.info("pid " + pid + " restored and left stopped");
+        } else {
+            tracer.detach(pid, 0);
+            log.info("pid " + pid + " restored and running");
+        }
+    }
+
+    private static boolean isSpecial(String name) {
+        return "[vdso]".equals(name) || "[vvar]".equals(name) || "[vvar_vclock]".equals(name)
+                || "[vsyscall]".equals(name);
+    }
+
+    /** The lowest hole of {@code size} above 4 GiB that neither layout uses. */
+    private long findHole(List<Vma> helperMaps, long size) {
+        List<long[]> used = new ArrayList<>();
+        for (Vma v : helperMaps) used.add(new long[] {v.start(), v.end()});
+        for (VmaState v : st.mm().vmas()) used.add(new long[] {v.start(), v.end()});
+        used.sort(Comparator.comparingLong(a -> a[0]));
+        long cand = 0x100000000L;
+        for (long[] u : used) {
+            if (u[1] <= cand) continue;
+            if (u[0] >= cand + size) break;
+            cand = (u[1] + 0xffff) & ~0xffffL;
+        }
+        if (cand + size > 0x7fff00000000L) throw new IllegalStateException("no hole for the control area");
+        return cand;
+    }
+
+    private void moveSpecialMappings(Injector inj, int pid, TaskMemory mem, ControlArea ctl) throws IOException {
+        List<Vma> now = Maps.read(Path.of("/proc"), pid);
+        List<VmaState> want = st.mm().vmas().stream().filter(v -> v.special() && v.kind() != VmaState.Kind.VSYSCALL)
+                .toList();
+        List<Vma> have = now.stream().filter(v -> isSpecial(v.name()) && !"[vsyscall]".equals(v.name())).toList();
+        for (VmaState w : want) {
+            String name = specialName(w.kind());
+            Vma h = have.stream().filter(v -> v.name().equals(name)).findFirst().orElseThrow(() -> new IOException(
+                    "the image has a " + name + " mapping but this kernel gives none: dumped on another kernel?"));
+            if (h.end() - h.start() != w.size()) {
+                throw new IOException(name + " is " + (h.end() - h.start()) + " bytes here but " + w.size()
+                        + " bytes in the image: the vDSO differs (dumped on another kernel)");
+            }
+        }
+        if (have.size() != want.size()) {
+            throw new IOException("vDSO layout differs: this kernel maps " + have.stream().map(Vma::name).toList()
+                    + ", the image has " + want.stream().map(w -> specialName(w.kind())).toList());
+        }
+        verifyVdsoContent(mem, have);
+        // Two steps, through a parking spot, so that no move lands on a mapping still to be moved.
+        long park = ctl.base + ControlArea.SIZE + 0x100000;
+        long[] parked = new long[have.size()];
+        for (int i = 0; i < have.size(); i++) {
+            Vma h = have.get(i);
+            long size = h.end() - h.start();
+            parked[i] = park;
+            inj.call("mremap " + h.name() + " to parking", Nr.MREMAP, h.start(), size, size,
+                    MREMAP_MAYMOVE | MREMAP_FIXED, park);
+            park += size + 0x10000;
+        }
+        for (int i = 0; i < have.size(); i++) {
+            Vma h = have.get(i);
+            long size = h.end() - h.start();
+            VmaState w = want.stream().filter(v -> specialName(v.kind()).equals(h.name())).findFirst().orElseThrow();
+            inj.call("mremap " + h.name(), Nr.MREMAP, parked[i], size, size, MREMAP_MAYMOVE | MREMAP_FIXED, w.start());
+            log.debug(String.format("%s moved to %#x", h.name(), w.start()));
+        }
+    }
+
+    private static String specialName(VmaState.Kind k) {
+        return switch (k) {
+            case VDSO -> "[vdso]";
+            case VVAR -> "[vvar]";
+            case VVAR_VCLOCK -> "[vvar_vclock]";
+            case VSYSCALL -> "[vsyscall]";
+            default -> throw new IllegalArgumentException(k.toString());
+        };
+    }
+
+    /** The dumped vDSO pages must equal this kernel's, since the restored code keeps calling into it. */
+    private void verifyVdsoContent(TaskMemory mem, List<Vma> have) throws IOException {
+        VmaState vdso = st.mm().vmas().stream().filter(v -> v.kind() == VmaState.Kind.VDSO).findFirst().orElse(null);
+        if (vdso == null) return;
+        Vma live = have.stream().filter(v -> v.name().equals("[vdso]")).findFirst().orElseThrow();
+        try (FileChannel pages = FileChannel.open(pagesImage)) {
+            long off = 0;
+            for (PageRun run : st.mm().pages()) {
+                if (run.addr() >= vdso.start() && run.addr() < vdso.end()) {
+                    ByteBuffer dumped = ByteBuffer.allocate((int) run.bytes());
+                    pages.read(dumped, off);
+                    byte[] now = mem.read(live.start() + (run.addr() - vdso.start()), (int) run.bytes());
+                    if (!Arrays.equals(dumped.array(), now)) {
+                        throw new IOException(String.format("the vDSO at %#x differs from this kernel's: "
+                                + "the image was dumped on another kernel, refusing to restore", run.addr()));
+                    }
+                }
+                off += run.bytes();
+            }
+        }
+    }
+
+    private void mapMemory(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
+        List<VmaState> vmas = st.mm().vmas();
+        boolean[] filled = new boolean[vmas.size()];
+        for (PageRun run : st.mm().pages()) {
+            int i = indexOf(vmas, run.addr());
+            if (i < 0) throw new IOException(String.format("pages at %#x lie outside every mapping of the image", run.addr()));
+            filled[i] = true;
+        }
+        for (int i = 0; i < vmas.size(); i++) {
+            VmaState v = vmas.get(i);
+            if (v.special()) continue;
+            ctl.reset();
+            int prot = v.prot();
+            if (filled[i] && v.kind() != VmaState.Kind.FILE_SHARED) prot |= VmaState.PROT_WRITE | VmaState.PROT_READ;
+            int flags = v.flags() | VmaState.MAP_FIXED_NOREPLACE;
+            long fd = -1;
+            if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
+                boolean rw = v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0;
+                fd = openIn(inj, mem, ctl, v.path(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+            } else {
+                flags |= VmaState.MAP_ANONYMOUS;
+            }
+            long r = inj.raw(Nr.MMAP, v.start(), v.size(), prot, flags, fd, fd >= 0 ? v.pgoff() : 0);
+            if (fd >= 0) inj.call("close", Nr.CLOSE, fd);
+            if (r != v.start()) {
+                throw new IOException(String.format("mapping %#x-%#x (%s) failed: %s", v.start(), v.end(),
+                        v.path() == null ? v.kind() : v.path(), r < 0 ? Errno.name((int) -r) : "landed at " + r));
+            }
+            for (int adv : v.madvise()) inj.call("madvise " + adv, Nr.MADVISE, v.start(), v.size(), adv);
+        }
+        fillPages(inj, mem, ctl);
+        for (int i = 0; i < vmas.size(); i++) {
+            VmaState v = vmas.get(i);
+            if (v.special() || !filled[i] || v.kind() == VmaState.Kind.FILE_SHARED) continue;
+            if (v.prot() != (v.prot() | VmaState.PROT_WRITE | VmaState.PROT_READ)) {
+                inj.call(String.format("mprotect %#x", v.start()), Nr.MPROTECT, v.start(), v.size(), v.prot());
+            }
+        }
+        log.info("memory: " + vmas.size() + " mappings, " + st.mm().pages().stream().mapToLong(PageRun::pages).sum()
+                + " pages");
+    }
+
+    private static int indexOf(List<VmaState> vmas, long addr) {
+        for (int i = 0; i < vmas.size(); i++) {
+            if (addr >= vmas.get(i).start() && addr < vmas.get(i).end()) return i;
+        }
+        return -1;
+    }
+
+    /** One copy: preadv inside the target, from the pages image straight into its memory. */
+    private void fillPages(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
+        List<PageRun> runs = st.mm().pages();
+        if (runs.isEmpty()) return;
+        ctl.reset();
+        long pfd = openIn(inj, mem, ctl, pagesImage.toAbsolutePath().toString(), O_RDONLY | O_CLOEXEC);
+        long iovAddr = ctl.alloc(16L * IOV_BATCH);
+        List<VmaState> vmas = st.mm().vmas();
+        long fileOff = 0;
+        int i = 0;
+        while (i < runs.size()) {
+            ByteBuffer iov = ControlArea.le(16 * IOV_BATCH);
+            int n = 0;
+            long batchOff = fileOff, total = 0;
+            while (i < runs.size() && n < IOV_BATCH) {
+                PageRun run = runs.get(i);
+                int vi = indexOf(vmas, run.addr());
+                if (vmas.get(vi).kind() == VmaState.Kind.VDSO) {
+                    if (n > 0) break; // flush what we have; the vDSO's pages are only compared, never written
+                    fileOff += run.bytes();
+                    batchOff = fileOff;
+                    i++;
+                    continue;
+                }
+                iov.putLong(16 * n, run.addr());
+                iov.putLong(16 * n + 8, run.bytes());
+                total += run.bytes();
+                fileOff += run.bytes();
+                n++;
+                i++;
+            }
+            if (n == 0) continue;
+            mem.write(iovAddr, Arrays.copyOf(iov.array(), 16 * n));
+            long got = inj.raw(Nr.PREADV, pfd, iovAddr, n, batchOff, 0);
+            if (got != total) {
+                throw new IOException("filling memory from " + pagesImage + " at offset " + batchOff + ": "
+                        + (got < 0 ? Errno.name((int) -got) : "read " + got + " of " + total + " bytes (image truncated?)"));
+            }
+        }
+        inj.call("close pages image", Nr.CLOSE, pfd);
+    }
+
+    private long openIn(Injector inj, TaskMemory mem, ControlArea ctl, String path, int flags) throws IOException {
+        byte[] p = ControlArea.cString(path);
+        long addr = ctl.alloc(p.length);
+        mem.write(addr, p);
+        long fd = inj.raw(Nr.OPENAT, AT_FDCWD, addr, flags, 0);
+        if (fd < 0) throw new IOException("cannot open " + path + " in the restored process: " + Errno.name((int) -fd));
+        return fd;
+    }
+
+    private void setMmFields(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
+        ctl.reset();
+        var mm = st.mm();
+        long exeFd = openIn(inj, mem, ctl, mm.exePath(), O_RDONLY | O_CLOEXEC);
+        long auxvAddr = ctl.alloc(8L * mm.auxv().length);
+        ByteBuffer ax = ControlArea.le(8 * mm.auxv().length);
+        for (long a : mm.auxv()) ax.putLong(a);
+        mem.write(auxvAddr, ax.array());
+        ByteBuffer m = ControlArea.le(104);
+        for (long v : new long[] {mm.startCode(), mm.endCode(), mm.startData(), mm.endData(), mm.startBrk(), mm.brk(),
+                mm.startStack(), mm.argStart(), mm.argEnd(), mm.envStart(), mm.envEnd(), auxvAddr}) {
+            m.putLong(v);
+        }
+        m.putInt(8 * mm.auxv().length);
+        m.putInt((int) exeFd);
+        long mapAddr = ctl.alloc(104);
+        mem.write(mapAddr, m.array());
+        inj.call("prctl(PR_SET_MM_MAP)", Nr.PRCTL, PR_SET_MM, PR_SET_MM_MAP, mapAddr, 104, 0);
+        inj.call("close exe", Nr.CLOSE, exeFd);
+    }
+
+    private void restoreFiles(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
+        ctl.reset();
+        boolean keep0to2 = st.fds().stream().anyMatch(f -> f.kind() == FdState.Kind.INHERITED_TTY);
+        inj.call("close_range", Nr.CLOSE_RANGE, 3, 0xffffffffL, 0);
+        for (int fd = 0; fd < 3; fd++) {
+            final int n = fd;
+            boolean inherit = st.fds().stream().anyMatch(f -> f.fd() == n && f.kind() == FdState.Kind.INHERITED_TTY);
+            if (!inherit) inj.raw(Nr.CLOSE, fd);
+        }
+        for (FdState f : st.fds()) {
+            if (f.kind() == FdState.Kind.INHERITED_TTY) {
+                log.debug("fd " + f.fd() + ": the terminal jcriu runs in (--shell-job)");
+                continue;
+            }
+            ctl.reset();
+            int flags = f.flags() & ~OPEN_FLAGS_DROPPED;
+            long tmp = openIn(inj, mem, ctl, f.path(), flags);
+            if (tmp != f.fd()) {
+                inj.call("dup3 " + f.fd(), Nr.DUP3, tmp, f.fd(), f.cloexec() ? O_CLOEXEC : 0);
+                inj.call("close", Nr.CLOSE, tmp);
+            }
+            if (f.kind() == FdState.Kind.REGULAR && f.pos() != 0) {
+                inj.call("lseek fd " + f.fd(), Nr.LSEEK, f.fd(), f.pos(), SEEK_SET);
+            }
+            log.debug("fd " + f.fd() + ": " + f.path() + " flags " + Integer.toOctalString(f.flags()) + " pos " + f.pos());
+        }
+        if (keep0to2) log.info("fds 0-2 that were a terminal now use jcriu's terminal");
+    }
+
+    private void restoreProcessAttrs(Injector inj, TaskMemory mem, ControlArea ctl, int pid) throws IOException {
+        ctl.reset();
+        byte[] cwd = ControlArea.cString(st.cwd());
+        long a = ctl.alloc(cwd.length);
+        mem.write(a, cwd);
+        long r = inj.raw(Nr.CHDIR, a);
+        if (r < 0) throw new IOException("cannot chdir to " + st.cwd() + ": " + Errno.name((int) -r));
+        inj.call("umask", Nr.UMASK, st.umask());
+        long act = ctl.alloc(32);
+        for (SigAction sa : st.sigactions()) {
+            if (sa.sig() == SIGKILL || sa.sig() == SIGSTOP) continue;
+            ByteBuffer b = ControlArea.le(32);
+            b.putLong(sa.handler()).putLong(sa.flags()).putLong(sa.restorer()).putLong(sa.mask());
+            mem.write(act, b.array());
+            inj.call("rt_sigaction(" + sa.sig() + ")", Nr.RT_SIGACTION, sa.sig(), act, 0, 8);
+        }
+        for (int res = 0; res < st.rlimits().length; res++) {
+            long[] lim = st.rlimits()[res];
+            try {
+                Sys.prlimit(pid, res, lim);
+            } catch (SysException e) {
+                long[] cur = Sys.prlimit(pid, res, null);
+                log.warn("rlimit " + res + " could not be set to " + Arrays.toString(lim) + " (" + e.getMessage()
+                        + "); keeping " + Arrays.toString(cur));
+            }
+        }
+        if (st.personality() != 0) inj.call("personality", Nr.PERSONALITY, st.personality());
+        if (st.sid() == st.pid()) {
+            inj.call("setsid", Nr.SETSID);
+        } else if (st.pgid() == st.pid()) {
+            inj.call("setpgid", Nr.SETPGID, 0, 0);
+        } else {
+            log.info("pid " + pid + " joins jcriu's process group and session (it led neither)");
+        }
+        for (byte[] si : st.sharedPendingSiginfo()) {
+            long at = ctl.alloc(128);
+            mem.write(at, si);
+            int sig = ByteBuffer.wrap(si).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+            inj.call("rt_sigqueueinfo(" + sig + ")", Nr.RT_SIGQUEUEINFO, pid, sig, at);
+        }
+    }
+
+    private void restoreThread(Injector inj, TaskMemory mem, ControlArea ctl, int pid, ThreadState t)
+            throws IOException {
+        ctl.reset();
+        byte[] comm = ControlArea.cString(t.comm());
+        long a = ctl.alloc(comm.length);
+        mem.write(a, comm);
+        inj.call("prctl(PR_SET_NAME)", Nr.PRCTL, PR_SET_NAME, a, 0, 0, 0);
+        if (t.robustListHead() != 0) {
+            inj.call("set_robust_list", Nr.SET_ROBUST_LIST, t.robustListHead(), t.robustListLen());
+        }
+        inj.call("set_tid_address", Nr.SET_TID_ADDRESS, t.clearChildTid());
+        if (t.altStack() != null) {
+            long ss = ctl.alloc(24);
+            ByteBuffer b = ControlArea.le(24);
+            b.putLong(t.altStack().sp()).putInt(t.altStack().flags() & ~1 /* SS_ONSTACK is reported, not set */)
+                    .putInt(0).putLong(t.altStack().size());
+            mem.write(ss, b.array());
+            inj.call("sigaltstack", Nr.SIGALTSTACK, ss, 0);
+        }
+        var reg = t.rseq().registration();
+        if (reg != null) {
+            inj.call(String.format("rseq(%#x, %d, 0, %#x)", reg.pointer(), reg.size(), reg.signature()), Nr.RSEQ,
+                    reg.pointer(), reg.size(), 0, reg.signature() & 0xffffffffL);
+            log.debug(String.format("rseq tid %d: registered %#x size %d sig %#x", t.tid(), reg.pointer(), reg.size(),
+                    reg.signature()));
+        }
+        for (byte[] si : t.pendingSiginfo()) {
+            long at = ctl.alloc(128);
+            mem.write(at, si);
+            int sig = ByteBuffer.wrap(si).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+            inj.call("rt_tgsigqueueinfo(" + sig + ")", Nr.RT_TGSIGQUEUEINFO, pid, t.tid(), sig, at);
+        }
+    }
+
+    private void restoreCreds(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
+        var c = st.creds();
+        if (c == null) return;
+        boolean allRoot = Arrays.stream(c.uid()).allMatch(x -> x == 0) && Arrays.stream(c.gid()).allMatch(x -> x == 0);
+        if (allRoot) return;
+        ctl.reset();
+        long g = ctl.alloc(4L * Math.max(1, c.groups().length));
+        ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
+        for (int x : c.groups()) b.putInt(x);
+        mem.write(g, b.array());
+        inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
+        inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
+        inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
+    }
+}

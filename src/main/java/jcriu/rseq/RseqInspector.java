@@ -1,0 +1,61 @@
+package jcriu.rseq;
+
+import java.io.IOException;
+import java.util.function.Consumer;
+
+import jcriu.ptrace.RseqConfig;
+import jcriu.ptrace.TaskMemory;
+
+/**
+ * Reads a stopped thread's rseq state and decides its case. Must run before anything is
+ * executed in the target: the kernel clears {@code rseq_cs} lazily once the thread runs
+ * outside its critical section, which would hide the case.
+ */
+public final class RseqInspector {
+    private RseqInspector() {}
+
+    /** The dump must be refused (the process keeps running). */
+    public static final class RefusedException extends IOException {
+        public RefusedException(String msg) { super(msg); }
+    }
+
+    public static RseqState inspect(int tid, RseqConfig cfg, TaskMemory mem, long rip, Consumer<String> log)
+            throws IOException {
+        if (!cfg.registered()) {
+            log.accept("rseq tid " + tid + ": not registered");
+            return new RseqState.NotRegistered();
+        }
+        if (cfg.flags() != 0) {
+            throw new RefusedException("rseq of thread " + tid + ": PTRACE_GET_RSEQ_CONFIGURATION reports flags "
+                    + cfg.flags() + ", which jcriu does not know how to restore");
+        }
+        var reg = new RseqState.Registration(cfg.pointer(), cfg.size(), cfg.signature());
+        RseqArea area = RseqArea.parse(mem.read(cfg.pointer(), RseqArea.READ_SIZE));
+        String base = String.format("rseq tid %d: area %#x size %d sig %#x cpu_id %d rseq_cs %#x flags %#x rip %#x",
+                tid, cfg.pointer(), cfg.size(), cfg.signature() & 0xffffffffL, area.cpuId(), area.rseqCs(),
+                area.flags(), rip);
+        if (area.rseqCs() == 0) {
+            log.accept(base + ": outside any critical section");
+            return new RseqState.Outside(reg);
+        }
+        RseqCs cs = RseqCs.parse(mem.read(area.rseqCs(), RseqCs.SIZE));
+        if (cs.version() != 0) {
+            throw new RefusedException("rseq of thread " + tid + ": critical-section descriptor at "
+                    + String.format("%#x", area.rseqCs()) + " has version " + cs.version()
+                    + " (only version 0 exists); refusing to dump");
+        }
+        int flags = cs.flags() | area.flags();
+        String csText = String.format(" cs [%#x, %#x) abort %#x flags %#x", cs.startIp(),
+                cs.startIp() + cs.postCommitOffset(), cs.abortIp(), flags);
+        if (!cs.contains(rip)) {
+            log.accept(base + csText + ": rip outside the section (stale pointer)");
+            return new RseqState.Outside(reg);
+        }
+        if ((flags & RseqState.FLAG_NO_RESTART_ON_SIGNAL) != 0) {
+            log.accept(base + csText + ": inside, NO_RESTART_ON_SIGNAL: rip kept, rseq_cs saved");
+            return new RseqState.InsideNoRestart(reg, cs, area.rseqCs());
+        }
+        log.accept(base + csText + String.format(": inside: rip %#x -> abort handler %#x", rip, cs.abortIp()));
+        return new RseqState.InsideAbort(reg, cs, area.rseqCs());
+    }
+}

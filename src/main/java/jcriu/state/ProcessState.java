@@ -1,0 +1,15 @@
+package jcriu.state;
+
+import java.util.List;
+
+/** A checkpointed single process: what the images describe, independent of their encoding. */
+public record ProcessState(int pid, int pgid, int sid, String comm, List<ThreadState> threads,
+                           List<SigAction> sigactions, List<byte[]> sharedPendingSiginfo, MmState mm,
+                           List<FdState> fds, String cwd, String root, int umask, Creds creds,
+                           long[][] rlimits, int personality, boolean wasStopped) {
+    /** Ids as in /proc/PID/status (real, effective, saved, fs) plus groups and capability sets. */
+    public record Creds(int[] uid, int[] gid, int[] groups, long capInh, long capPrm, long capEff, long capBnd,
+                        long capAmb) {}
+
+    public ThreadState leader() { return threads.getFirst(); }
+}

@@ -1,0 +1,17 @@
+package jcriu.state;
+
+import java.util.List;
+
+import jcriu.ptrace.Regs;
+import jcriu.rseq.RseqState;
+
+/**
+ * Everything of one thread that a restore must give back. {@code regs} are the ones to
+ * resume with (syscall-restart and rseq fix-ups already applied).
+ */
+public record ThreadState(int tid, Regs regs, byte[] xstate, long sigmask, List<byte[]> pendingSiginfo,
+                          long robustListHead, long robustListLen, long clearChildTid, AltStack altStack,
+                          RseqState rseq, String comm) {
+    /** {@code stack_t}: ss_sp, ss_flags, ss_size. */
+    public record AltStack(long sp, int flags, long size) {}
+}

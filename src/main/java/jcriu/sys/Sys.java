@@ -1,0 +1,143 @@
+package jcriu.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The one gateway from Java to the kernel: glibc's {@code syscall(2)} wrapper bound
+ * through {@code java.lang.foreign}, with errno captured per call. Every other class
+ * reaches native code through here or {@link Spawn}, and sees longs, segments and
+ * {@link SysException}.
+ */
+public final class Sys {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle SYSCALL = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("syscall").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
+            Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+
+    private Sys() {}
+
+    static Linker linker() { return LINKER; }
+
+    static StructLayout callState() { return CALL_STATE; }
+
+    static int errnoOf(MemorySegment state) { return (int) ERRNO.get(state, 0L); }
+
+    /** Runs a syscall and returns its result, or {@code -errno} on failure; never throws. */
+    public static long raw(int nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            long r = (long) SYSCALL.invokeExact(state, (long) nr, a1, a2, a3, a4, a5, a6);
+            return r == -1 ? -errnoOf(state) : r;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native syscall " + nr + " could not be invoked", t);
+        }
+    }
+
+    /** Runs a syscall and throws {@link SysException} naming {@code what} on failure. */
+    public static long call(String what, int nr, long... args) {
+        long[] a = new long[6];
+        System.arraycopy(args, 0, a, 0, args.length);
+        long r = raw(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r < 0 && r > -4096) {
+            throw new SysException(what, (int) -r, null);
+        }
+        return r;
+    }
+
+    /** Same as {@link #call} with a context (typically the target PID) added to the message. */
+    public static long callFor(String context, String what, int nr, long... args) {
+        try {
+            return call(what, nr, args);
+        } catch (SysException e) {
+            throw new SysException(what, e.errno(), context);
+        }
+    }
+
+    public static int getpid() { return (int) call("getpid", Nr.GETPID); }
+
+    public static int gettid() { return (int) call("gettid", Nr.GETTID); }
+
+    public static void kill(int pid, int sig) { call("kill(" + pid + ", " + sig + ")", Nr.KILL, pid, sig); }
+
+    public static void tgkill(int tgid, int tid, int sig) {
+        call("tgkill(" + tgid + ", " + tid + ", " + sig + ")", Nr.TGKILL, tgid, tid, sig);
+    }
+
+    /** prlimit64 on another process: returns {cur, max} and optionally sets new values. */
+    public static long[] prlimit(int pid, int resource, long[] newLimit) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment old = arena.allocate(16, 8);
+            MemorySegment nw = MemorySegment.NULL;
+            if (newLimit != null) {
+                nw = arena.allocate(16, 8);
+                nw.set(ValueLayout.JAVA_LONG, 0, newLimit[0]);
+                nw.set(ValueLayout.JAVA_LONG, 8, newLimit[1]);
+            }
+            callFor("pid " + pid, "prlimit64(resource " + resource + ")", Nr.PRLIMIT64,
+                    pid, resource, nw.address(), old.address());
+            return new long[] {old.get(ValueLayout.JAVA_LONG, 0), old.get(ValueLayout.JAVA_LONG, 8)};
+        }
+    }
+
+    /** get_robust_list for any thread we may ptrace: {head, len}. */
+    public static long[] getRobustList(int tid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment head = arena.allocate(8, 8);
+            MemorySegment len = arena.allocate(8, 8);
+            callFor("tid " + tid, "get_robust_list", Nr.GET_ROBUST_LIST, tid, head.address(), len.address());
+            return new long[] {head.get(ValueLayout.JAVA_LONG, 0), len.get(ValueLayout.JAVA_LONG, 0)};
+        }
+    }
+
+    /** prctl on the calling process (e.g. PR_SET_CHILD_SUBREAPER). */
+    public static long prctl(int option, long a2, long a3, long a4, long a5) {
+        return call("prctl(" + option + ")", Nr.PRCTL, option, a2, a3, a4, a5);
+    }
+
+    /** memfd_create: an anonymous file, here used to hold the generated restore helper. */
+    public static int memfdCreate(String name, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) call("memfd_create", Nr.MEMFD_CREATE, arena.allocateFrom(name).address(), flags);
+        }
+    }
+
+    public static void write(int fd, byte[] data) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, data);
+            long off = 0;
+            while (off < data.length) {
+                off += call("write", Nr.WRITE, fd, buf.address() + off, data.length - off);
+            }
+        }
+    }
+
+    public static void close(int fd) { call("close", Nr.CLOSE, fd); }
+
+    /** wait4 with the given options: returns {pid, status}; pid 0 with WNOHANG when nothing changed. */
+    public static int[] wait4(int pid, int options) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment status = arena.allocate(4, 4);
+            while (true) {
+                long r = raw(Nr.WAIT4, pid, status.address(), options, 0, 0, 0);
+                if (r == -Errno.EINTR) continue;
+                if (r < 0) throw new SysException("wait4(" + pid + ")", (int) -r, null);
+                return new int[] {(int) r, status.get(ValueLayout.JAVA_INT, 0)};
+            }
+        }
+    }
+
+    public static final int WNOHANG = 1, WUNTRACED = 2, WALL = 0x40000000, WNOTHREAD = 0x20000000;
+}
