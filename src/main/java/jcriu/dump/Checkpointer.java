@@ -81,6 +81,7 @@ public final class Checkpointer {
         try (TaskMemory mem = TaskMemory.open(pid, true)) {
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
+            var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
             DumpEngine.Injected inj = eng.inject(leader, mem);
             ProcStat stat = Stat.read(PROC, pid);
             ProcStatus status = Status.read(PROC, pid);
@@ -100,7 +101,7 @@ public final class Checkpointer {
                     + "; not supported yet");
             int personality = ProcAttrs.personality(PROC, pid);
             ProcessState st = new ProcessState(pid, stat.pgrp(), stat.session(), stat.comm(), threads, inj.sigactions(),
-                    tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), eng.files(pid), cwd, root,
+                    tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
                     status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T');
             StateCodec.write(dir, st);
             dir.syncDir();

@@ -85,7 +85,8 @@ final class RestoreEngine {
             Sys.write(memfd, HelperElf.build());
             int pid = Spawn.spawn("/proc/self/fd/" + memfd, List.of("jcriu-restore-helper"), List.of());
             log.debug("helper started as pid " + pid);
-            tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_EXITKILL);
+            // FORK for the detached clone (exit signal SIGCHLD), CLONE for CLONE_PARENT (exit signal 0).
+            tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_TRACECLONE | Tracer.O_EXITKILL);
             tracer.interrupt(pid);
             awaitEventStop(pid);
             return pid;
@@ -124,8 +125,9 @@ final class RestoreEngine {
                     + Errno.name(e) + (e == Errno.EEXIST ? " (the PID was taken meanwhile)" : ""));
         }
         List<Integer> kids = inj.takeChildren();
-        if (kids.size() != 1 || kids.getFirst() != st.pid()) {
-            throw new IOException("clone3 created " + kids + " instead of PID " + st.pid());
+        if (kids.size() != 1 || kids.getFirst() != st.pid() || r != st.pid()) {
+            killAndReap((int) r); // whatever was created must not outlive the failed restore
+            throw new IOException("clone3 created " + r + " (traced: " + kids + ") instead of PID " + st.pid());
         }
         awaitEventStop(st.pid());
         log.info("created pid " + st.pid() + (opts.detach() ? "" : " as a child of jcriu"));

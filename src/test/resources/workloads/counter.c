@@ -1,0 +1,99 @@
+/*
+ * counter: the simplest "did the state survive?" workload.
+ *
+ * Usage: counter
+ * Output (stdout, line buffered, stdout is a regular file):
+ *   ready pid=<pid>
+ *   count=<N>                 every 50 ms, N = 1, 2, 3, ... strictly +1 per line
+ *   term at count=<N>         on SIGTERM, N = last value printed
+ *   exit code=0               right before exit(0)
+ *   counter BAD <what> ...    if the global, stack and heap copies disagree or
+ *                             getpid() changed; then "exit code=1" and exit(1)
+ *
+ * The counter lives in a global (data segment); mirrors on the stack and on
+ * the heap must stay equal to it, so a restore that loses any of those
+ * memory areas, or that resets the counter, is visible in the output.
+ * Oracle: SIGSTOP + SIGCONT must give the same observations as a dump/restore.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Global on purpose: it must be in the process image, not a register only. */
+static volatile unsigned long count;
+static volatile sig_atomic_t term_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	term_requested = 1; /* only a flag: stdio is not async-signal-safe */
+}
+
+static void finish(int code)
+{
+	printf("exit code=%d\n", code);
+	fflush(stdout);
+	exit(code);
+}
+
+/* Sleeps 50 ms, resuming after interruptions, but returns early on SIGTERM. */
+static void sleep_50ms(void)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !term_requested)
+		;
+}
+
+int main(void)
+{
+	struct sigaction sa;
+	volatile unsigned long stack_copy = 0; /* lives in the main stack */
+	unsigned long *heap_copy;
+	pid_t pid = getpid();
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0) {
+		perror("sigaction");
+		finish(1);
+	}
+
+	heap_copy = malloc(sizeof(*heap_copy));
+	if (heap_copy == NULL)
+		finish(1);
+	*heap_copy = 0;
+
+	printf("ready pid=%d\n", (int)pid);
+	fflush(stdout);
+
+	for (;;) {
+		sleep_50ms();
+		if (term_requested) {
+			printf("term at count=%lu\n", count);
+			finish(0);
+		}
+		count++;
+		stack_copy++;
+		(*heap_copy)++;
+		if (stack_copy != count || *heap_copy != count) {
+			printf("counter BAD copies global=%lu stack=%lu heap=%lu\n",
+			       count, stack_copy, *heap_copy);
+			finish(1);
+		}
+		if (getpid() != pid) {
+			printf("counter BAD pid was=%d now=%d\n", (int)pid, (int)getpid());
+			finish(1);
+		}
+		printf("count=%lu\n", count);
+		fflush(stdout);
+	}
+}
