@@ -1,7 +1,7 @@
 /*
  * counter: the simplest "did the state survive?" workload.
  *
- * Usage: counter
+ * Usage: counter [pipe]      (with "pipe": also keeps a pipe open on two fds)
  * Output (stdout, line buffered, stdout is a regular file):
  *   ready pid=<pid>
  *   count=<N>                 every 50 ms, N = 1, 2, 3, ... strictly +1 per line
@@ -50,12 +50,17 @@ static void sleep_50ms(void)
 		;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	volatile unsigned long stack_copy = 0; /* lives in the main stack */
 	unsigned long *heap_copy;
 	pid_t pid = getpid();
+	int pipefd[2];
+
+	/* "counter pipe": also hold a pipe, which a dump must refuse cleanly. */
+	if (argc > 1 && strcmp(argv[1], "pipe") == 0 && pipe(pipefd) != 0)
+		return 3;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 

@@ -93,7 +93,7 @@ public final class Checkpointer {
             List<ThreadState> threads = new ArrayList<>();
             for (DumpEngine.Early e : early) {
                 threads.add(new ThreadState(e.tid(), e.resume(), e.xstate(), e.sigmask(), e.pending(), e.robust()[0],
-                        e.robust()[1], inj.clearChildTid(), inj.altStack(), e.rseq(), e.comm()));
+                        e.robust()[1], inj.clearChildTid(), inj.altStack(), e.rseq(), e.comm(), e.sleep()));
             }
             String cwd = ProcAttrs.cwd(PROC, pid);
             String root = ProcAttrs.root(PROC, pid);

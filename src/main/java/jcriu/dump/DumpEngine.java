@@ -58,7 +58,7 @@ final class DumpEngine {
 
     /** Per-thread facts read before injection, with the registers the thread had when frozen. */
     record Early(int tid, Regs original, Regs resume, byte[] xstate, long sigmask, List<byte[]> pending,
-                 long[] robust, RseqState rseq, String comm) {}
+                 long[] robust, RseqState rseq, String comm, ThreadState.SleepRestart sleep) {}
 
     List<Early> readThreads(Freezer.Frozen f, TaskMemory mem) throws IOException {
         List<Early> out = new ArrayList<>();
@@ -69,10 +69,41 @@ final class DumpEngine {
             resume = resume.withRip(rseq.resumeIp(resume.rip()));
             String comm = Files.readString(PROC.resolve(f.pid() + "/task/" + tid + "/comm")).strip();
             out.add(new Early(tid, regs, resume, tracer.getXstate(tid), tracer.getSigmask(tid),
-                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, comm));
+                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, comm, sleepRestart(tid, regs, mem)));
             log.debug("thread " + tid + ": " + regs + (resume.equals(regs) ? "" : " -> resume at " + resume));
         }
         return out;
+    }
+
+    /**
+     * A relative sleep cut short by the freeze (-ERESTART_RESTARTBLOCK): its absolute expiry,
+     * from the remaining time the kernel wrote to the caller's {@code rem}. Without a rem
+     * pointer the expiry is unknown and the sleep will return EINTR, as with CRIU.
+     */
+    private ThreadState.SleepRestart sleepRestart(int tid, Regs r, TaskMemory mem) throws IOException {
+        if ((int) r.rax() != -jcriu.sys.Errno.ERESTART_RESTARTBLOCK) return null;
+        int clock;
+        long rem;
+        if (r.origRax() == Nr.NANOSLEEP) {
+            clock = 1; // CLOCK_MONOTONIC
+            rem = r.get(Regs.RSI);
+        } else if (r.origRax() == Nr.CLOCK_NANOSLEEP) {
+            clock = (int) r.get(Regs.RDI);
+            rem = r.get(Regs.R10);
+        } else {
+            log.warn("thread " + tid + " was in syscall " + r.origRax() + ", which will return EINTR after restore");
+            return null;
+        }
+        if (rem == 0) {
+            log.warn("thread " + tid + ": sleep without a remaining-time pointer; it will return EINTR after restore");
+            return null;
+        }
+        ByteBuffer ts = ByteBuffer.wrap(mem.read(rem, 16)).order(ByteOrder.LITTLE_ENDIAN);
+        long left = ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
+        long expiry = Sys.clockNanos(clock) + left;
+        log.debug(String.format("thread %d: sleep on clock %d with %d ms left, restarted at restore", tid, clock,
+                left / 1_000_000));
+        return new ThreadState.SleepRestart(clock, expiry, rem, r.rip() - 2);
     }
 
     /** Values only the process itself can tell, read by injected syscalls into a scratch page. */
@@ -142,10 +173,20 @@ final class DumpEngine {
 
     List<FdState> files(int pid) throws IOException {
         List<FdState> out = new ArrayList<>();
-        for (FdInfo fd : Fds.list(PROC, pid)) {
-            out.add(FdMapping.toState(pid, fd, opts.shellJob()));
+        List<FdInfo> fds = Fds.list(PROC, pid);
+        for (int i = 0; i < fds.size(); i++) {
+            int shares = -1;
+            for (int j = 0; j < i && shares < 0; j++) {
+                if (sameDescription(pid, fds.get(i).fd(), fds.get(j).fd())) shares = fds.get(j).fd();
+            }
+            out.add(FdMapping.toState(pid, fds.get(i), opts.shellJob(), shares));
         }
         return out;
+    }
+
+    /** kcmp(KCMP_FILE): do two fds of the process refer to one open file description? */
+    private static boolean sameDescription(int pid, int fd1, int fd2) {
+        return Sys.call("kcmp(KCMP_FILE, " + fd1 + ", " + fd2 + ")", Nr.KCMP, pid, pid, 0, fd1, fd2) == 0;
     }
 
     long[][] rlimits(int pid) {

@@ -11,22 +11,22 @@ final class FdMapping {
 
     private FdMapping() {}
 
-    static FdState toState(int pid, FdInfo fd, boolean shellJob) throws IOException {
+    static FdState toState(int pid, FdInfo fd, boolean shellJob, int sharesWith) throws IOException {
         String what = "fd " + fd.fd() + " of process " + pid + " (" + fd.target() + ")";
         boolean cloexec = (fd.flags() & O_CLOEXEC) != 0;
         return switch (fd.kind()) {
-            case REGULAR_FILE -> new FdState(fd.fd(), FdState.Kind.REGULAR, fd.target(), fd.flags(), fd.pos(), cloexec);
-            case DIRECTORY -> new FdState(fd.fd(), FdState.Kind.DIRECTORY, fd.target(), fd.flags(), fd.pos(), cloexec);
+            case REGULAR_FILE -> new FdState(fd.fd(), FdState.Kind.REGULAR, fd.target(), fd.flags(), fd.pos(), cloexec, sharesWith);
+            case DIRECTORY -> new FdState(fd.fd(), FdState.Kind.DIRECTORY, fd.target(), fd.flags(), fd.pos(), cloexec, sharesWith);
             case CHAR_DEVICE -> {
                 if (!isSimpleDevice(fd.target())) {
                     throw new IOException(what + ": character device not supported (only /dev/null, /dev/zero, "
                             + "/dev/full, /dev/random, /dev/urandom)");
                 }
-                yield new FdState(fd.fd(), FdState.Kind.CHAR_DEVICE, fd.target(), fd.flags(), 0, cloexec);
+                yield new FdState(fd.fd(), FdState.Kind.CHAR_DEVICE, fd.target(), fd.flags(), 0, cloexec, sharesWith);
             }
             case TTY -> {
                 if (shellJob && fd.fd() <= 2) {
-                    yield new FdState(fd.fd(), FdState.Kind.INHERITED_TTY, fd.target(), fd.flags(), 0, cloexec);
+                    yield new FdState(fd.fd(), FdState.Kind.INHERITED_TTY, fd.target(), fd.flags(), 0, cloexec, sharesWith);
                 }
                 throw new IOException(what + " is a terminal"
                         + (fd.fd() <= 2 ? "; use --shell-job to take the restoring terminal instead" : ""));

@@ -19,6 +19,7 @@ import jcriu.image.pb.FileEntry;
 import jcriu.image.pb.FownEntry;
 import jcriu.image.pb.FsEntry;
 import jcriu.image.pb.InventoryEntry;
+import jcriu.image.pb.JcriuSleepRestart;
 import jcriu.image.pb.Lsmtype;
 import jcriu.image.pb.MmEntry;
 import jcriu.image.pb.PagemapEntry;
@@ -98,13 +99,17 @@ public final class StateCodec {
             new Pagemap(PAGES_ID, pm).write(o);
         }
         List<FdinfoEntry> fdinfos = new ArrayList<>();
+        Map<Integer, Integer> idOfFd = new HashMap<>();
         for (FdState f : st.fds()) {
             int mode = switch (f.kind()) {
                 case DIRECTORY -> S_IFDIR;
                 case CHAR_DEVICE, INHERITED_TTY -> S_IFCHR;
                 case REGULAR -> S_IFREG;
             };
-            int id = fileId(fileIds, files, f.path(), f.flags(), f.pos(), mode, "fd" + f.fd());
+            // fds sharing one open file description share one file entry, as in CRIU
+            int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith())
+                    : fileId(fileIds, files, f.path(), f.flags(), f.pos(), mode, "fd" + f.fd());
+            idOfFd.put(f.fd(), id);
             fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0)
                     .setType(f.kind() == FdState.Kind.INHERITED_TTY ? FdTypes.TTY : FdTypes.REG).setFd(f.fd()).build());
         }
@@ -155,6 +160,10 @@ public final class StateCodec {
                     .setSsFlags(t.altStack().flags()));
         }
         if (!t.pendingSiginfo().isEmpty()) tc.setSignalsP(queue(t.pendingSiginfo()));
+        if (t.sleep() != null) {
+            tc.setJcriuSleep(JcriuSleepRestart.newBuilder().setClockId(t.sleep().clockId())
+                    .setExpiryNs(t.sleep().expiryNs()).setRemPtr(t.sleep().remPtr()).setSyscallIp(t.sleep().syscallIp()));
+        }
         RseqState.Registration reg = t.rseq().registration();
         if (reg != null) {
             RseqEntry.Builder re = RseqEntry.newBuilder().setRseqAbiPointer(reg.pointer()).setRseqAbiSize(reg.size())
@@ -307,6 +316,7 @@ public final class StateCodec {
         }
         MmState mm = readMm(dir, pid, files);
         List<FdState> fds = new ArrayList<>();
+        Map<Integer, Integer> firstFdOfId = new HashMap<>();
         try (ImageInput in = dir.open(ImageFile.fdinfo(FILES_ID))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
                 RegFileEntry r = files.get(e.getId());
@@ -318,7 +328,10 @@ public final class StateCodec {
                             case S_IFCHR -> FdState.Kind.CHAR_DEVICE;
                             default -> FdState.Kind.REGULAR;
                         };
-                fds.add(new FdState(e.getFd(), kind, r.getName(), r.getFlags(), r.getPos(), (e.getFlags() & 1) != 0));
+                int shares = firstFdOfId.getOrDefault(e.getId(), -1);
+                firstFdOfId.putIfAbsent(e.getId(), e.getFd());
+                fds.add(new FdState(e.getFd(), kind, r.getName(), r.getFlags(), r.getPos(), (e.getFlags() & 1) != 0,
+                        shares));
             }
         }
         FsEntry fs;
@@ -357,7 +370,10 @@ public final class StateCodec {
                 : null;
         return new ThreadState(tid, new Regs(v), c.getThreadInfo().getFpregs().getJcriuXsaveArea().toByteArray(),
                 tc.getBlkSigset(), infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
-                c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm());
+                c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm(), tc.hasJcriuSleep()
+                        ? new ThreadState.SleepRestart(tc.getJcriuSleep().getClockId(), tc.getJcriuSleep().getExpiryNs(),
+                                tc.getJcriuSleep().getRemPtr(), tc.getJcriuSleep().getSyscallIp())
+                        : null);
     }
 
     private static List<byte[]> infos(SignalQueueEntry q) {

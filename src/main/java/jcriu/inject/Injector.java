@@ -82,6 +82,22 @@ public final class Injector {
         return r;
     }
 
+    /**
+     * Starts a blocking syscall, lets it block, then interrupts it with PTRACE_INTERRUPT and
+     * returns its rax at the exit stop (an -ERESTART* code if it was interrupted). Used to make
+     * the kernel set up state only a syscall can create, such as a nanosleep restart block.
+     */
+    public long interrupted(int nr, long... args) throws InterruptedException {
+        tracer.setRegs(tid, base.forSyscall(gadget, nr, args).with(Regs.RSP, stack));
+        tracer.syscall(tid, 0);
+        awaitSyscallStop("enter", nr);
+        tracer.syscall(tid, 0);
+        Thread.sleep(2); // let it reach the sleep; an earlier interrupt gives the same result
+        tracer.interrupt(tid);
+        awaitSyscallStop("exit", nr);
+        return tracer.getRegs(tid).rax();
+    }
+
     /** Puts the given registers back (usually the saved ones, after the last injected call). */
     public void finish(Regs regs) { tracer.setRegs(tid, regs); }
 

@@ -1,8 +1,6 @@
 package jcriu.proc;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** System-wide values under /proc/sys and facts about the reading process itself. */
@@ -43,7 +41,7 @@ public final class KernelInfo {
     }
 
     private static int intFile(Path f) throws IOException {
-        String text = Files.readString(f, StandardCharsets.UTF_8);
+        String text = ProcIo.slurpText(f);
         return ProcIo.parseInt(ProcIo.single(text, f), f, 1, f.getFileName().toString());
     }
 }

@@ -1,11 +1,15 @@
 package jcriu.proc;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 
 /** Shared plumbing of the readers: locating files, reading them, mapping errors, parsing numbers. */
 final class ProcIo {
@@ -19,16 +23,38 @@ final class ProcIo {
         return pidDir(procRoot, pid).resolve("task").resolve(Integer.toString(tid));
     }
 
-    /**
-     * Whole file as bytes. /proc files report size 0, and readAllBytes reads to EOF regardless,
-     * in one open so that the content is one consistent snapshot as far as the kernel allows.
-     */
+    /** Whole file as bytes, mapping errors as {@link #gone} does. */
     static byte[] readBytes(Path procRoot, int pid, Path file) throws IOException {
         try {
-            return Files.readAllBytes(file);
+            return slurp(file);
         } catch (IOException e) {
             throw gone(e, procRoot, pid);
         }
+    }
+
+    /**
+     * Reads to EOF in large chunks. Not Files.readAllBytes: for the size-0 files of /proc it
+     * reads one byte first, and sysctl files (/proc/sys/...) answer any read at a non-zero
+     * offset with EOF, so "32768" came back as "3". One big read also keeps a seq_file's
+     * content a single snapshot whenever it fits.
+     */
+    static byte[] slurp(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            while (ch.read(buf) >= 0) {
+                if (!buf.hasRemaining()) {
+                    ByteBuffer bigger = ByteBuffer.allocate(buf.capacity() * 2);
+                    bigger.put(buf.flip());
+                    buf = bigger;
+                }
+            }
+            return Arrays.copyOf(buf.array(), buf.position());
+        }
+    }
+
+    /** {@link #slurp} as UTF-8 text, for files outside any process directory. */
+    static String slurpText(Path file) throws IOException {
+        return new String(slurp(file), StandardCharsets.UTF_8);
     }
 
     /** As {@link #readBytes}, decoded as UTF-8 (kernel text is bytes; names are UTF-8 in practice). */
@@ -39,7 +65,7 @@ final class ProcIo {
     /** Text of a thread's file; a vanished thread of a living process is reported as such. */
     static String readTaskText(Path procRoot, int pid, int tid, Path file) throws IOException {
         try {
-            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+            return new String(slurp(file), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw taskGone(e, procRoot, pid, tid);
         }

@@ -1,8 +1,6 @@
 package jcriu.proc;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +28,7 @@ public final class Status {
     /** The status of the reading process itself ({@code procRoot/self/status}). */
     public static ProcStatus readSelf(Path procRoot) throws IOException {
         Path f = procRoot.resolve("self").resolve("status");
-        return parse(Files.readString(f, StandardCharsets.UTF_8), f);
+        return parse(ProcIo.slurpText(f), f);
     }
 
     public static ProcStatus parse(String text, Path source) throws ProcException {

@@ -182,8 +182,8 @@ final class RestoreEngine {
             restoreThread(inj, mem, ctl, pid, t);
             restoreCreds(inj, mem, ctl);
 
+            Regs fin = resumeSleep(inj, mem, ctl, t);
             // The last injected call removes the control area; at its exit stop the task gets its own registers.
-            Regs fin = t.regs();
             long r = inj.finishWith(fin, Nr.MUNMAP, ctl.base, ControlArea.SIZE);
             if (r != 0) throw new IOException("munmap of the control area failed: " + Errno.name((int) -r));
             tracer.setXstate(pid, t.xstate());
@@ -202,6 +202,40 @@ final class RestoreEngine {
             tracer.detach(pid, 0);
             log.info("pid " + pid + " restored and running");
         }
+    }
+
+    /**
+     * A sleep interrupted by the freeze goes on as the kernel would have continued it: an
+     * injected relative clock_nanosleep, interrupted at once, leaves the kernel's restart block
+     * (absolute expiry, the caller's rem pointer) in the task, and the task resumes by calling
+     * restart_syscall at the original syscall instruction.
+     */
+    private Regs resumeSleep(Injector inj, TaskMemory mem, ControlArea ctl, ThreadState t) throws IOException {
+        ThreadState.SleepRestart s = t.sleep();
+        if (s == null) return t.regs();
+        long left = s.expiryNs() - Sys.clockNanos(s.clockId());
+        if (left <= 0) {
+            log.debug("thread " + t.tid() + ": its sleep expired while checkpointed; it returns 0");
+            return t.regs().with(Regs.RAX, 0);
+        }
+        ctl.reset();
+        long ts = ctl.alloc(16);
+        ByteBuffer b = ControlArea.le(16);
+        b.putLong(left / 1_000_000_000L).putLong(left % 1_000_000_000L);
+        mem.write(ts, b.array());
+        long r;
+        try {
+            r = inj.interrupted(Nr.CLOCK_NANOSLEEP, s.clockId(), 0, ts, s.remPtr());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while restoring a sleep", e);
+        }
+        if (r == 0) return t.regs().with(Regs.RAX, 0);
+        if (r != -Errno.ERESTART_RESTARTBLOCK) {
+            throw new IOException("re-arming the sleep of thread " + t.tid() + " gave " + r);
+        }
+        log.debug(String.format("thread %d: sleep re-armed, %d ms left", t.tid(), left / 1_000_000));
+        return t.regs().with(Regs.RAX, Nr.RESTART_SYSCALL).with(Regs.RIP, s.syscallIp()).with(Regs.ORIG_RAX, -1);
     }
 
     private static boolean isSpecial(String name) {
@@ -432,6 +466,13 @@ final class RestoreEngine {
                 continue;
             }
             ctl.reset();
+            if (f.sharesWith() >= 0) {
+                // Same open file description as a lower fd: dup it, so both keep one offset.
+                inj.call("dup3 " + f.sharesWith() + " -> " + f.fd(), Nr.DUP3, f.sharesWith(), f.fd(),
+                        f.cloexec() ? O_CLOEXEC : 0);
+                log.debug("fd " + f.fd() + ": shares fd " + f.sharesWith());
+                continue;
+            }
             int flags = f.flags() & ~OPEN_FLAGS_DROPPED;
             long tmp = openIn(inj, mem, ctl, f.path(), flags);
             if (tmp != f.fd()) {

@@ -11,7 +11,13 @@ import jcriu.rseq.RseqState;
  */
 public record ThreadState(int tid, Regs regs, byte[] xstate, long sigmask, List<byte[]> pendingSiginfo,
                           long robustListHead, long robustListLen, long clearChildTid, AltStack altStack,
-                          RseqState rseq, String comm) {
+                          RseqState rseq, String comm, SleepRestart sleep) {
+    /**
+     * A relative nanosleep/clock_nanosleep that was interrupted by the freeze: the kernel would
+     * have resumed it through restart_syscall with its absolute expiry. Null when none.
+     */
+    public record SleepRestart(int clockId, long expiryNs, long remPtr, long syscallIp) {}
+
     /** {@code stack_t}: ss_sp, ss_flags, ss_size. */
     public record AltStack(long sp, int flags, long size) {}
 }

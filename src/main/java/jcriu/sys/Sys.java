@@ -92,6 +92,15 @@ public final class Sys {
         }
     }
 
+    /** clock_gettime in nanoseconds. */
+    public static long clockNanos(int clock) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ts = arena.allocate(16, 8);
+            call("clock_gettime(" + clock + ")", Nr.CLOCK_GETTIME, clock, ts.address());
+            return ts.get(ValueLayout.JAVA_LONG, 0) * 1_000_000_000L + ts.get(ValueLayout.JAVA_LONG, 8);
+        }
+    }
+
     /** get_robust_list for any thread we may ptrace: {head, len}. */
     public static long[] getRobustList(int tid) {
         try (Arena arena = Arena.ofConfined()) {

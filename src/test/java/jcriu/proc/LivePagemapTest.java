@@ -2,9 +2,9 @@ package jcriu.proc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -20,12 +20,14 @@ import jcriu.state.PageRun;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Pagemap against a real process with a known memory layout: a small C program (built with gcc
  * here) that populates pages in ways whose pagemap entries differ, then waits.
  */
+@Timeout(value = 120, unit = TimeUnit.SECONDS) // a stuck child must fail the test, not hang the build
 class LivePagemapTest {
     static final Path PROC = Path.of("/proc");
     static final long PG = 4096;
@@ -121,7 +123,7 @@ class LivePagemapTest {
                 throw new java.io.UncheckedIOException(e);
             }
         }).get(30, TimeUnit.SECONDS);
-        assertNotNull(line, "the layout program exited: " + child.waitFor());
+        if (line == null) fail("the layout program exited with status " + child.waitFor() + " before saying ready");
         String[] w = line.split(" ");
         assertEquals("ready", w[0], line);
         anon = Long.parseUnsignedLong(w[1], 16);
@@ -231,7 +233,12 @@ class LivePagemapTest {
     @Test
     void nastyCommLive() throws Exception {
         assertEquals("a) b (c", Stat.read(PROC, pid).comm());
-        assertEquals('S', Stat.read(PROC, pid).state());
+        // After "ready" the program still has to reach pause(); wait until it sleeps there.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Stat.read(PROC, pid).state() != 'S') {
+            assertTrue(System.nanoTime() < deadline, "the layout program never went to sleep");
+            Thread.sleep(10);
+        }
         assertEquals((int) ProcessHandle.current().pid(), Stat.read(PROC, pid).ppid());
         assertEquals("a) b (c", Status.read(PROC, pid).name());
         assertEquals("a) b (c", Tasks.comm(PROC, pid, pid));

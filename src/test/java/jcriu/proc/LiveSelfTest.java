@@ -14,9 +14,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Readers against the real /proc: this JVM, and `sleep` children (read, never ptraced). */
+@Timeout(value = 120, unit = TimeUnit.SECONDS) // a stuck child must fail the test, not hang the build
 class LiveSelfTest {
     static final Path PROC = Path.of("/proc");
     static final int SELF = (int) ProcessHandle.current().pid();
@@ -62,7 +64,12 @@ class LiveSelfTest {
         ProcStat st = Stat.read(PROC, SELF);
         assertEquals(SELF, st.pid());
         assertEquals((int) ProcessHandle.current().parent().orElseThrow().pid(), st.ppid());
-        assertEquals('R', st.state()); // it is reading its own stat
+        // The leader is the launcher's primordial thread, parked; the thread reading is running.
+        int me = Integer.parseInt(Files.readSymbolicLink(PROC.resolve("thread-self")).getFileName().toString());
+        assertEquals('R', Tasks.state(PROC, SELF, me));
+        assertEquals('R', Stat.readTask(PROC, SELF, me).state());
+        assertEquals(me, Status.readTask(PROC, SELF, me).pid());
+        assertEquals(SELF, Status.readTask(PROC, SELF, me).tgid());
         assertTrue(st.numThreads() > 5);
         assertTrue(st.startCode() != 0 && st.startStack() != 0 && st.envEnd() > st.envStart());
         ProcStatus s = Status.read(PROC, SELF);
@@ -108,7 +115,8 @@ class LiveSelfTest {
             assertEquals(FdKind.REGULAR_FILE, mine.kind());
             assertEquals(7, mine.pos());
             assertEquals(FdInfo.O_RDONLY, mine.accessMode());
-            assertTrue(mine.cloexec()); // the JDK opens everything O_CLOEXEC
+            // The JDK does not open files O_CLOEXEC (its process launcher closes fds instead).
+            assertEquals((mine.flags() & FdInfo.O_CLOEXEC) != 0, mine.cloexec());
             assertEquals(Files.getAttribute(f, "unix:ino"), mine.ino());
             assertEquals(mine.ino(), mine.stat().ino());
             Files.delete(f);
