@@ -44,7 +44,6 @@ final class DumpEngine {
     private static final Path PROC = Path.of("/proc");
     private static final int PR_GET_TID_ADDRESS = 40;
     private static final int RLIMIT_NLIMITS = 16;
-    private static final int BUF = 8 << 20;
 
     private final Tracer tracer;
     private final DumpOptions opts;
@@ -140,30 +139,20 @@ final class DumpEngine {
     MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, long brk) throws IOException {
         List<VmaState> vmas = new ArrayList<>();
         List<PageRun> runs = new ArrayList<>();
-        ByteBuffer buf = ByteBuffer.allocateDirect(BUF);
-        long bytes = 0;
-        try (Pagemap pagemap = Pagemap.open(PROC, pid)) {
-        for (Vma v : Maps.read(PROC, pid)) {
-            VmaState vs = VmaMapping.toState(v, pid);
-            vmas.add(vs);
-            if (!vs.hasPrivateContent()) continue;
-            List<PageRun> vr = pagemap.dumpableRuns(v);
-            for (PageRun r : vr) {
-                long addr = r.addr();
-                long left = r.bytes();
-                while (left > 0) {
-                    int n = (int) Math.min(left, BUF);
-                    buf.clear().limit(n);
-                    mem.read(addr, buf);
-                    buf.flip();
-                    while (buf.hasRemaining()) pages.write(buf);
-                    addr += n;
-                    left -= n;
-                }
-                bytes += r.bytes();
+        long bytes;
+        try (Pagemap pagemap = Pagemap.open(PROC, pid);
+             PageWriter writer = new PageWriter(pid, mem, pages,
+                     done -> log.info("memory: " + (done >> 20) + " MiB written"))) {
+            for (Vma v : Maps.read(PROC, pid)) {
+                VmaState vs = VmaMapping.toState(v, pid);
+                vmas.add(vs);
+                if (!vs.hasPrivateContent()) continue;
+                List<PageRun> vr = pagemap.dumpableRuns(v);
+                for (PageRun r : vr) writer.add(r, v.read());
+                runs.addAll(vr);
             }
-            runs.addAll(vr);
-        }
+            writer.flush();
+            bytes = writer.written();
         }
         log.info("memory: " + vmas.size() + " mappings, " + (bytes >> 10) + " KiB of pages");
         return new MmParts(vmas, runs);

@@ -92,6 +92,27 @@ public final class Sys {
         }
     }
 
+    /**
+     * process_vm_readv of {@code n} remote ranges into consecutive bytes of {@code local}, in
+     * one call; returns the bytes read (short when a range is not readable).
+     */
+    public static long processVmReadv(int pid, MemorySegment local, long[] addr, long[] len, int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment liov = arena.allocate(16, 8);
+            long total = 0;
+            for (int i = 0; i < n; i++) total += len[i];
+            liov.set(ValueLayout.JAVA_LONG, 0, local.address());
+            liov.set(ValueLayout.JAVA_LONG, 8, total);
+            MemorySegment riov = arena.allocate(16L * n, 8);
+            for (int i = 0; i < n; i++) {
+                riov.set(ValueLayout.JAVA_LONG, 16L * i, addr[i]);
+                riov.set(ValueLayout.JAVA_LONG, 16L * i + 8, len[i]);
+            }
+            return callFor("pid " + pid, "process_vm_readv", Nr.PROCESS_VM_READV, pid, liov.address(), 1,
+                    riov.address(), n, 0);
+        }
+    }
+
     /** clock_gettime in nanoseconds. */
     public static long clockNanos(int clock) {
         try (Arena arena = Arena.ofConfined()) {
