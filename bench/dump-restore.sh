@@ -17,13 +17,16 @@ printf "%-6s %10s %10s %10s %10s %12s %14s\n" MiB dump_s restore_s cp_s cp+sync_
 for mib in "${@:-256 1024}"; do
   for m in $mib; do
     d="$work/$m"; mkdir -p "$d"; cd "$d"
-    setsid -f /bin/sh -c 'echo $$ > pid; exec "$0" "$1" 3 > out.log 2>&1 < /dev/null' "$work/memory" "$m"
+    # fds beyond 0-2 inherited from the caller (pipes) would make the dump refuse: close them
+    ( for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+      setsid -f /bin/sh -c 'echo $$ > pid; exec "$0" "$1" 3 > out.log 2>&1 < /dev/null' "$work/memory" "$m" )
     while ! grep -q ready out.log 2>/dev/null; do sleep 0.2; done
     pid=$(cat pid)
     t0=$(now); "$here/jcriu" dump -t "$pid" -D "$d/img" -v0; t1=$(now)
     while [ -e "/proc/$pid" ]; do sleep 0.05; done
     t2=$(now); "$here/jcriu" restore -d -D "$d/img" -v0; t3=$(now)
-    kill -USR1 "$pid"; sleep 1
+    kill -USR1 "$pid"
+    for _ in $(seq 1 300); do grep -q "verify " out.log && break; sleep 0.1; done
     grep -q "verify ok" out.log || { echo "memory check failed after restore:"; tail -3 out.log; exit 1; }
     kill -9 "$pid"
     sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true

@@ -111,7 +111,7 @@ public final class Main implements Callable<Integer> {
                 return OK;
             } catch (Checkpointer.DumpException e) {
                 l.error(e.getMessage());
-                if (log.logFile != null) System.err.println("jcriu: " + e.getMessage());
+                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
                 return FAILED;
             }
         }
@@ -149,7 +149,7 @@ public final class Main implements Callable<Integer> {
                 r = Restorer.restore(options(), l);
             } catch (Restorer.RestoreException e) {
                 l.error(e.getMessage());
-                if (log.logFile != null) System.err.println("jcriu: " + e.getMessage());
+                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
                 return FAILED;
             }
             if (pidfile != null) {
