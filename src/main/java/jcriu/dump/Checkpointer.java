@@ -65,10 +65,6 @@ public final class Checkpointer {
         } catch (NoSuchFileException | jcriu.proc.ProcessGoneException e) {
             throw new DumpException("process " + pid + " does not exist", e);
         }
-        if (before.numThreads() > 1) {
-            throw new DumpException("process " + pid + " has " + before.numThreads()
-                    + " threads; multi-threaded processes are not supported yet", null);
-        }
         if (before.state() == 'Z') throw new DumpException("process " + pid + " is a zombie", null);
         ImageDir dir = ImageDir.create(opts.imageDir());
         List<Path> before0 = listDir(dir.path());
@@ -82,7 +78,9 @@ public final class Checkpointer {
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
-            DumpEngine.Injected inj = eng.inject(leader, mem);
+            DumpEngine.Injected inj = eng.inject(leader, mem, true);
+            java.util.Map<Integer, DumpEngine.Injected> perThread = new java.util.HashMap<>();
+            for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));
             ProcStat stat = Stat.read(PROC, pid);
             ProcStatus status = Status.read(PROC, pid);
             DumpEngine.MmParts parts;
@@ -92,8 +90,9 @@ public final class Checkpointer {
             }
             List<ThreadState> threads = new ArrayList<>();
             for (DumpEngine.Early e : early) {
+                DumpEngine.Injected ti = perThread.get(e.tid());
                 threads.add(new ThreadState(e.tid(), e.resume(), e.xstate(), e.sigmask(), e.pending(), e.robust()[0],
-                        e.robust()[1], inj.clearChildTid(), inj.altStack(), e.rseq(), e.comm(), e.sleep()));
+                        e.robust()[1], ti.clearChildTid(), ti.altStack(), e.rseq(), e.comm(), e.sleep()));
             }
             String cwd = ProcAttrs.cwd(PROC, pid);
             String root = ProcAttrs.root(PROC, pid);
@@ -164,7 +163,8 @@ public final class Checkpointer {
 
     private static void kill(Tracer tracer, Freezer.Frozen frozen) {
         Sys.kill(frozen.pid(), 9);
-        for (int tid : frozen.tids()) {
+        // The leader's exit is reported only after every other traced thread is reaped: leader last.
+        for (int tid : frozen.tids().reversed()) {
             try {
                 while (true) {
                     WaitStatus ws = tracer.waitFor(tid);

@@ -108,14 +108,14 @@ final class DumpEngine {
     /** Values only the process itself can tell, read by injected syscalls into a scratch page. */
     record Injected(List<SigAction> sigactions, long clearChildTid, ThreadState.AltStack altStack, long brk) {}
 
-    Injected inject(Early t, TaskMemory mem) throws IOException {
+    Injected inject(Early t, TaskMemory mem, boolean processWide) throws IOException {
         long gadget = GadgetFinder.find(t.tid(), t.original(), mem);
         Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
         tracer.setSigmask(t.tid(), -1L);
         long page = inj.call("mmap scratch", Nr.MMAP, 0, 4096, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);
         try {
             List<SigAction> acts = new ArrayList<>();
-            for (int sig = 1; sig <= 64; sig++) {
+            for (int sig = 1; processWide && sig <= 64; sig++) {
                 if (sig == 9 || sig == 19) continue;
                 inj.call("rt_sigaction(" + sig + ")", Nr.RT_SIGACTION, sig, 0, page, 8);
                 ByteBuffer b = ByteBuffer.wrap(mem.read(page, 32)).order(ByteOrder.LITTLE_ENDIAN);
@@ -126,7 +126,7 @@ final class DumpEngine {
             inj.call("sigaltstack", Nr.SIGALTSTACK, 0, page);
             ByteBuffer ss = ByteBuffer.wrap(mem.read(page, 24)).order(ByteOrder.LITTLE_ENDIAN);
             var alt = new ThreadState.AltStack(ss.getLong(0), ss.getInt(8), ss.getLong(16));
-            long brk = inj.call("brk(0)", Nr.BRK, 0);
+            long brk = processWide ? inj.call("brk(0)", Nr.BRK, 0) : 0;
             return new Injected(acts, ctid, alt, brk);
         } finally {
             inj.call("munmap scratch", Nr.MUNMAP, page, 4096);

@@ -39,6 +39,8 @@ import jcriu.sys.SysException;
 final class RestoreEngine {
     private static final int SIGKILL = 9, SIGSTOP = 19, SIGCHLD = 17;
     private static final long CLONE_PARENT = 0x8000;
+    // CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM: a pthread's set
+    private static final long CLONE_THREAD_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
     private static final int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 02000000;
     private static final int AT_FDCWD = -100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
@@ -52,6 +54,8 @@ final class RestoreEngine {
     private final Path pagesImage;
     private final RestoreOptions opts;
     private final Log log;
+    /** Threads created so far: on failure they must be reaped before the leader can be. */
+    private final List<Integer> threadsCreated = new ArrayList<>();
 
     RestoreEngine(Tracer tracer, ProcessState st, Path pagesImage, RestoreOptions opts, Log log) {
         this.tracer = tracer;
@@ -140,6 +144,14 @@ final class RestoreEngine {
         } catch (SysException ignored) {
             return;
         }
+        if (pid == st.pid()) {
+            for (int tid : threadsCreated) drain(tid);
+        }
+        drain(pid);
+    }
+
+
+    private void drain(int pid) {
         try {
             while (true) {
                 WaitStatus ws = tracer.waitFor(pid);
@@ -180,6 +192,9 @@ final class RestoreEngine {
             restoreProcessAttrs(inj, mem, ctl, pid);
             ThreadState t = st.leader();
             restoreThread(inj, mem, ctl, pid, t);
+            for (ThreadState other : st.threads()) {
+                if (other.tid() != pid) createThread(inj, mem, ctl, pid, other);
+            }
             restoreCreds(inj, mem, ctl);
 
             Regs fin = resumeSleep(inj, mem, ctl, t);
@@ -195,13 +210,15 @@ final class RestoreEngine {
             }
             tracer.setSigmask(pid, t.sigmask());
         }
-        if (opts.leaveStopped() || st.wasStopped()) {
-            tracer.detach(pid, SIGSTOP);
-            log.info("pid " + pid + " restored and left stopped");
-        } else {
-            tracer.detach(pid, 0);
-            log.info("pid " + pid + " restored and running");
+        // The leader goes first: with SIGSTOP it starts a group stop that the others join
+        // before they run a single instruction of their own.
+        boolean stop = opts.leaveStopped() || st.wasStopped();
+        tracer.detach(pid, stop ? SIGSTOP : 0);
+        for (ThreadState other : st.threads()) {
+            if (other.tid() != pid) tracer.detach(other.tid(), 0);
         }
+        log.info("pid " + pid + " restored with " + st.threads().size() + " thread(s) and "
+                + (stop ? "left stopped" : "running"));
     }
 
     /**
@@ -561,6 +578,40 @@ final class RestoreEngine {
             int sig = ByteBuffer.wrap(si).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
             inj.call("rt_tgsigqueueinfo(" + sig + ")", Nr.RT_TGSIGQUEUEINFO, pid, t.tid(), sig, at);
         }
+    }
+
+    /**
+     * A thread of the process: clone3 with its TID, injected in the leader, then its own state
+     * by injection in itself. It stays stopped (a tracee) until the whole process is detached.
+     */
+    private void createThread(Injector leader, TaskMemory mem, ControlArea ctl, int pid, ThreadState t)
+            throws IOException {
+        ctl.reset();
+        long args = ctl.alloc(88), tidArray = ctl.alloc(8);
+        ByteBuffer ca = ControlArea.le(88);
+        ca.putLong(0, CLONE_THREAD_FLAGS);
+        ca.putLong(64, tidArray);
+        ca.putLong(72, 1);
+        mem.write(args, ca.array());
+        mem.writeLong(tidArray, t.tid());
+        long r = leader.raw(Nr.CLONE3, args, 88);
+        List<Integer> kids = leader.takeChildren();
+        if (r != t.tid() || kids.size() != 1 || kids.getFirst() != t.tid()) {
+            throw new IOException("cannot create thread " + t.tid() + " of " + pid + ": clone3 gave "
+                    + (r < 0 ? Errno.name((int) -r) : Long.toString(r)) + ", traced " + kids);
+        }
+        threadsCreated.add(t.tid());
+        awaitEventStop(t.tid());
+        tracer.setSigmask(t.tid(), -1L);
+        Injector inj = new Injector(tracer, t.tid(), tracer.getRegs(t.tid()), ctl.gadget());
+        inj.useStack(ctl.stackTop());
+        restoreThread(inj, mem, ctl, pid, t);
+        inj.finish(resumeSleep(inj, mem, ctl, t));
+        tracer.setXstate(t.tid(), t.xstate());
+        long csPtr = t.rseq().rseqCsToRestore();
+        if (csPtr != 0) mem.writeLong(t.rseq().registration().pointer() + 8, csPtr);
+        tracer.setSigmask(t.tid(), t.sigmask());
+        log.debug("thread " + t.tid() + " created");
     }
 
     private void restoreCreds(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {

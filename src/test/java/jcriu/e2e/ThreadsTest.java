@@ -1,0 +1,107 @@
+package jcriu.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import jcriu.ptrace.RseqConfig;
+import jcriu.ptrace.Tracer;
+import jcriu.ptrace.WaitStatus;
+import jcriu.testsupport.Checkpoints;
+import jcriu.testsupport.Gcc;
+import jcriu.testsupport.Sig;
+import jcriu.testsupport.Workload;
+
+/** Multi-threaded processes: every thread comes back with its TID, its state and its rseq area. */
+class ThreadsTest {
+
+    /** Each thread's rseq registration, read with ptrace (the threads are stopped only for the read). */
+    static Map<Integer, RseqConfig> rseqOf(List<Integer> tids) throws Exception {
+        return Tracer.run("rseq-read", t -> {
+            Map<Integer, RseqConfig> out = new HashMap<>();
+            for (int tid : tids) {
+                t.seize(tid, 0);
+                t.interrupt(tid);
+                WaitStatus ws = t.waitFor(tid);
+                assertTrue(ws.stopped(), ws.toString());
+                out.put(tid, t.getRseqConfig(tid));
+                t.detach(tid, 0);
+            }
+            return out;
+        });
+    }
+
+    private static Map<Integer, Long> lastCounts(List<String> lines) {
+        Map<Integer, Long> m = new HashMap<>();
+        for (String l : lines) {
+            if (l.startsWith("thread=") && l.contains(" count=")) {
+                m.put((int) Workload.number(l, "tid"), Workload.number(l, "count"));
+            }
+        }
+        return m;
+    }
+
+    /** The first count each worker prints after line {@code from}, waiting until all have printed. */
+    private static Map<Integer, Long> firstCountsAfter(Workload r, int from, int n) throws InterruptedException {
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            Map<Integer, Long> first = new HashMap<>();
+            List<String> lines = r.lines();
+            for (String l : lines.subList(Math.min(from, lines.size()), lines.size())) {
+                if (l.startsWith("thread=") && l.contains(" count=")) {
+                    first.putIfAbsent((int) Workload.number(l, "tid"), Workload.number(l, "count"));
+                }
+            }
+            if (first.size() == n) return first;
+            if (System.nanoTime() > end) throw new AssertionError("only " + first + " printed after restore");
+            Thread.sleep(50);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 8, 16})
+    void everyThreadContinuesWithItsTidAndRseq(int n) throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("threads"), Integer.toString(n))) {
+            w.awaitOutput("ready");
+            List<Integer> tids = w.tids();
+            assertEquals(n + 1, tids.size());
+            for (int i = 0; i < n; i++) w.awaitOutput("count=3");
+            Map<Integer, RseqConfig> before = rseqOf(tids);
+            Workload cur = w;
+            try {
+                for (int round = 0; round < 2; round++) {
+                    Workload r = Checkpoints.cycle(cur);
+                    List<String> seen = cur.lines().subList(0, r.cursor());
+                    cur = r;
+                    assertEquals(tids, r.tids(), "same TIDs after restore");
+                    Map<Integer, Long> last = lastCounts(seen);
+                    assertEquals(n, last.size());
+                    Map<Integer, Long> first = firstCountsAfter(r, seen.size(), n);
+                    for (var e : last.entrySet()) {
+                        assertEquals(e.getValue() + 1, first.get(e.getKey()), "thread " + e.getKey() + " continues");
+                    }
+                    Map<Integer, RseqConfig> after = rseqOf(tids);
+                    for (int tid : tids) {
+                        assertTrue(after.get(tid).registered(), "rseq of " + tid + " registered");
+                        assertEquals(before.get(tid), after.get(tid), "rseq of " + tid);
+                    }
+                    assertFalse(r.text().contains("BAD"), r.text());
+                }
+                cur.signal(Sig.SIGTERM);
+                cur.awaitOutput("exit code=0");
+                cur.awaitGone(java.time.Duration.ofSeconds(30));
+            } finally {
+                cur.close();
+            }
+            Workload r = cur;
+            assertFalse(r.text().contains("BAD"), r.text());
+        }
+    }
+}
