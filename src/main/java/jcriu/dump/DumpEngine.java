@@ -90,7 +90,8 @@ final class DumpEngine {
             clock = (int) r.get(Regs.RDI);
             rem = r.get(Regs.R10);
         } else {
-            log.warn("thread " + tid + " was in syscall " + r.origRax() + ", which will return EINTR after restore");
+            // futex waits with a timeout and the like: callers treat EINTR as a spurious wake-up
+            log.debug("thread " + tid + " was in syscall " + r.origRax() + ", which will return EINTR after restore");
             return null;
         }
         if (rem == 0) {
