@@ -104,4 +104,37 @@ class ThreadsTest {
             assertFalse(r.text().contains("BAD"), r.text());
         }
     }
+
+    /** Threads born and dying while the dump freezes: each dump succeeds or fails cleanly, and the process goes on. */
+    @org.junit.jupiter.api.Test
+    void dumpWhileThreadsComeAndGo() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("thread_churn"))) {
+            w.awaitOutput("spawned=");
+            int ok = 0;
+            for (int i = 0; i < 15; i++) {
+                java.nio.file.Path dir = Checkpoints.imageDir(w);
+                try {
+                    jcriu.dump.Checkpointer.dump(new jcriu.dump.DumpOptions(w.pid(), dir, true, false),
+                            Checkpoints.log(new java.io.ByteArrayOutputStream()));
+                    ok++;
+                } catch (jcriu.dump.Checkpointer.DumpException e) {
+                    // allowed: a clean failure; the process must still be running, checked below
+                }
+                long at = Workload.number(w.awaitOutput("spawned="), "spawned");
+                long later = Workload.number(w.awaitOutput("spawned="), "spawned");
+                assertTrue(later > at, "still spawning after dump " + i + ": " + at + " -> " + later);
+            }
+            assertTrue(ok >= 10, "most dumps succeed: " + ok + " of 15");
+            Workload r = Checkpoints.cycle(w);
+            try {
+                long a = Workload.number(r.awaitOutput("spawned="), "spawned");
+                long b = Workload.number(r.awaitOutput("spawned="), "spawned");
+                assertTrue(b > a, "the restored process spawns threads: " + a + " -> " + b);
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+            } finally {
+                r.close();
+            }
+        }
+    }
 }
