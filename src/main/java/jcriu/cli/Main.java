@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 /** The command line: parsing, log set-up, exit codes; the work is done by the Java API. */
 @Command(name = "jcriu", mixinStandardHelpOptions = true, version = "jcriu 0.1.0",
         description = "Checkpoint/restore in userspace for Linux processes.",
-        subcommands = {Main.Dump.class, Main.Restore.class, Main.Check.class, Demo.class},
+        subcommands = {Main.Dump.class, Main.Restore.class, Main.Check.class, Demo.class, RseqCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)", "2:usage error",
                 "N:restore without -d: the restored process's exit status (128+signal if killed)"})

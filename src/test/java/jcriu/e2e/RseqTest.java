@@ -108,4 +108,25 @@ class RseqTest {
             }
         }
     }
+
+    @Test
+    void reportReadsEveryThreadAndLeavesTheProcessUntouched() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("rseq_cs"))) {
+            String ready = w.awaitOutput("ready");
+            w.awaitOutput("commits=");
+            for (int i = 0; i < 5; i++) {
+                jcriu.rseq.RseqReport rep = jcriu.rseq.RseqReport.read(w.pid());
+                assertEquals(1, rep.threads().size());
+                String text = rep.toText();
+                assertTrue(text.contains("area " + Workload.word(ready, "area") + " size 32 signature 0x53053053"), text);
+                assertTrue(text.contains("case: "), text);
+                long c1 = Workload.number(w.awaitOutput("commits="), "commits");
+                long c2 = Workload.number(w.awaitOutput("commits="), "commits");
+                assertTrue(c2 > c1, "still committing after the report");
+                assertEquals("0", java.nio.file.Files.readAllLines(Path.of("/proc/" + w.pid() + "/status")).stream()
+                        .filter(l -> l.startsWith("TracerPid:")).findFirst().orElseThrow().substring(10).strip());
+            }
+            assertFalse(w.text().contains("BAD"), w.text());
+        }
+    }
 }
