@@ -1,7 +1,8 @@
 /*
  * counter: the simplest "did the state survive?" workload.
  *
- * Usage: counter [pipe]      (with "pipe": also keeps a pipe open on two fds)
+ * Usage: counter [pipe|dropcaps]   (pipe: also keeps a pipe open on two fds;
+ *                                 dropcaps: runs with reduced capabilities)
  * Output (stdout, line buffered, stdout is a regular file):
  *   ready pid=<pid>
  *   count=<N>                 every 50 ms, N = 1, 2, 3, ... strictly +1 per line
@@ -23,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 /* Global on purpose: it must be in the process image, not a register only. */
 static volatile unsigned long count;
@@ -61,6 +65,22 @@ int main(int argc, char **argv)
 	/* "counter pipe": also hold a pipe, which a dump must refuse cleanly. */
 	if (argc > 1 && strcmp(argv[1], "pipe") == 0 && pipe(pipefd) != 0)
 		return 3;
+	/* "counter dropcaps": give up CAP_SYS_TIME and CAP_NET_RAW (bounding, effective,
+	 * permitted) and make CAP_KILL inheritable, so a restore must reproduce reduced sets. */
+	if (argc > 1 && strcmp(argv[1], "dropcaps") == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+		unsigned drop = (1u << CAP_SYS_TIME) | (1u << CAP_NET_RAW);
+
+		if (prctl(PR_CAPBSET_DROP, CAP_SYS_TIME) || prctl(PR_CAPBSET_DROP, CAP_NET_RAW) ||
+		    syscall(SYS_capget, &h, d))
+			return 4;
+		d[0].effective &= ~drop;
+		d[0].permitted &= ~drop;
+		d[0].inheritable |= 1u << CAP_KILL;
+		if (syscall(SYS_capset, &h, d))
+			return 5;
+	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 

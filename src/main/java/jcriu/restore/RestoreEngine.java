@@ -46,6 +46,7 @@ final class RestoreEngine {
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14;
     private static final int SEEK_SET = 0;
+    private static final int PR_CAPBSET_DROP = 24, PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47;
     private static final int IOV_BATCH = 1024;
     private static final int OPEN_FLAGS_DROPPED = 0100 | 01000 | 0200 | 0400; // O_CREAT O_TRUNC O_EXCL O_NOCTTY
 
@@ -606,6 +607,7 @@ final class RestoreEngine {
         Injector inj = new Injector(tracer, t.tid(), tracer.getRegs(t.tid()), ctl.gadget());
         inj.useStack(ctl.stackTop());
         restoreThread(inj, mem, ctl, pid, t);
+        restoreCreds(inj, mem, ctl); // credentials are per thread; the leader's come last, after all clones
         inj.finish(resumeSleep(inj, mem, ctl, t));
         tracer.setXstate(t.tid(), t.xstate());
         long csPtr = t.rseq().rseqCsToRestore();
@@ -617,15 +619,42 @@ final class RestoreEngine {
     private void restoreCreds(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
         var c = st.creds();
         if (c == null) return;
-        boolean allRoot = Arrays.stream(c.uid()).allMatch(x -> x == 0) && Arrays.stream(c.gid()).allMatch(x -> x == 0);
-        if (allRoot) return;
         ctl.reset();
-        long g = ctl.alloc(4L * Math.max(1, c.groups().length));
-        ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
-        for (int x : c.groups()) b.putInt(x);
-        mem.write(g, b.array());
-        inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
-        inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
-        inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
+        // The bounding set can only shrink; drop what the original did not have.
+        for (int cap = 0; cap < 64; cap++) {
+            if ((c.capBnd() & (1L << cap)) != 0) continue;
+            long r = inj.raw(Nr.PRCTL, PR_CAPBSET_DROP, cap, 0, 0, 0);
+            if (r == -Errno.EINVAL) break; // past the last capability this kernel knows
+            if (r < 0) throw new IOException("PR_CAPBSET_DROP(" + cap + ") failed: " + Errno.name((int) -r));
+        }
+        boolean allRoot = Arrays.stream(c.uid()).allMatch(x -> x == 0) && Arrays.stream(c.gid()).allMatch(x -> x == 0);
+        if (!allRoot) {
+            inj.call("prctl(PR_SET_KEEPCAPS)", Nr.PRCTL, PR_SET_KEEPCAPS, 1, 0, 0, 0); // keep them across setresuid
+            long g = ctl.alloc(4L * Math.max(1, c.groups().length));
+            ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
+            for (int x : c.groups()) b.putInt(x);
+            mem.write(g, b.array());
+            inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
+            inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
+            inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
+            inj.call("prctl(PR_SET_KEEPCAPS, 0)", Nr.PRCTL, PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        }
+        // capset: header {version 3, pid 0 (self)}, then two {effective, permitted, inheritable} words.
+        long hdr = ctl.alloc(8), data = ctl.alloc(24);
+        mem.write(hdr, ControlArea.le(8).putInt(0x20080522).putInt(0).array());
+        ByteBuffer d = ControlArea.le(24);
+        for (int half = 0; half < 2; half++) {
+            d.putInt((int) (c.capEff() >>> (32 * half))).putInt((int) (c.capPrm() >>> (32 * half)))
+                    .putInt((int) (c.capInh() >>> (32 * half)));
+        }
+        mem.write(data, d.array());
+        inj.call("capset", Nr.CAPSET, hdr, data);
+        for (int cap = 0; cap < 64; cap++) {
+            if ((c.capAmb() & (1L << cap)) != 0) {
+                inj.call("PR_CAP_AMBIENT_RAISE(" + cap + ")", Nr.PRCTL, PR_CAP_AMBIENT, 2, cap, 0, 0);
+            }
+        }
+        log.debug(String.format("creds: uid %d gid %d, caps eff %#x prm %#x inh %#x bnd %#x amb %#x", c.uid()[0],
+                c.gid()[0], c.capEff(), c.capPrm(), c.capInh(), c.capBnd(), c.capAmb()));
     }
 }

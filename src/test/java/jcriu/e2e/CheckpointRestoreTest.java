@@ -320,4 +320,28 @@ class CheckpointRestoreTest {
             }).count();
         }
     }
+
+    private static Map<String, String> caps(int pid) throws IOException {
+        Map<String, String> m = new java.util.TreeMap<>();
+        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (l.startsWith("Cap") || l.startsWith("Uid:") || l.startsWith("Gid:")) {
+                m.put(l.substring(0, l.indexOf(':')), l.substring(l.indexOf(':') + 1).strip());
+            }
+        }
+        return m;
+    }
+
+    @Test
+    void reducedCapabilitiesAreRestored() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"), "dropcaps")) {
+            w.awaitOutput("count=2");
+            int pid = w.pid();
+            Map<String, String> before = caps(pid);
+            assertTrue(!before.get("CapBnd").equals(caps((int) ProcessHandle.current().pid()).get("CapBnd")), "reduced: " + before);
+            try (Workload r = Checkpoints.cycle(w)) {
+                r.awaitOutput("count=");
+                assertEquals(before, caps(pid), "capabilities and ids after restore");
+            }
+        }
+    }
 }
