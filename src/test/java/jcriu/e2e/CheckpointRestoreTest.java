@@ -344,4 +344,43 @@ class CheckpointRestoreTest {
             }
         }
     }
+
+    /** A vDSO that is not byte-identical (as after a kernel change) is refused before anything runs. */
+    @Test
+    void differentVdsoIsRefused() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"))) {
+            w.awaitOutput("count=2");
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            jcriu.state.ProcessState st = jcriu.image.StateCodec.read(jcriu.image.ImageDir.open(dir));
+            jcriu.state.VmaState vdso = st.mm().vmas().stream()
+                    .filter(v -> v.kind() == jcriu.state.VmaState.Kind.VDSO).findFirst().orElseThrow();
+            long off = 0;
+            for (jcriu.state.PageRun run : st.mm().pages()) {
+                if (run.addr() >= vdso.start() && run.addr() < vdso.end()) break;
+                off += run.bytes();
+            }
+            try (var ch = java.nio.channels.FileChannel.open(dir.resolve("pages-1.img"),
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xcc}), off + 100);
+            }
+            var e = assertThrows(Restorer.RestoreException.class, () -> Restorer.restore(
+                    new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("vDSO") && e.getMessage().contains("differs"), e.getMessage());
+            // The killed attempt may linger as a zombie until PID 1 reaps it; it must never run.
+            long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (Files.exists(Path.of("/proc/" + w.pid()))) {
+                String state;
+                try {
+                    state = Files.readString(Path.of("/proc/" + w.pid() + "/stat"));
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    break;
+                }
+                assertTrue(state.contains(") Z ") || state.contains(") X "), "half-restored process left: " + state);
+                assertTrue(System.nanoTime() < end, "not reaped");
+                Thread.sleep(50);
+            }
+        }
+    }
 }
