@@ -110,7 +110,7 @@ final class DumpEngine {
     record Injected(List<SigAction> sigactions, long clearChildTid, ThreadState.AltStack altStack, long brk) {}
 
     Injected inject(Early t, TaskMemory mem, boolean processWide) throws IOException {
-        long gadget = GadgetFinder.find(t.tid(), t.original(), mem);
+        long gadget = GadgetFinder.find(t.tid(), t.original(), mem, t.rseq());
         Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
         tracer.setSigmask(t.tid(), -1L);
         long page = inj.call("mmap scratch", Nr.MMAP, 0, 4096, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);

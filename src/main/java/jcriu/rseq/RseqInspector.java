@@ -19,7 +19,24 @@ public final class RseqInspector {
         public RefusedException(String msg) { super(msg); }
     }
 
+    /** Where the inspector reads the target's memory: a stopped task's, or a fake one in tests. */
+    @FunctionalInterface
+    public interface Memory {
+        byte[] read(long addr, int len) throws IOException;
+    }
+
     public static RseqState inspect(int tid, RseqConfig cfg, TaskMemory mem, long rip, Consumer<String> log)
+            throws IOException {
+        return inspect(tid, cfg, mem::read, rip, log);
+    }
+
+    /**
+     * The decision for one thread: {@code cfg} is its PTRACE_GET_RSEQ_CONFIGURATION answer,
+     * {@code rip} the instruction pointer it was stopped at. Throws {@link RefusedException}
+     * for what jcriu cannot restore faithfully (unknown registration flags, a descriptor
+     * version other than 0).
+     */
+    public static RseqState inspect(int tid, RseqConfig cfg, Memory mem, long rip, Consumer<String> log)
             throws IOException {
         if (!cfg.registered()) {
             log.accept("rseq tid " + tid + ": not registered");
