@@ -1,8 +1,10 @@
 /*
  * counter: the simplest "did the state survive?" workload.
  *
- * Usage: counter [pipe|dropcaps]   (pipe: also keeps a pipe open on two fds;
- *                                 dropcaps: runs with reduced capabilities)
+ * Usage: counter [pipe|dropcaps|groupmate]
+ *   pipe: also keeps a pipe open on two fds; dropcaps: runs with reduced capabilities;
+ *   groupmate: leaves a "sleep 600" behind in its process group and session that is not
+ *   its child (double fork), printing "groupmate pid=<pid>"
  * Output (stdout, line buffered, stdout is a regular file):
  *   ready pid=<pid>
  *   count=<N>                 every 50 ms, N = 1, 2, 3, ... strictly +1 per line
@@ -27,6 +29,7 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 /* Global on purpose: it must be in the process image, not a register only. */
 static volatile unsigned long count;
@@ -83,6 +86,31 @@ int main(int argc, char **argv)
 	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (argc > 1 && strcmp(argv[1], "groupmate") == 0) {
+		int gp[2];
+		pid_t mid, mate = 0;
+
+		if (pipe(gp) != 0 || (mid = fork()) < 0)
+			return 6;
+		if (mid == 0) {
+			pid_t g = fork();
+
+			if (g == 0) {
+				close(gp[0]);
+				close(gp[1]);
+				execl("/bin/sleep", "sleep", "600", (char *)NULL);
+				_exit(127);
+			}
+			write(gp[1], &g, sizeof(g));
+			_exit(g > 0 ? 0 : 1);
+		}
+		close(gp[1]);
+		if (read(gp[0], &mate, sizeof(mate)) != sizeof(mate) || waitpid(mid, NULL, 0) != mid)
+			return 7;
+		close(gp[0]);
+		printf("groupmate pid=%d\n", (int)mate);
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;

@@ -75,6 +75,7 @@ public final class Checkpointer {
         List<DumpEngine.Early> early = List.of();
         boolean killed = false;
         try (TaskMemory mem = TaskMemory.open(pid, true)) {
+            refuseTree(frozen, opts.leaveRunning());
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
@@ -130,6 +131,48 @@ public final class Checkpointer {
             }
             throw e;
         }
+    }
+
+    /**
+     * Only a single process is dumped. A child would be orphaned by the kill and missing from the
+     * images; another process in this one's group or session would keep its PID taken (as a PGID
+     * or SID) so that no restore could get it back. Both are refused while nothing has changed.
+     */
+    private static void refuseTree(Freezer.Frozen frozen, boolean leaveRunning) throws IOException {
+        int pid = frozen.pid();
+        for (int tid : frozen.tids()) {
+            List<Integer> kids = jcriu.proc.Tasks.children(PROC, pid, tid);
+            if (!kids.isEmpty()) {
+                throw new IOException("process " + pid + " has child process" + (kids.size() > 1 ? "es " : " ")
+                        + describe(kids) + "; process trees are not supported yet");
+            }
+        }
+        if (leaveRunning) return; // the PID stays in use by the process itself anyway
+        List<String> holders = new ArrayList<>();
+        for (ProcStat p : Stat.all(PROC)) {
+            if (p.pid() == pid) continue;
+            if (p.pgrp() == pid) holders.add(p.pid() + " (" + p.comm() + ", in its process group)");
+            else if (p.session() == pid) holders.add(p.pid() + " (" + p.comm() + ", in its session)");
+        }
+        if (!holders.isEmpty()) {
+            throw new IOException("process " + pid + " leads a process group or session that also holds "
+                    + String.join(", ", holders) + "; they would keep PID " + pid
+                    + " taken, so a restore could not bring it back (dump with --leave-running, or end them first)");
+        }
+    }
+
+    private static String describe(List<Integer> pids) {
+        List<String> out = new ArrayList<>();
+        for (int p : pids) {
+            String comm;
+            try {
+                comm = Stat.read(PROC, p).comm();
+            } catch (IOException e) {
+                comm = "exited";
+            }
+            out.add(p + " (" + comm + ")");
+        }
+        return String.join(", ", out);
     }
 
     /**

@@ -17,6 +17,24 @@ public final class Stat {
         return parse(ProcIo.readText(procRoot, pid, f), f);
     }
 
+    /**
+     * The stat of every process visible in {@code procRoot}; processes that exit during the scan
+     * are left out.
+     */
+    public static List<ProcStat> all(Path procRoot) throws IOException {
+        List<ProcStat> out = new ArrayList<>();
+        try (var ds = java.nio.file.Files.newDirectoryStream(procRoot, p -> p.getFileName().toString().matches("[0-9]+"))) {
+            for (Path p : ds) {
+                try {
+                    out.add(read(procRoot, Integer.parseInt(p.getFileName().toString())));
+                } catch (ProcessGoneException | java.nio.file.NoSuchFileException gone) {
+                    // exited meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
     /** One thread's stat: its own state, comm and times. */
     public static ProcStat readTask(Path procRoot, int pid, int tid) throws IOException {
         Path f = ProcIo.taskDir(procRoot, pid, tid).resolve("stat");

@@ -43,6 +43,19 @@ public final class Tasks {
         return s.substring(0, s.length() - 1);
     }
 
+    /**
+     * Children forked by thread {@code tid} (task/TID/children). Only exact for a stopped
+     * process; the kernel lists them in creation order.
+     */
+    public static List<Integer> children(Path procRoot, int pid, int tid) throws IOException {
+        Path f = ProcIo.taskDir(procRoot, pid, tid).resolve("children");
+        List<Integer> kids = new ArrayList<>();
+        for (String t : ProcIo.tokens(ProcIo.readTaskText(procRoot, pid, tid, f))) {
+            kids.add(ProcIo.parseInt(t, f, 1, "child pid"));
+        }
+        return kids;
+    }
+
     /** The thread's stat line. */
     public static ProcStat stat(Path procRoot, int pid, int tid) throws IOException {
         return Stat.readTask(procRoot, pid, tid);

@@ -12,6 +12,8 @@ import jcriu.state.VmaState;
 
 /** Checks made before anything is created, so that a refused restore leaves nothing behind. */
 final class Preflight {
+    private static final String MEANWHILE = "the PID was taken meanwhile";
+
     private Preflight() {}
 
     static void check(ProcessState st, RestoreOptions opts, Log log) throws IOException {
@@ -36,6 +38,24 @@ final class Preflight {
         log.debug("preflight ok: pid " + st.pid() + " is free, files are present");
     }
 
+    /**
+     * Why clone3 found a PID taken although no /proc entry had it: a process group or session
+     * keeps the number of its leader until its last member is gone.
+     */
+    static String whoHolds(int pid) {
+        java.util.List<String> holders = new java.util.ArrayList<>();
+        try {
+            for (jcriu.proc.ProcStat p : jcriu.proc.Stat.all(Path.of("/proc"))) {
+                if (p.pid() == pid) holders.add("process " + pid + " (" + p.comm() + ") was started meanwhile");
+                else if (p.pgrp() == pid) holders.add(p.pid() + " (" + p.comm() + ") is in process group " + pid);
+                else if (p.session() == pid) holders.add(p.pid() + " (" + p.comm() + ") is in session " + pid);
+            }
+        } catch (IOException e) {
+            return MEANWHILE;
+        }
+        return holders.isEmpty() ? MEANWHILE : String.join("; ", holders);
+    }
+
     /** A PID is taken by any task, a zombie included, until its parent reaps it. */
     static void checkPidFree(int pid) throws IOException {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
@@ -43,6 +63,8 @@ final class Preflight {
         try {
             s = Files.readString(stat);
         } catch (NoSuchFileException e) {
+            String held = whoHolds(pid);
+            if (!held.equals(MEANWHILE)) throw new PidTakenException("PID " + pid + " is still in use: " + held);
             return;
         }
         int close = s.lastIndexOf(')');

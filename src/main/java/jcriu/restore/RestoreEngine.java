@@ -127,7 +127,7 @@ final class RestoreEngine {
         if (r < 0) {
             int e = (int) -r;
             throw new IOException("cannot create a process with PID " + st.pid() + ": clone3 with set_tid failed with "
-                    + Errno.name(e) + (e == Errno.EEXIST ? " (the PID was taken meanwhile)" : ""));
+                    + Errno.name(e) + (e == Errno.EEXIST ? " (" + Preflight.whoHolds(st.pid()) + ")" : ""));
         }
         List<Integer> kids = inj.takeChildren();
         if (kids.size() != 1 || kids.getFirst() != st.pid() || r != st.pid()) {

@@ -40,8 +40,9 @@ class ShellJobTest {
     void terminalFdsNeedShellJobAndComeFromTheRestoringTerminal() throws Exception {
         Path counter = Gcc.compile("counter");
         // script(1) runs the counter on a pseudo-terminal and copies what it prints to our file.
+        // "exec": a shell that forked instead would be the child of script (and refused: it has a child).
         try (Workload script = Workload.start(Path.of("/usr/bin/script"),
-                List.of("-qfec", counter.toString(), "/dev/null"), Map.of())) {
+                List.of("-qfec", "exec " + counter, "/dev/null"), Map.of())) {
             script.awaitOutput("count=3");
             String children = Files.readString(Path.of("/proc/" + script.pid() + "/task/" + script.pid() + "/children"));
             int pid = Integer.parseInt(children.strip().split(" ")[0]);
