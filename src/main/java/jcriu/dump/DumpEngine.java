@@ -26,6 +26,7 @@ import jcriu.ptrace.Tracer;
 import jcriu.rseq.RseqInspector;
 import jcriu.rseq.RseqState;
 import jcriu.state.FdState;
+import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
 import jcriu.state.PageRun;
 import jcriu.state.ProcessState;
@@ -33,6 +34,7 @@ import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
 import jcriu.state.VmaState;
 import jcriu.sys.Nr;
+import jcriu.sys.SchedAttr;
 import jcriu.sys.Sys;
 
 /**
@@ -57,7 +59,7 @@ final class DumpEngine {
 
     /** Per-thread facts read before injection, with the registers the thread had when frozen. */
     record Early(int tid, Regs original, Regs resume, byte[] xstate, long sigmask, List<byte[]> pending,
-                 long[] robust, RseqState rseq, String comm, ThreadState.SleepRestart sleep) {}
+                 long[] robust, RseqState rseq, String comm, ThreadState.SleepRestart sleep, SchedAttr sched) {}
 
     List<Early> readThreads(Freezer.Frozen f, TaskMemory mem) throws IOException {
         List<Early> out = new ArrayList<>();
@@ -67,8 +69,13 @@ final class DumpEngine {
             Regs resume = SyscallRestart.fixup(regs);
             resume = resume.withRip(rseq.resumeIp(resume.rip()));
             String comm = Files.readString(PROC.resolve(f.pid() + "/task/" + tid + "/comm")).strip();
+            SchedAttr sched = Sys.schedGetattr(tid);
+            if (sched.policy() == SchedAttr.SCHED_DEADLINE) {
+                throw new IOException("thread " + tid + " runs under SCHED_DEADLINE, which is not supported yet");
+            }
             out.add(new Early(tid, regs, resume, tracer.getXstate(tid), tracer.getSigmask(tid),
-                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, comm, sleepRestart(tid, regs, mem)));
+                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, comm, sleepRestart(tid, regs, mem),
+                    sched));
             log.debug("thread " + tid + ": " + regs + (resume.equals(regs) ? "" : " -> resume at " + resume));
         }
         return out;
@@ -191,7 +198,30 @@ final class DumpEngine {
         if (exe.endsWith(" (deleted)")) throw new IOException("the executable of " + pid + " was deleted: " + exe);
         return new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(), brk,
                 stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(), auxv, exe,
-                parts.vmas(), parts.runs());
+                parts.vmas(), parts.runs(), sharedFiles(parts.vmas()));
+    }
+
+    /** Small regular files mapped shared are saved whole: another program may delete them before the restore. */
+    private List<FileSnapshot> sharedFiles(List<VmaState> vmas) throws IOException {
+        List<FileSnapshot> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (VmaState v : vmas) {
+            if (v.kind() != VmaState.Kind.FILE_SHARED || v.path() == null || !seen.add(v.path())) continue;
+            Path p = Path.of(v.path());
+            java.util.Map<String, Object> a;
+            try {
+                a = Files.readAttributes(p, "unix:mode,uid,gid,size,isRegularFile");
+            } catch (java.nio.file.NoSuchFileException gone) {
+                continue; // a deleted file is refused where the mapping is read
+            }
+            long size = (Long) a.get("size");
+            if (!(Boolean) a.get("isRegularFile") || size > FileSnapshot.MAX_SIZE) continue;
+            byte[] content = Files.readAllBytes(p);
+            out.add(new FileSnapshot(v.path(), (Integer) a.get("mode"), (Integer) a.get("uid"), (Integer) a.get("gid"),
+                    content));
+            log.debug("shared file " + v.path() + ": " + content.length + " bytes saved with the images");
+        }
+        return out;
     }
 
     ProcessState.Creds creds(ProcStatus s) {

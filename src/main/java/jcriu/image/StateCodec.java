@@ -43,6 +43,7 @@ import jcriu.image.pb.VmaEntry;
 import jcriu.ptrace.Regs;
 import jcriu.rseq.RseqState;
 import jcriu.state.FdState;
+import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
 import jcriu.state.PageRun;
 import jcriu.state.ProcessState;
@@ -154,6 +155,8 @@ public final class StateCodec {
                 .setFpregs(fpregs(t.xstate())).build();
         ThreadCoreEntry.Builder tc = ThreadCoreEntry.newBuilder().setFutexRla(t.robustListHead())
                 .setFutexRlaLen((int) t.robustListLen()).setBlkSigset(t.sigmask()).setComm(t.comm())
+                .setSchedPolicy(t.sched().policyWord()).setSchedNice(t.sched().nice())
+                .setSchedPrio(t.sched().priority())
                 .setCreds(creds(st.creds()));
         if (t.altStack() != null) {
             tc.setSas(ThreadSasEntry.newBuilder().setSsSp(t.altStack().sp()).setSsSize(t.altStack().size())
@@ -237,7 +240,16 @@ public final class StateCodec {
                     .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1).setShmid(0);
             if (v.path() != null) {
                 int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
-                e.setShmid(fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma")).setFdflags(flags);
+                int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
+                e.setShmid(id).setFdflags(flags);
+                var snap = v.kind() == VmaState.Kind.FILE_SHARED ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
+                if (snap.isPresent() && !files.get(id - 1).getReg().hasJcriuContent()) {
+                    FileSnapshot s = snap.get();
+                    FileEntry fe = files.get(id - 1);
+                    files.set(id - 1, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
+                            .setSize(s.content().length).setJcriuContent(ByteString.copyFrom(s.content()))
+                            .setJcriuUid(s.uid()).setJcriuGid(s.gid())).build());
+                }
             }
             long madv = 0;
             for (int a : v.madvise()) madv |= 1L << a;
@@ -373,7 +385,9 @@ public final class StateCodec {
                 c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm(), tc.hasJcriuSleep()
                         ? new ThreadState.SleepRestart(tc.getJcriuSleep().getClockId(), tc.getJcriuSleep().getExpiryNs(),
                                 tc.getJcriuSleep().getRemPtr(), tc.getJcriuSleep().getSyscallIp())
-                        : null);
+                        : null,
+                // images without these fields (older jcriu) mean the defaults, as for CRIU
+                jcriu.sys.SchedAttr.fromPolicyWord(tc.getSchedPolicy(), tc.getSchedNice(), tc.getSchedPrio()));
     }
 
     private static List<byte[]> infos(SignalQueueEntry q) {
@@ -429,7 +443,16 @@ public final class StateCodec {
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
-                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs);
+                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs,
+                snapshots(files));
+    }
+
+    private static List<FileSnapshot> snapshots(Map<Integer, RegFileEntry> files) {
+        List<FileSnapshot> out = new ArrayList<>();
+        files.values().stream().filter(RegFileEntry::hasJcriuContent).sorted(java.util.Comparator.comparingInt(RegFileEntry::getId))
+                .forEach(r -> out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
+                        r.getJcriuContent().toByteArray())));
+        return out;
     }
 
     private static VmaState.Kind kind(int status) {

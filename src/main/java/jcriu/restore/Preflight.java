@@ -19,7 +19,7 @@ final class Preflight {
     static void check(ProcessState st, RestoreOptions opts, Log log) throws IOException {
         checkPidFree(st.pid());
         for (VmaState v : st.mm().vmas()) {
-            if (v.path() != null && !Files.exists(Path.of(v.path()))) {
+            if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v.path()).isEmpty()) {
                 throw new IOException(String.format("mapping %#x-%#x needs %s, which no longer exists", v.start(),
                         v.end(), v.path()));
             }

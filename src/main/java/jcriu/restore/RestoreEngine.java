@@ -69,9 +69,12 @@ final class RestoreEngine {
     /** Restores and returns the PID; on failure nothing of the attempt is left running. */
     int run() throws IOException {
         Preflight.check(st, opts, log);
-        int helper = spawnHelper();
+        List<Path> recreated = new ArrayList<>();
+        int helper = -1;
         int child = -1;
         try {
+            recreateSharedFiles(recreated);
+            helper = spawnHelper();
             child = cloneTarget(helper);
             killAndReap(helper);
             helper = -1;
@@ -80,7 +83,40 @@ final class RestoreEngine {
         } catch (IOException | RuntimeException e) {
             if (helper > 0) killAndReap(helper);
             if (child > 0) killAndReap(child);
+            for (Path p : recreated) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
+            }
             throw e;
+        }
+    }
+
+    /**
+     * A small file the process mapped shared and that is gone now (a JVM's hsperfdata file,
+     * which any later JVM deletes once its owner is dead) is written back from the images,
+     * with its owner and mode, before anything maps it. Existing files are used as they are:
+     * their content is what the process last wrote.
+     */
+    private void recreateSharedFiles(List<Path> created) throws IOException {
+        for (jcriu.state.FileSnapshot f : st.mm().sharedFiles()) {
+            Path p = Path.of(f.path());
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
+            if (!Files.isDirectory(p.getParent())) {
+                throw new IOException("mapping of " + p + " needs the file, which is gone, and its directory "
+                        + p.getParent() + " too");
+            }
+            // created new (never through a symlink placed meanwhile), owner-only until chmod
+            Files.createFile(p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            created.add(p);
+            Files.write(p, f.content(), java.nio.file.StandardOpenOption.WRITE);
+            Files.setAttribute(p, "unix:uid", f.uid());
+            Files.setAttribute(p, "unix:gid", f.gid());
+            Files.setAttribute(p, "unix:mode", f.mode() & 07777);
+            log.info("recreated " + p + " (" + f.content().length + " bytes, gone since the dump)");
         }
     }
 
@@ -211,6 +247,7 @@ final class RestoreEngine {
             }
             tracer.setSigmask(pid, t.sigmask());
         }
+        applySched();
         // The leader goes first: with SIGSTOP it starts a group stop that the others join
         // before they run a single instruction of their own.
         boolean stop = opts.leaveStopped() || st.wasStopped();
@@ -220,6 +257,28 @@ final class RestoreEngine {
         }
         log.info("pid " + pid + " restored with " + st.threads().size() + " thread(s) and "
                 + (stop ? "left stopped" : "running"));
+    }
+
+    /**
+     * Policy, priority and nice per thread, set from jcriu (not injected) once nothing else runs
+     * in the task: the restored credentials may no longer allow raising them from inside. A
+     * restorer without CAP_SYS_NICE may be refused; the process is then restored with what it
+     * got, and the log says so.
+     */
+    private void applySched() {
+        for (ThreadState t : st.threads()) {
+            jcriu.sys.SchedAttr want = t.sched();
+            jcriu.sys.SchedAttr have = Sys.schedGetattr(t.tid());
+            if (have.equals(want)) continue;
+            try {
+                Sys.schedSetattr(t.tid(), want);
+                log.debug("thread " + t.tid() + ": scheduling " + have + " -> " + want);
+            } catch (SysException e) {
+                if (e.errno() != Errno.EPERM) throw e;
+                log.warn("thread " + t.tid() + ": not allowed to set " + want + " (keeps " + have + "): "
+                        + e.getMessage());
+            }
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import java.util.List;
 
 import jcriu.ptrace.Regs;
 import jcriu.rseq.RseqState;
+import jcriu.sys.SchedAttr;
 
 /**
  * Everything of one thread that a restore must give back. {@code regs} are the ones to
@@ -11,7 +12,7 @@ import jcriu.rseq.RseqState;
  */
 public record ThreadState(int tid, Regs regs, byte[] xstate, long sigmask, List<byte[]> pendingSiginfo,
                           long robustListHead, long robustListLen, long clearChildTid, AltStack altStack,
-                          RseqState rseq, String comm, SleepRestart sleep) {
+                          RseqState rseq, String comm, SleepRestart sleep, SchedAttr sched) {
     /**
      * A relative nanosleep/clock_nanosleep that was interrupted by the freeze: the kernel would
      * have resumed it through restart_syscall with its absolute expiry. Null when none.

@@ -132,6 +132,35 @@ public final class Sys {
         }
     }
 
+    // struct sched_attr (include/uapi/linux/sched/types.h): size u32, policy u32, flags u64,
+    // nice s32, priority u32, then runtime/deadline/period u64 and util clamps: 56 bytes.
+    private static final int SCHED_ATTR_SIZE = 56;
+    private static final long SCHED_FLAG_RESET_ON_FORK = 0x01;
+
+    /** sched_getattr for any thread. */
+    public static SchedAttr schedGetattr(int tid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(SCHED_ATTR_SIZE, 8);
+            callFor("tid " + tid, "sched_getattr", Nr.SCHED_GETATTR, tid, a.address(), SCHED_ATTR_SIZE, 0);
+            return new SchedAttr(a.get(ValueLayout.JAVA_INT, 4),
+                    (a.get(ValueLayout.JAVA_LONG, 8) & SCHED_FLAG_RESET_ON_FORK) != 0,
+                    a.get(ValueLayout.JAVA_INT, 16), a.get(ValueLayout.JAVA_INT, 20));
+        }
+    }
+
+    /** sched_setattr for any thread (policy, reset-on-fork, nice, priority; no deadline parameters). */
+    public static void schedSetattr(int tid, SchedAttr s) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(SCHED_ATTR_SIZE, 8);
+            a.set(ValueLayout.JAVA_INT, 0, SCHED_ATTR_SIZE);
+            a.set(ValueLayout.JAVA_INT, 4, s.policy());
+            a.set(ValueLayout.JAVA_LONG, 8, s.resetOnFork() ? SCHED_FLAG_RESET_ON_FORK : 0);
+            a.set(ValueLayout.JAVA_INT, 16, s.nice());
+            a.set(ValueLayout.JAVA_INT, 20, s.priority());
+            callFor("tid " + tid, "sched_setattr(" + s + ")", Nr.SCHED_SETATTR, tid, a.address(), 0);
+        }
+    }
+
     /** prctl on the calling process (e.g. PR_SET_CHILD_SUBREAPER). */
     public static long prctl(int option, long a2, long a3, long a4, long a5) {
         return call("prctl(" + option + ")", Nr.PRCTL, option, a2, a3, a4, a5);

@@ -1,6 +1,7 @@
 package jcriu.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -52,32 +53,66 @@ class RealProgramsTest {
 
     @Test
     void jvmWithThreadsGcAndShutdownHook() throws Exception {
+        jvm(false);
+    }
+
+    /**
+     * The JVM's default: perf data in a shared mapping of /tmp/hsperfdata_USER/PID. Any JVM
+     * started while the dumped one is dead deletes that file; the restore writes it back from
+     * the images, and jps (which reads nothing but that file) sees the restored JVM.
+     */
+    @Test
+    void jvmWithPerfDataWhoseFileAnotherJvmDeleted() throws Exception {
+        jvm(true);
+    }
+
+    private static void jvm(boolean perfData) throws Exception {
         Path src = Gcc.projectDir().resolve("src/test/resources/programs/Progress.java");
         Path classes = Files.createTempDirectory("jcriu-jvm");
         Path jdk = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin");
-        Process javac = new ProcessBuilder(jdk.resolve("javac").toString(), "-d", classes.toString(), src.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(javac.getInputStream().readAllBytes());
-        assertTrue(javac.waitFor(120, TimeUnit.SECONDS) && javac.exitValue() == 0, out);
-        // -XX:-UsePerfData: otherwise any JVM started meanwhile deletes the dead JVM's
-        // hsperfdata file, which the restore would need (jcriu then refuses, naming it).
-        try (Workload w = Workload.start(jdk.resolve("java"),
-                List.of("-XX:-UsePerfData", "-cp", classes.toString(), "Progress", "x"), Map.of())) {
+        run(jdk.resolve("javac").toString(), "-d", classes.toString(), src.toString());
+        List<String> args = perfData ? List.of("-cp", classes.toString(), "Progress", "x")
+                : List.of("-XX:-UsePerfData", "-cp", classes.toString(), "Progress", "x");
+        try (Workload w = Workload.start(jdk.resolve("java"), args, Map.of())) {
             w.awaitOutput("tick 12", Duration.ofSeconds(30));
             int threads = w.tids().size();
             assertTrue(threads > 10, "a JVM has many threads: " + threads);
-            Workload r = Checkpoints.cycle(w);
+            Path perf = Path.of("/tmp/hsperfdata_" + System.getProperty("user.name"), Integer.toString(w.pid()));
+            assertEquals(perfData, Files.exists(perf), perf.toString());
+            long perfSize = perfData ? Files.size(perf) : 0;
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            if (perfData) {
+                assertTrue(Files.exists(perf), "a killed JVM leaves its perf data file");
+                run(jdk.resolve("java").toString(), "-version"); // cleans up files of dead JVMs
+                assertFalse(Files.exists(perf), "another JVM deleted " + perf);
+            }
+            Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount());
             try {
                 long before = lastTick(w.lines().subList(0, r.cursor()));
                 assertEquals(before + 1, tick(r.awaitOutput("tick ")));
+                if (perfData) {
+                    assertEquals(perfSize, Files.size(perf), "perf data file written back");
+                    String jps = run(jdk.resolve("jps").toString(), "-l");
+                    assertTrue(jps.contains(r.pid() + " Progress"), "jps reads the restored JVM's perf data: " + jps);
+                }
                 r.awaitOutput("tick " + (before + 25), Duration.ofSeconds(30)); // two System.gc() calls later
                 assertEquals(threads, r.tids().size());
                 r.signal(Sig.SIGTERM);
                 r.awaitOutput("shutdown hook ran", Duration.ofSeconds(30));
                 r.awaitGone(Duration.ofSeconds(30));
+                if (perfData) assertFalse(Files.exists(perf), "the JVM removed its perf data file at exit");
             } finally {
                 r.close();
             }
         }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", cmd) + ": " + out);
+        return out;
     }
 }

@@ -18,6 +18,8 @@ import jcriu.testsupport.Checkpoints;
 import jcriu.testsupport.Gcc;
 import jcriu.testsupport.Sig;
 import jcriu.testsupport.Workload;
+import jcriu.sys.SchedAttr;
+import jcriu.sys.Sys;
 
 /** Multi-threaded processes: every thread comes back with its TID, its state and its rseq area. */
 class ThreadsTest {
@@ -65,8 +67,60 @@ class ThreadsTest {
         }
     }
 
+    /** Every worker commits one rseq section per tick: a lost or doubled commit shows as commits != count. */
+    private static void assertOneCommitPerTick(List<String> lines) {
+        for (String l : lines) {
+            if (l.startsWith("thread=") && l.contains(" count=")) {
+                assertEquals(Workload.number(l, "count"), Workload.number(l, "commits"), l);
+            }
+        }
+    }
+
+    /** Policy, priority, nice and reset-on-fork per thread, set here and expected back after the restore. */
+    @org.junit.jupiter.api.Test
+    void schedulingOfEveryThreadComesBack() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("threads"), "4")) {
+            String ready = w.awaitOutput("ready");
+            List<Integer> workers = java.util.Arrays.stream(Workload.word(ready, "tids").split(","))
+                    .map(Integer::valueOf).toList();
+            Map<Integer, SchedAttr> want = new HashMap<>();
+            want.put(w.pid(), new SchedAttr(SchedAttr.SCHED_RR, false, 0, 5)); // main mostly sleeps: RR is safe
+            want.put(workers.get(0), new SchedAttr(SchedAttr.SCHED_OTHER, false, 7, 0));
+            want.put(workers.get(1), new SchedAttr(SchedAttr.SCHED_BATCH, false, 3, 0));
+            want.put(workers.get(2), new SchedAttr(SchedAttr.SCHED_IDLE, false, 0, 0));
+            want.put(workers.get(3), new SchedAttr(SchedAttr.SCHED_OTHER, true, -4, 0));
+            for (var e : want.entrySet()) Sys.schedSetattr(e.getKey(), e.getValue());
+            for (int i = 0; i < 4; i++) w.awaitOutput("count=2");
+            Workload r = Checkpoints.cycle(w);
+            try {
+                for (var e : want.entrySet()) {
+                    int tid = e.getKey();
+                    SchedAttr got = Sys.schedGetattr(tid);
+                    SchedAttr expect = e.getValue();
+                    // SCHED_IDLE has no nice of its own; the kernel reports what the weight maps to
+                    if (expect.policy() == SchedAttr.SCHED_IDLE) got = new SchedAttr(got.policy(), got.resetOnFork(), 0, got.priority());
+                    assertEquals(expect, got, "thread " + tid);
+                    // the same facts through /proc (fields 19 nice, 40 rt_priority, 41 policy)
+                    jcriu.proc.ProcStat ps = jcriu.proc.Stat.readTask(java.nio.file.Path.of("/proc"), r.pid(), tid);
+                    assertEquals(expect.policy(), ps.policy(), "policy of " + tid);
+                    assertEquals(expect.priority(), ps.rtPriority(), "rt priority of " + tid);
+                    if (expect.policy() != SchedAttr.SCHED_IDLE && expect.policy() != SchedAttr.SCHED_RR) {
+                        assertEquals(expect.nice(), ps.nice(), "nice of " + tid);
+                    }
+                }
+                int seen = r.lineCount();
+                for (int i = 0; i < 4; i++) r.seek(seen).awaitOutput("thread=" + i + " ");
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+                assertFalse(r.text().contains("BAD"), r.text());
+            } finally {
+                r.close();
+            }
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(ints = {2, 8, 16})
+    @ValueSource(ints = {2, 8, 64})
     void everyThreadContinuesWithItsTidAndRseq(int n) throws Exception {
         try (Workload w = Workload.start(Gcc.compile("threads"), Integer.toString(n))) {
             w.awaitOutput("ready");
@@ -93,6 +147,7 @@ class ThreadsTest {
                         assertEquals(before.get(tid), after.get(tid), "rseq of " + tid);
                     }
                     assertFalse(r.text().contains("BAD"), r.text());
+                    assertOneCommitPerTick(r.lines());
                 }
                 cur.signal(Sig.SIGTERM);
                 cur.awaitOutput("exit code=0");

@@ -21,21 +21,21 @@ import org.junit.jupiter.api.Test;
 class ThreadsWorkloadTest {
 
     private static final int THREADS = 3;
-    private static final Pattern LINE = Pattern.compile("^thread=(\\d+) tid=(\\d+) count=(\\d+)$");
+    private static final Pattern LINE = Pattern.compile("^thread=(\\d+) tid=(\\d+) count=(\\d+) commits=(\\d+) aborts=(\\d+)$");
 
     @Test
     void perThreadCountsContinueAndTidsStay() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("threads"), String.valueOf(THREADS))) {
             String ready = w.awaitOutput("^ready ");
             w.assertDetached();
-            assertTrue(ready.matches("ready pid=" + w.pid() + " threads=" + THREADS + " tids=\\d+,\\d+,\\d+"), ready);
+            assertTrue(ready.matches("ready pid=" + w.pid() + " threads=" + THREADS + " tids=\\d+,\\d+,\\d+ rseq=glibc"), ready);
             List<Integer> tids = Arrays.stream(Workload.word(ready, "tids").split(",")).map(Integer::valueOf).toList();
             List<Integer> expectTasks = new ArrayList<>(tids);
             expectTasks.add(w.pid());
             assertEquals(expectTasks.stream().sorted().toList(), w.tids(), "/proc/PID/task");
 
             for (int i = 0; i < THREADS; i++) {
-                w.seek(1).awaitOutput("^thread=" + i + " tid=\\d+ count=2$");
+                w.seek(1).awaitOutput("^thread=" + i + " tid=\\d+ count=2 commits=\\d+ aborts=\\d+$");
             }
             w.stopAndContinue(Duration.ofMillis(300));
             int after = w.lineCount();
@@ -59,6 +59,7 @@ class ThreadsWorkloadTest {
                 int index = Integer.parseInt(m.group(1));
                 assertEquals(tids.get(index), Integer.valueOf(m.group(2)), l);
                 long count = Long.parseLong(m.group(3));
+                assertEquals(count, Long.parseLong(m.group(4)), "one committed rseq section per tick: " + l);
                 assertEquals(last.getOrDefault(index, 0L) + 1, count, "thread " + index + " skipped or reset: " + l);
                 last.put(index, count);
             }
