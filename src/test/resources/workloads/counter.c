@@ -1,8 +1,9 @@
 /*
  * counter: the simplest "did the state survive?" workload.
  *
- * Usage: counter [pipe|dropcaps|groupmate]
- *   pipe: also keeps a pipe open on two fds; dropcaps: runs with reduced capabilities;
+ * Usage: counter [pipe|extpipe|dropcaps|groupmate]
+ *   pipe: also keeps a pipe open on two fds; extpipe: holds only the read end of a pipe (fd 3)
+ *   whose write end a "sleep 600" in its own session keeps; dropcaps: runs with reduced capabilities;
  *   groupmate: leaves a "sleep 600" behind in its process group and session that is not
  *   its child (double fork), printing "groupmate pid=<pid>"
  * Output (stdout, line buffered, stdout is a regular file):
@@ -68,6 +69,29 @@ int main(int argc, char **argv)
 	/* "counter pipe": also hold a pipe, which a dump must refuse cleanly. */
 	if (argc > 1 && strcmp(argv[1], "pipe") == 0 && pipe(pipefd) != 0)
 		return 3;
+	if (argc > 1 && strcmp(argv[1], "extpipe") == 0) {
+		pid_t mid;
+
+		if (pipe(pipefd) != 0 || (mid = fork()) < 0)
+			return 3;
+		if (mid == 0) {
+			/* double fork: the sleep is neither our child nor in our group or session */
+			if (fork() == 0) {
+				pid_t me = getpid();
+
+				setsid();
+				close(pipefd[0]);
+				/* tell the counter who holds the write end: its first 4 bytes */
+				if (write(pipefd[1], &me, sizeof(me)) != sizeof(me))
+					_exit(126);
+				execl("/bin/sleep", "sleep", "600", (char *)NULL);
+				_exit(127);
+			}
+			_exit(0);
+		}
+		waitpid(mid, NULL, 0);
+		close(pipefd[1]);
+	}
 	/* "counter dropcaps": give up CAP_SYS_TIME and CAP_NET_RAW (bounding, effective,
 	 * permitted) and make CAP_KILL inheritable, so a restore must reproduce reduced sets. */
 	if (argc > 1 && strcmp(argv[1], "dropcaps") == 0) {
@@ -110,6 +134,13 @@ int main(int argc, char **argv)
 			return 7;
 		close(gp[0]);
 		printf("groupmate pid=%d\n", (int)mate);
+	}
+	if (argc > 1 && strcmp(argv[1], "extpipe") == 0) {
+		pid_t writer = 0;
+
+		if (read(pipefd[0], &writer, sizeof(writer)) != sizeof(writer))
+			return 8;
+		printf("extpipe writer pid=%d\n", (int)writer);
 	}
 
 	memset(&sa, 0, sizeof(sa));

@@ -79,6 +79,7 @@ public final class Checkpointer {
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
+            var pipes = eng.pipes(pid, fds);
             DumpEngine.Injected inj = eng.inject(leader, mem, true);
             java.util.Map<Integer, DumpEngine.Injected> perThread = new java.util.HashMap<>();
             for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));
@@ -102,7 +103,8 @@ public final class Checkpointer {
             int personality = ProcAttrs.personality(PROC, pid);
             ProcessState st = new ProcessState(pid, stat.pgrp(), stat.session(), stat.comm(), threads, inj.sigactions(),
                     tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
-                    status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T');
+                    status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T',
+                    pipes);
             StateCodec.write(dir, st);
             dir.syncDir();
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();

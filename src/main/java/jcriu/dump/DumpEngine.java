@@ -29,6 +29,7 @@ import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
 import jcriu.state.PageRun;
+import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
@@ -89,24 +90,29 @@ final class DumpEngine {
     private ThreadState.SleepRestart sleepRestart(int tid, Regs r, TaskMemory mem) throws IOException {
         if ((int) r.rax() != -jcriu.sys.Errno.ERESTART_RESTARTBLOCK) return null;
         int clock;
-        long rem;
+        long rem, req;
         if (r.origRax() == Nr.NANOSLEEP) {
             clock = 1; // CLOCK_MONOTONIC
+            req = r.get(Regs.RDI);
             rem = r.get(Regs.RSI);
         } else if (r.origRax() == Nr.CLOCK_NANOSLEEP) {
             clock = (int) r.get(Regs.RDI);
+            req = r.get(Regs.RDX);
             rem = r.get(Regs.R10);
         } else {
             // futex waits with a timeout and the like: callers treat EINTR as a spurious wake-up
             log.debug("thread " + tid + " was in syscall " + r.origRax() + ", which will return EINTR after restore");
             return null;
         }
-        if (rem == 0) {
-            log.warn("thread " + tid + ": sleep without a remaining-time pointer; it will return EINTR after restore");
-            return null;
-        }
-        ByteBuffer ts = ByteBuffer.wrap(mem.read(rem, 16)).order(ByteOrder.LITTLE_ENDIAN);
+        // The kernel wrote the time left to rem. Without rem (glibc's nanosleep(req, NULL)
+        // passes none) only the request is known: counting it whole from now can make the
+        // sleep longer than it would have been, never shorter, and it does not fail with EINTR.
+        ByteBuffer ts = ByteBuffer.wrap(mem.read(rem != 0 ? rem : req, 16)).order(ByteOrder.LITTLE_ENDIAN);
         long left = ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
+        if (rem == 0) {
+            log.debug("thread " + tid + ": sleep without a remaining-time pointer; its whole request ("
+                    + left / 1_000_000 + " ms) counts from now");
+        }
         long expiry = Sys.clockNanos(clock) + left;
         log.debug(String.format("thread %d: sleep on clock %d with %d ms left, restarted at restore", tid, clock,
                 left / 1_000_000));
@@ -179,6 +185,69 @@ final class DumpEngine {
             out.add(FdMapping.toState(pid, fds.get(i), opts.shellJob(), shares));
         }
         return out;
+    }
+
+    private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
+    private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
+
+    /**
+     * Pipes whose both ends the process holds, with their unread bytes, copied by tee(2) from
+     * a second opening of the read end (/proc/PID/fd/N) so that nothing is consumed. A pipe
+     * with an end elsewhere (a parent's, a shell pipeline) is refused, naming the fd.
+     */
+    List<PipeState> pipes(int pid, List<FdState> fds) throws IOException {
+        java.util.Map<Long, List<FdState>> ends = new java.util.TreeMap<>();
+        for (FdState f : fds) {
+            if (f.kind() == FdState.Kind.PIPE && f.sharesWith() < 0) {
+                ends.computeIfAbsent(f.pipeIno(), k -> new ArrayList<>()).add(f);
+            }
+        }
+        List<PipeState> out = new ArrayList<>();
+        for (var e : ends.entrySet()) {
+            List<FdState> fs = e.getValue();
+            long readers = fs.stream().filter(FdState::readEnd).count();
+            if (readers != 1 || fs.size() != 2) {
+                FdState f = fs.getFirst();
+                throw new IOException("fd " + f.fd() + " of process " + pid + " (" + f.path() + ") is a pipe "
+                        + (fs.size() == 1 ? "whose other end is not held by this process"
+                                : "opened " + fs.size() + " times")
+                        + "; only pipes with both ends in the process are supported yet");
+            }
+            FdState r = fs.stream().filter(FdState::readEnd).findFirst().orElseThrow();
+            out.add(peekPipe(pid, r));
+        }
+        return out;
+    }
+
+    private PipeState peekPipe(int pid, FdState readEnd) throws IOException {
+        int fd = Sys.open("/proc/" + pid + "/fd/" + readEnd.fd(), O_RDONLY_NONBLOCK_CLOEXEC);
+        int[] tmp = null;
+        try {
+            int capacity = (int) Sys.fcntl(fd, Sys.F_GETPIPE_SZ, 0);
+            int queued = Sys.ioctlInt(fd, FIONREAD);
+            byte[] data = new byte[0];
+            if (queued > 0) {
+                tmp = Sys.pipe2(O_RDONLY_NONBLOCK_CLOEXEC);
+                Sys.fcntl(tmp[1], Sys.F_SETPIPE_SZ, capacity);
+                long n = Sys.tee(fd, tmp[1], capacity, SPLICE_F_NONBLOCK);
+                if (n != queued) {
+                    throw new IOException("pipe " + readEnd.path() + " of process " + pid + " holds " + queued
+                            + " bytes but only " + n + " could be copied");
+                }
+                java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream(queued);
+                while (b.size() < queued) b.writeBytes(Sys.read(tmp[0], queued - b.size()));
+                data = b.toByteArray();
+            }
+            log.debug("fd " + readEnd.fd() + " " + readEnd.path() + ": " + data.length + " unread bytes, capacity "
+                    + capacity);
+            return new PipeState(readEnd.pipeIno(), capacity, data);
+        } finally {
+            Sys.close(fd);
+            if (tmp != null) {
+                Sys.close(tmp[0]);
+                Sys.close(tmp[1]);
+            }
+        }
     }
 
     /** kcmp(KCMP_FILE): do two fds of the process refer to one open file description? */

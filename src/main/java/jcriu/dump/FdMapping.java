@@ -31,7 +31,7 @@ final class FdMapping {
                 throw new IOException(what + " is a terminal"
                         + (fd.fd() <= 2 ? "; use --shell-job to take the restoring terminal instead" : ""));
             }
-            case PIPE -> throw new IOException(what + " is a pipe; pipes are not supported yet");
+            case PIPE -> new FdState(fd.fd(), FdState.Kind.PIPE, fd.target(), fd.flags(), fd.ino(), cloexec, sharesWith);
             case SOCKET -> throw new IOException(what + " is a socket; sockets are not supported yet");
             case DELETED -> throw new IOException(what + " refers to a deleted file; not supported yet");
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");

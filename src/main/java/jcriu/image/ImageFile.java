@@ -62,6 +62,11 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("fdinfo-" + u(filesId) + ".img", Magic.FDINFO);
     }
 
+    /** Unread contents of pipes: PipeDataEntry followed by that many raw bytes, per pipe. */
+    public static ImageFile pipesData() {
+        return new ImageFile("pipes-data.img", Magic.PIPES_DATA);
+    }
+
     /** cwd, root and umask of process {@code pid}. */
     public static ImageFile fs(int pid) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);

@@ -89,6 +89,18 @@ public final class ImageInput implements Closeable {
         }
     }
 
+    /** Reads {@code n} raw bytes that follow an entry (pipe contents). */
+    public byte[] raw(long n, String what) throws IOException {
+        long start = offset;
+        if (n < 0 || n > size - offset) {
+            throw new ImageException(file, start, what + ": " + n + " bytes expected, " + (size - offset) + " left in file");
+        }
+        byte[] b = new byte[(int) n];
+        int got = read(b);
+        if (got < n) throw new ImageException(file, start, what + ": read " + got + " of " + n + " bytes");
+        return b;
+    }
+
     /** Reads the only entry of a file that must hold exactly one. */
     public <T> T single(Parser<T> parser) throws IOException {
         T entry = next(parser);

@@ -58,6 +58,14 @@ public final class ImageOutput implements Closeable {
         message.writeTo(out);
     }
 
+    /** Appends bytes that belong to the previous entry (pipe contents), as CRIU lays them out. */
+    public void writeRaw(byte[] data) throws IOException {
+        if (closed) {
+            throw new IllegalStateException(file + ": already closed");
+        }
+        out.write(data);
+    }
+
     /** Flushes, fsyncs and closes; the file is durable once this returns. */
     @Override
     public void close() throws IOException {

@@ -18,6 +18,8 @@ public enum Magic {
     FILES(0x56303138, Header.COMMON),
     FDINFO(0x56213732, Header.COMMON),
     FS(0x51403912, Header.COMMON),
+    /** PipeDataEntry, each followed by its bytes. */
+    PIPES_DATA(0x56453709, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

@@ -24,6 +24,8 @@ import jcriu.image.pb.Lsmtype;
 import jcriu.image.pb.MmEntry;
 import jcriu.image.pb.PagemapEntry;
 import jcriu.image.pb.PstreeEntry;
+import jcriu.image.pb.PipeDataEntry;
+import jcriu.image.pb.PipeEntry;
 import jcriu.image.pb.RegFileEntry;
 import jcriu.image.pb.RlimitEntry;
 import jcriu.image.pb.RseqEntry;
@@ -46,6 +48,7 @@ import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
 import jcriu.state.PageRun;
+import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
@@ -63,6 +66,10 @@ public final class StateCodec {
     private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
     private static final int O_CLOEXEC = 02000000;
     private static final int XSAVE_HDR = 512, YMMH = 576, YMMH_BYTES = 256;
+
+    /** No F_SETOWN: jcriu neither saves nor restores signal-driven I/O owners yet. */
+    private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
+            .setPid(0).build();
 
     private StateCodec() {}
 
@@ -102,10 +109,23 @@ public final class StateCodec {
         List<FdinfoEntry> fdinfos = new ArrayList<>();
         Map<Integer, Integer> idOfFd = new HashMap<>();
         for (FdState f : st.fds()) {
+            if (f.kind() == FdState.Kind.PIPE) {
+                int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith()) : files.size() + 1;
+                if (f.sharesWith() < 0) {
+                    files.add(FileEntry.newBuilder().setType(FdTypes.PIPE).setId(id).setPipe(PipeEntry.newBuilder()
+                            .setId(id).setPipeId((int) f.pipeIno()).setFlags(f.flags() & ~O_CLOEXEC).setFown(NO_OWNER))
+                            .build());
+                }
+                idOfFd.put(f.fd(), id);
+                fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0).setType(FdTypes.PIPE)
+                        .setFd(f.fd()).build());
+                continue;
+            }
             int mode = switch (f.kind()) {
                 case DIRECTORY -> S_IFDIR;
                 case CHAR_DEVICE, INHERITED_TTY -> S_IFCHR;
                 case REGULAR -> S_IFREG;
+                case PIPE -> throw new AssertionError("handled above");
             };
             // fds sharing one open file description share one file entry, as in CRIU
             int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith())
@@ -116,6 +136,15 @@ public final class StateCodec {
         }
         try (ImageOutput o = dir.create(ImageFile.fdinfo(FILES_ID))) {
             for (FdinfoEntry e : fdinfos) o.write(e);
+        }
+        if (!st.pipes().isEmpty()) {
+            try (ImageOutput o = dir.create(ImageFile.pipesData())) {
+                for (PipeState p : st.pipes()) {
+                    o.write(PipeDataEntry.newBuilder().setPipeId((int) p.ino()).setBytes(p.data().length)
+                            .setSize(p.capacity()).build());
+                    o.writeRaw(p.data());
+                }
+            }
         }
         int cwd = fileId(fileIds, files, st.cwd(), 0200000, 0, S_IFDIR, "cwd");
         int root = fileId(fileIds, files, st.root(), 0200000, 0, S_IFDIR, "root");
@@ -137,7 +166,7 @@ public final class StateCodec {
         ids.put(key, id);
         files.add(FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
                 .setFlags(flags).setPos(pos).setName(path).setMode(mode)
-                .setFown(FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0))).build());
+                .setFown(NO_OWNER)).build());
         return id;
     }
 
@@ -288,8 +317,13 @@ public final class StateCodec {
         }
         int pid = ps.getPid();
         Map<Integer, RegFileEntry> files = new HashMap<>();
+        Map<Integer, PipeEntry> pipeEnds = new HashMap<>();
         try (ImageInput in = dir.open(ImageFile.files())) {
             for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
+                if (f.getType() == FdTypes.PIPE && f.hasPipe()) {
+                    pipeEnds.put(f.getId(), f.getPipe());
+                    continue;
+                }
                 if (!f.hasReg()) throw new ImageException(in.file(), in.offset(), "file " + f.getId()
                         + " is of type " + f.getType() + ", which jcriu cannot restore yet");
                 files.put(f.getId(), f.getReg());
@@ -331,6 +365,17 @@ public final class StateCodec {
         Map<Integer, Integer> firstFdOfId = new HashMap<>();
         try (ImageInput in = dir.open(ImageFile.fdinfo(FILES_ID))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
+                int shares0 = firstFdOfId.getOrDefault(e.getId(), -1);
+                if (e.getType() == FdTypes.PIPE) {
+                    PipeEntry pe = pipeEnds.get(e.getId());
+                    if (pe == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd()
+                            + " names missing pipe " + e.getId());
+                    long ino = Integer.toUnsignedLong(pe.getPipeId());
+                    firstFdOfId.putIfAbsent(e.getId(), e.getFd());
+                    fds.add(new FdState(e.getFd(), FdState.Kind.PIPE, "pipe:[" + ino + "]", pe.getFlags(), ino,
+                            (e.getFlags() & 1) != 0, shares0));
+                    continue;
+                }
                 RegFileEntry r = files.get(e.getId());
                 if (r == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd() + " names missing file "
                         + e.getId());
@@ -353,7 +398,20 @@ public final class StateCodec {
         return new ProcessState(pid, ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
                 infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
                 pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
-                task.getTaskState() == TASK_STOPPED);
+                task.getTaskState() == TASK_STOPPED, readPipes(dir));
+    }
+
+    private static List<PipeState> readPipes(ImageDir dir) throws IOException {
+        List<PipeState> out = new ArrayList<>();
+        if (!dir.exists(ImageFile.pipesData())) return out;
+        try (ImageInput in = dir.open(ImageFile.pipesData())) {
+            for (PipeDataEntry e; (e = in.next(PipeDataEntry.parser())) != null; ) {
+                long ino = Integer.toUnsignedLong(e.getPipeId());
+                byte[] data = in.raw(Integer.toUnsignedLong(e.getBytes()), "data of pipe:[" + ino + "]");
+                out.add(new PipeState(ino, e.getSize(), data));
+            }
+        }
+        return out;
     }
 
     private static String pathOf(Map<Integer, RegFileEntry> files, int id, String what) throws IOException {

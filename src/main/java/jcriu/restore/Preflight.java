@@ -25,7 +25,8 @@ final class Preflight {
             }
         }
         for (FdState f : st.fds()) {
-            if (f.kind() != FdState.Kind.INHERITED_TTY && !Files.exists(Path.of(f.path()))) {
+            if (f.kind() != FdState.Kind.INHERITED_TTY && f.kind() != FdState.Kind.PIPE
+                    && !Files.exists(Path.of(f.path()))) {
                 throw new IOException("fd " + f.fd() + " needs " + f.path() + ", which no longer exists");
             }
             if (f.kind() == FdState.Kind.INHERITED_TTY && !opts.shellJob()) {

@@ -225,7 +225,7 @@ final class RestoreEngine {
             moveSpecialMappings(inj, pid, mem, ctl);
             mapMemory(inj, mem, ctl);
             setMmFields(inj, mem, ctl);
-            restoreFiles(inj, mem, ctl);
+            restoreFiles(inj, mem, ctl, pid);
             restoreProcessAttrs(inj, mem, ctl, pid);
             ThreadState t = st.leader();
             restoreThread(inj, mem, ctl, pid, t);
@@ -528,7 +528,7 @@ final class RestoreEngine {
         inj.call("close exe", Nr.CLOSE, exeFd);
     }
 
-    private void restoreFiles(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
+    private void restoreFiles(Injector inj, TaskMemory mem, ControlArea ctl, int pid) throws IOException {
         ctl.reset();
         boolean keep0to2 = st.fds().stream().anyMatch(f -> f.kind() == FdState.Kind.INHERITED_TTY);
         inj.call("close_range", Nr.CLOSE_RANGE, 3, 0xffffffffL, 0);
@@ -537,6 +537,8 @@ final class RestoreEngine {
             boolean inherit = st.fds().stream().anyMatch(f -> f.fd() == n && f.kind() == FdState.Kind.INHERITED_TTY);
             if (!inherit) inj.raw(Nr.CLOSE, fd);
         }
+        int above = st.fds().stream().mapToInt(FdState::fd).max().orElse(2) + 1;
+        java.util.Set<Long> pipesMade = new java.util.HashSet<>();
         for (FdState f : st.fds()) {
             if (f.kind() == FdState.Kind.INHERITED_TTY) {
                 log.debug("fd " + f.fd() + ": the terminal jcriu runs in (--shell-job)");
@@ -548,6 +550,10 @@ final class RestoreEngine {
                 inj.call("dup3 " + f.sharesWith() + " -> " + f.fd(), Nr.DUP3, f.sharesWith(), f.fd(),
                         f.cloexec() ? O_CLOEXEC : 0);
                 log.debug("fd " + f.fd() + ": shares fd " + f.sharesWith());
+                continue;
+            }
+            if (f.kind() == FdState.Kind.PIPE) {
+                if (pipesMade.add(f.pipeIno())) makePipe(inj, mem, ctl, f, above);
                 continue;
             }
             int flags = f.flags() & ~OPEN_FLAGS_DROPPED;
@@ -562,6 +568,53 @@ final class RestoreEngine {
             log.debug("fd " + f.fd() + ": " + f.path() + " flags " + Integer.toOctalString(f.flags()) + " pos " + f.pos());
         }
         if (keep0to2) log.info("fds 0-2 that were a terminal now use jcriu's terminal");
+        fillPipes(pid);
+    }
+
+    /**
+     * A pipe, created in the process and both ends moved to their numbers. pipe2 returns the
+     * lowest free fds, which may be numbers that belong to the other end or to fds not yet
+     * restored, so both go above every fd of the image first.
+     */
+    private void makePipe(Injector inj, TaskMemory mem, ControlArea ctl, FdState first, int above) throws IOException {
+        FdState other = st.fds().stream().filter(o -> o.kind() == FdState.Kind.PIPE && o.sharesWith() < 0
+                && o.fd() != first.fd() && o.pipeIno() == first.pipeIno()).findFirst()
+                .orElseThrow(() -> new IOException("fd " + first.fd() + " (" + first.path() + "): the other end of the pipe is missing from the images"));
+        FdState r = first.readEnd() ? first : other, w = first.readEnd() ? other : first;
+        if (!r.readEnd() || w.readEnd()) throw new IOException("pipe " + first.path() + " has no write end in the images");
+        ctl.reset();
+        long buf = ctl.alloc(8);
+        inj.call("pipe2 for " + first.path(), Nr.PIPE2, buf, 0);
+        ByteBuffer b = ByteBuffer.wrap(mem.read(buf, 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int t0 = b.getInt(0), t1 = b.getInt(4);
+        long hr = inj.call("fcntl(F_DUPFD)", Nr.FCNTL, t0, 0 /* F_DUPFD */, above);
+        long hw = inj.call("fcntl(F_DUPFD)", Nr.FCNTL, t1, 0, above);
+        inj.call("close", Nr.CLOSE, t0);
+        inj.call("close", Nr.CLOSE, t1);
+        for (long[] m : new long[][] {{hr, r.fd(), r.cloexec() ? O_CLOEXEC : 0, r.flags()}, {hw, w.fd(), w.cloexec() ? O_CLOEXEC : 0, w.flags()}}) {
+            inj.call("dup3 pipe end -> " + m[1], Nr.DUP3, m[0], m[1], m[2]);
+            inj.call("close", Nr.CLOSE, m[0]);
+            inj.call("fcntl(F_SETFL) fd " + m[1], Nr.FCNTL, m[1], Sys.F_SETFL, m[3] & ~O_CLOEXEC);
+        }
+        log.debug("fds " + r.fd() + " and " + w.fd() + ": " + first.path() + " recreated");
+    }
+
+    /** Capacity and unread bytes of each pipe, written from jcriu through /proc/PID/fd of the write end. */
+    private void fillPipes(int pid) throws IOException {
+        for (jcriu.state.PipeState p : st.pipes()) {
+            FdState w = st.fds().stream().filter(f -> f.kind() == FdState.Kind.PIPE && f.sharesWith() < 0
+                    && f.pipeIno() == p.ino() && !f.readEnd()).findFirst()
+                    .orElseThrow(() -> new IOException("pipe:[" + p.ino() + "] has data but no write end in the images"));
+            int fd = Sys.open("/proc/" + pid + "/fd/" + w.fd(), 01 /* O_WRONLY */ | 04000 /* O_NONBLOCK */ | O_CLOEXEC);
+            try {
+                if (p.capacity() > 0) Sys.fcntl(fd, Sys.F_SETPIPE_SZ, p.capacity());
+                Sys.write(fd, p.data());
+            } finally {
+                Sys.close(fd);
+            }
+            log.debug("pipe:[" + p.ino() + "] -> fd " + w.fd() + ": capacity " + p.capacity() + ", " + p.data().length
+                    + " bytes put back");
+        }
     }
 
     private void restoreProcessAttrs(Injector inj, TaskMemory mem, ControlArea ctl, int pid) throws IOException {

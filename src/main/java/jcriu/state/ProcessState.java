@@ -6,7 +6,7 @@ import java.util.List;
 public record ProcessState(int pid, int pgid, int sid, String comm, List<ThreadState> threads,
                            List<SigAction> sigactions, List<byte[]> sharedPendingSiginfo, MmState mm,
                            List<FdState> fds, String cwd, String root, int umask, Creds creds,
-                           long[][] rlimits, int personality, boolean wasStopped) {
+                           long[][] rlimits, int personality, boolean wasStopped, List<PipeState> pipes) {
     /** Ids as in /proc/PID/status (real, effective, saved, fs) plus groups and capability sets. */
     public record Creds(int[] uid, int[] gid, int[] groups, long capInh, long capPrm, long capEff, long capBnd,
                         long capAmb) {}

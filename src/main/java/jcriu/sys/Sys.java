@@ -185,6 +185,51 @@ public final class Sys {
 
     public static void close(int fd) { call("close", Nr.CLOSE, fd); }
 
+    /** open(2), for files Java's own API cannot open as wanted (a pipe through /proc/PID/fd/N). */
+    public static int open(String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) callFor(path, "open", Nr.OPEN, arena.allocateFrom(path).address(), flags, 0);
+        }
+    }
+
+    /** One read(2) of at most {@code max} bytes; an empty array at end of file. */
+    public static byte[] read(int fd, int max) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(max, 1));
+            long n = call("read", Nr.READ, fd, buf.address(), max);
+            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    public static long fcntl(int fd, int cmd, long arg) {
+        return call("fcntl(" + fd + ", " + cmd + ")", Nr.FCNTL, fd, cmd, arg);
+    }
+
+    public static final int F_GETFL = 3, F_SETFL = 4, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+
+    /** An ioctl that answers an int (FIONREAD). */
+    public static int ioctlInt(int fd, long request) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(4, 4);
+            call("ioctl(" + fd + ", " + Long.toHexString(request) + ")", Nr.IOCTL, fd, request, v.address());
+            return v.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    /** pipe2(2): {read end, write end}. */
+    public static int[] pipe2(int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(8, 4);
+            call("pipe2", Nr.PIPE2, fds.address(), flags);
+            return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};
+        }
+    }
+
+    /** tee(2): copies up to {@code len} bytes between pipes without consuming them; -errno on failure. */
+    public static long tee(int in, int out, long len, int flags) {
+        return raw(Nr.TEE, in, out, len, flags, 0, 0);
+    }
+
     /** wait4 with the given options: returns {pid, status}; pid 0 with WNOHANG when nothing changed. */
     public static int[] wait4(int pid, int options) {
         try (Arena arena = Arena.ofConfined()) {

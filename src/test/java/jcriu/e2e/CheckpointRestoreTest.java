@@ -219,8 +219,9 @@ class CheckpointRestoreTest {
 
     @Test
     void imagesAreOwnerOnlyAndCritDecodesThem() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("counter"))) {
-            w.awaitOutput("count=2");
+        // blockers: threads, two pipes, 13 unread bytes in one of them
+        try (Workload w = Workload.start(Gcc.compile("blockers"))) {
+            w.awaitOutput("ready");
             Path dir = Checkpoints.imageDir(w);
             Checkpoints.dump(w, dir, true);
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
@@ -229,6 +230,7 @@ class CheckpointRestoreTest {
                 files = s.sorted().toList();
             }
             assertTrue(files.size() >= 10, files.toString());
+            assertTrue(files.contains(dir.resolve("pipes-data.img")), files.toString());
             for (Path f : files) {
                 assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
                 if (f.getFileName().toString().startsWith("pages-")) continue;
@@ -237,9 +239,14 @@ class CheckpointRestoreTest {
                 String out = new String(p.getInputStream().readAllBytes());
                 assertTrue(p.waitFor(60, TimeUnit.SECONDS));
                 assertEquals(0, p.exitValue(), "crit decode " + f + ":\n" + out);
-                if (f.getFileName().toString().startsWith("core-")) {
+                String name = f.getFileName().toString();
+                if (name.startsWith("core-")) {
                     assertTrue(out.contains("\"rseq_entry\""), out);
-                    assertTrue(out.contains("\"comm\": \"counter\""), out);
+                    assertTrue(out.contains("\"comm\": \"blockers\""), out);
+                }
+                if (name.equals("files.img")) assertTrue(out.contains("\"type\": \"PIPE\""), out);
+                if (name.equals("pipes-data.img")) {
+                    assertTrue(out.contains("\"bytes\": 13") && out.contains("aGVsbG8tYmFja2xvZw"), out); // base64
                 }
             }
         }
@@ -255,22 +262,28 @@ class CheckpointRestoreTest {
 
     @Test
     void dumpRefusingAPipeLeavesTheProcessRunningUnharmed() throws Exception {
-        // "pipe" makes the counter hold a pipe (fds 3 and 4), which jcriu does not support yet.
-        try (Workload w = Workload.start(Gcc.compile("counter"), "pipe")) {
-            w.awaitOutput("count=3");
-            Path dir = Checkpoints.imageDir(w);
-            var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
-                    new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
-            assertTrue(e.getMessage().contains("fd 3") && e.getMessage().contains("pipe"), e.getMessage());
-            long at = lastCount(w);
-            w.awaitOutput("count=" + (at + 3));
-            assertEquals(0, tracerPid(w.pid()));
-            try (Stream<Path> s = Files.list(dir)) {
-                assertEquals(0, s.count(), "a failed dump leaves no images");
+        // "extpipe": fd 3 is the read end of a pipe whose write end another process holds.
+        try (Workload w = Workload.start(Gcc.compile("counter"), "extpipe")) {
+            int writer = (int) Workload.number(w.awaitOutput("extpipe writer pid="), "pid");
+            try {
+                w.awaitOutput("count=3");
+                Path dir = Checkpoints.imageDir(w);
+                var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
+                        new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+                assertTrue(e.getMessage().contains("fd 3") && e.getMessage().contains("pipe")
+                        && e.getMessage().contains("other end"), e.getMessage());
+                long at = lastCount(w);
+                w.awaitOutput("count=" + (at + 3));
+                assertEquals(0, tracerPid(w.pid()));
+                try (Stream<Path> s = Files.list(dir)) {
+                    assertEquals(0, s.count(), "a failed dump leaves no images");
+                }
+                w.signal(Sig.SIGTERM);
+                w.awaitOutput("exit code=0");
+                assertFalse(w.text().contains("BAD"), w.text());
+            } finally {
+                Sig.kill(writer, Sig.SIGKILL);
             }
-            w.signal(Sig.SIGTERM);
-            w.awaitOutput("exit code=0");
-            assertFalse(w.text().contains("BAD"), w.text());
         }
     }
 

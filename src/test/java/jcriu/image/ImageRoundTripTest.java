@@ -31,6 +31,7 @@ class ImageRoundTripTest {
             case FILES -> FileEntry.parser();
             case FDINFO -> FdinfoEntry.parser();
             case FS -> FsEntry.parser();
+            case PIPES_DATA -> PipeDataEntry.parser(); // entries are followed by raw bytes
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }
