@@ -6,7 +6,10 @@
  *   waiter   pthread_cond_wait (a futex wait without timeout) until "go", then until "quit"
  *   sleeper  nanosleep(400 ms) in a loop, counting the completed sleeps, until "quit"
  * Pipe B gets 13 bytes ("hello-backlog") and a capacity of 8192 before "ready"; nobody
- * reads it until SIGUSR1.
+ * reads it until SIGUSR1. The threads are named after their role (pthread_setname_np).
+ * SIGUSR2 and SIGWINCH are blocked everywhere; before "ready" SIGUSR2 is sent to the
+ * reader thread only and SIGWINCH to the process, so both stay pending (per thread and
+ * shared) for as long as the program runs.
  *
  * Output:
  *   ready pid=<pid> reader=<tid> waiter=<tid> sleeper=<tid>
@@ -41,6 +44,7 @@ static void *reader(void *arg)
 {
 	(void)arg;
 	tid_reader = gettid();
+	pthread_setname_np(pthread_self(), "reader");
 	pthread_barrier_wait(&started);
 	for (;;) {
 		char c;
@@ -61,6 +65,7 @@ static void *waiter(void *arg)
 {
 	(void)arg;
 	tid_waiter = gettid();
+	pthread_setname_np(pthread_self(), "waiter");
 	pthread_barrier_wait(&started);
 	pthread_mutex_lock(&lock);
 	while (!go && !quit)
@@ -79,6 +84,7 @@ static void *sleeper(void *arg)
 
 	(void)arg;
 	tid_sleeper = gettid();
+	pthread_setname_np(pthread_self(), "sleeper");
 	pthread_barrier_wait(&started);
 	for (;;) {
 		struct timespec ts = { 0, 400 * 1000 * 1000 };
@@ -109,7 +115,13 @@ int main(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the threads */
+	{
+		sigset_t all = set;
+
+		sigaddset(&all, SIGUSR2);
+		sigaddset(&all, SIGWINCH);
+		pthread_sigmask(SIG_BLOCK, &all, NULL); /* inherited by the threads */
+	}
 
 	if (pipe(pipe_a) != 0 || pipe2(pipe_b, O_NONBLOCK) != 0 || fcntl(pipe_b[1], F_SETPIPE_SZ, 8192) < 0 ||
 	    write(pipe_b[1], backlog, strlen(backlog)) != (ssize_t)strlen(backlog)) {
@@ -124,6 +136,10 @@ int main(void)
 		}
 	}
 	pthread_barrier_wait(&started);
+	if (pthread_kill(th[0], SIGUSR2) != 0 || kill(getpid(), SIGWINCH) != 0) {
+		printf("BAD pending signals\nexit code=3\n");
+		return 3;
+	}
 	printf("ready pid=%d reader=%d waiter=%d sleeper=%d\n", (int)getpid(), (int)tid_reader, (int)tid_waiter,
 	       (int)tid_sleeper);
 

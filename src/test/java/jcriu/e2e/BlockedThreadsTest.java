@@ -46,6 +46,9 @@ class BlockedThreadsTest {
             for (var e : SYSCALL.entrySet()) awaitSyscall(w.pid(), (int) Workload.number(ready, e.getKey()), e.getValue());
             awaitSyscall(w.pid(), w.pid(), 128); // rt_sigtimedwait
             w.awaitOutput("slept n=1", Duration.ofSeconds(5));
+            Map<String, String> before = perThread(w.pid(), ready);
+            assertEquals("0000000000000800", before.get("reader SigPnd"), "SIGUSR2 pending on the reader: " + before);
+            assertEquals("0000000008000000", before.get("reader ShdPnd"), "SIGWINCH pending for all: " + before);
             Workload cur = w;
             if (checkpoint) {
                 cur = Checkpoints.cycle(w);
@@ -56,6 +59,7 @@ class BlockedThreadsTest {
             } else {
                 w.stopAndContinue(Duration.ofMillis(300));
             }
+            assertEquals(before, perThread(cur.pid(), ready), "names and pending signals per thread");
             try {
                 int from = cur.cursor();
                 String sleptBefore = lastSlept(cur.lines());
@@ -81,6 +85,21 @@ class BlockedThreadsTest {
                 cur.close();
             }
         }
+    }
+
+    /** Each role's thread name, private pending (SigPnd) and shared pending (ShdPnd) signals. */
+    private static Map<String, String> perThread(int pid, String ready) throws IOException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String role : SYSCALL.keySet()) {
+            Path dir = Path.of("/proc/" + pid + "/task/" + Workload.number(ready, role));
+            out.put(role + " comm", Files.readString(dir.resolve("comm")).strip());
+            for (String l : Files.readAllLines(dir.resolve("status"))) {
+                if (l.startsWith("SigPnd:") || l.startsWith("ShdPnd:")) {
+                    out.put(role + " " + l.substring(0, 6), l.substring(7).strip());
+                }
+            }
+        }
+        return out;
     }
 
     private static String lastSlept(List<String> lines) {
