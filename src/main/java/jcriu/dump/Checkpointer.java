@@ -88,7 +88,6 @@ public final class Checkpointer {
             DumpEngine.MmParts parts;
             try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
                 parts = eng.dumpMemory(pid, mem, pages, inj.brk());
-                pages.force(true);
             }
             List<ThreadState> threads = new ArrayList<>();
             for (DumpEngine.Early e : early) {

@@ -97,10 +97,25 @@ public final class ImageDir {
         return FileChannel.open(path.resolve(new ImageFile(name, Magic.PAGES).name()), StandardOpenOption.READ);
     }
 
-    /** fsyncs the directory so that the names of newly created images are durable. */
+    /**
+     * Makes everything written to the directory durable: the file system's pending writes in
+     * one syncfs(2) (which reports write-back errors of any file in it), then the directory
+     * itself so that the new names are durable too.
+     */
     public void syncDir() throws IOException {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            ch.force(true);
+        int fd;
+        try {
+            fd = jcriu.sys.Sys.open(path.toString(), 0200000 /* O_DIRECTORY */ | 02000000 /* O_CLOEXEC */);
+        } catch (jcriu.sys.SysException e) {
+            throw new IOException("cannot open image directory " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            jcriu.sys.Sys.callFor(path.toString(), "syncfs", jcriu.sys.Nr.SYNCFS, fd);
+            jcriu.sys.Sys.callFor(path.toString(), "fsync", jcriu.sys.Nr.FSYNC, fd);
+        } catch (jcriu.sys.SysException e) {
+            throw new IOException("writing the images to " + path + " failed: " + e.getMessage(), e);
+        } finally {
+            jcriu.sys.Sys.close(fd);
         }
     }
 

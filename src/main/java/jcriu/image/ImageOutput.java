@@ -66,7 +66,11 @@ public final class ImageOutput implements Closeable {
         out.write(data);
     }
 
-    /** Flushes, fsyncs and closes; the file is durable once this returns. */
+    /**
+     * Flushes and closes. Not durable yet: {@link ImageDir#syncDir} makes every image of the
+     * directory durable at once (one fsync per file cost a journal commit each, which made
+     * the dump of a 512-thread process spend 0.6 s on its 512 core files).
+     */
     @Override
     public void close() throws IOException {
         if (closed) {
@@ -75,7 +79,6 @@ public final class ImageOutput implements Closeable {
         closed = true;
         try (channel) {
             out.flush();
-            channel.force(true);
         }
     }
 
