@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
 /** The command line: parsing, log set-up, exit codes; the work is done by the Java API. */
 @Command(name = "jcriu", mixinStandardHelpOptions = true, version = "jcriu 0.1.0",
         description = "Checkpoint/restore in userspace for Linux processes.",
-        subcommands = {Main.Dump.class, Main.Restore.class, Main.Check.class, Demo.class, RseqCommand.class},
+        subcommands = {Main.Dump.class, Main.PreDump.class, Main.Restore.class, Main.Check.class, Demo.class,
+                RseqCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)", "2:usage error",
                 "N:restore without -d: the restored process's exit status (128+signal if killed)"})
@@ -95,10 +96,14 @@ public final class Main implements Callable<Integer> {
         @Option(names = {"-j", "--shell-job"}, description = "allow fds 0-2 on a terminal; restore takes its own")
         boolean shellJob;
 
+        @Option(names = "--prev-images-dir", paramLabel = "DIR",
+                description = "a pre-dump of this process (relative to -D): pages unchanged since are not written again")
+        Path prev;
+
         @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
-        DumpOptions options() { return new DumpOptions(pid, dir, leaveRunning, shellJob); }
+        DumpOptions options() { return new DumpOptions(pid, dir, leaveRunning, shellJob, prev); }
 
         @Override
         public Integer call() throws IOException {
@@ -108,6 +113,41 @@ public final class Main implements Callable<Integer> {
                 Checkpointer.Result r = Checkpointer.dump(options(), l);
                 l.info("dump of " + r.pid() + " done: " + r.mappings() + " mappings, " + (r.pageBytes() >> 10)
                         + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms");
+                return OK;
+            } catch (Checkpointer.DumpException e) {
+                l.error(e.getMessage());
+                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
+                return FAILED;
+            }
+        }
+    }
+
+    @Command(name = "pre-dump", mixinStandardHelpOptions = true,
+            description = "Save the memory of a running process (it is frozen only for the copy and keeps running); "
+                    + "a later dump --prev-images-dir writes only what changed.")
+    static final class PreDump implements Callable<Integer> {
+        @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "process to pre-dump")
+        int pid;
+
+        @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
+                description = "directory for the images (created 0700)")
+        Path dir;
+
+        @Option(names = "--prev-images-dir", paramLabel = "DIR",
+                description = "an earlier pre-dump (relative to -D): only pages changed since are written")
+        Path prev;
+
+        @CommandLine.Mixin
+        final LogOptions log = new LogOptions();
+
+        @Override
+        public Integer call() throws IOException {
+            Files.createDirectories(dir);
+            Log l = log.open(dir);
+            try {
+                Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev), l);
+                l.info("pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
+                        + r.frozenFor().toMillis() + " ms");
                 return OK;
             } catch (Checkpointer.DumpException e) {
                 l.error(e.getMessage());

@@ -74,7 +74,7 @@ public final class Checkpointer {
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
         boolean killed = false;
-        try (TaskMemory mem = TaskMemory.open(pid, true)) {
+        try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
             refuseTree(frozen, opts.leaveRunning());
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
@@ -87,7 +87,7 @@ public final class Checkpointer {
             ProcStatus status = Status.read(PROC, pid);
             DumpEngine.MmParts parts;
             try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
-                parts = eng.dumpMemory(pid, mem, pages, inj.brk());
+                parts = eng.dumpMemory(pid, mem, pages, parent);
             }
             List<ThreadState> threads = new ArrayList<>();
             for (DumpEngine.Early e : early) {
@@ -132,6 +132,91 @@ public final class Checkpointer {
             }
             throw e;
         }
+    }
+
+    /**
+     * A pre-dump: the memory of a running process, written while it is frozen for as long as
+     * the copy takes, then it runs on (threads inside an rseq critical section resume at its
+     * abort handler, as after any interruption). A later {@link #dump} with this directory as
+     * {@link DumpOptions#prevImagesDir} writes only the pages that changed meanwhile. Nothing
+     * but pagemap and pages images is written; the process is never killed.
+     */
+    public static Result preDump(DumpOptions opts, Log log) throws DumpException {
+        try {
+            return Tracer.run("jcriu-predump-" + opts.pid(), tracer -> preDumpOn(tracer, opts, log));
+        } catch (DumpException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DumpException("pre-dump of process " + opts.pid() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
+        int pid = opts.pid();
+        if (pid == Sys.getpid()) throw new DumpException("jcriu cannot dump itself (pid " + pid + ")", null);
+        ProcStat before;
+        try {
+            before = Stat.read(PROC, pid);
+        } catch (NoSuchFileException | jcriu.proc.ProcessGoneException e) {
+            throw new DumpException("process " + pid + " does not exist", e);
+        }
+        if (before.state() == 'Z') throw new DumpException("process " + pid + " is a zombie", null);
+        ImageDir dir = ImageDir.create(opts.imageDir());
+        List<Path> existed = listDir(dir.path());
+        long t0 = System.nanoTime();
+        log.info("freezing process " + pid + " (" + before.comm() + ") for a pre-dump");
+        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        DumpEngine eng = new DumpEngine(tracer, opts, log);
+        List<DumpEngine.Early> early = List.of();
+        try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
+            early = eng.readThreads(frozen, mem); // registers and rseq, to put the threads back right
+            DumpEngine.MmParts parts;
+            try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
+                parts = eng.dumpMemory(pid, mem, pages, parent);
+            }
+            StateCodec.writePagemap(dir, pid, parts.runs(), parts.inParent());
+            putBack(tracer, frozen, early, mem, log);
+            Freezer.release(tracer, frozen);
+            Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
+            dir.syncDir(); // after the release: the process need not wait for the disk
+            long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
+            log.info("pre-dump written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages), process "
+                    + pid + " running again");
+            return new Result(pid, early.size(), parts.vmas().size(), pageBytes, frozenFor, true);
+        } catch (Exception | Error e) {
+            if (!frozen.tids().isEmpty() && Files.exists(PROC.resolve(Integer.toString(pid)))) {
+                try (TaskMemory mem = TaskMemory.open(pid, true)) {
+                    putBack(tracer, frozen, early, mem, log);
+                } catch (IOException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+                Freezer.release(tracer, frozen);
+            }
+            removeNewFiles(dir.path(), existed);
+            log.error("pre-dump failed, process " + pid + " left running: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    /** The previous images to compare with; links them as DIR/parent so that a restore finds them. */
+    private static ParentPages openParent(DumpOptions opts, ImageDir dir) throws IOException {
+        if (opts.prevImagesDir() == null) return null;
+        Path prev = opts.resolvedPrev();
+        if (!Files.isDirectory(prev)) throw new IOException("previous images " + prev + " do not exist");
+        if (Files.isSameFile(prev, dir.path())) {
+            throw new IOException("previous images " + prev + " are the directory being written; use a new one");
+        }
+        ParentPages p;
+        try {
+            p = new ParentPages(prev, opts.pid());
+        } catch (IOException e) {
+            throw new IOException("previous images " + prev + " are not a dump of process " + opts.pid() + ": "
+                    + e.getMessage(), e);
+        }
+        Path link = dir.path().resolve(jcriu.image.PageStore.PARENT_LINK);
+        Files.deleteIfExists(link);
+        Files.createSymbolicLink(link, opts.prevImagesDir());
+        return p;
     }
 
     /**

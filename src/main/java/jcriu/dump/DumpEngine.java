@@ -150,29 +150,36 @@ final class DumpEngine {
     }
 
     /** Mappings and their dumpable pages, written to the pages image as they are read. */
-    MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, long brk) throws IOException {
+    /**
+     * Every mapping and the pages worth saving. With {@code parent} (a previous pre-dump),
+     * pages equal to the parent's copy are only referenced.
+     */
+    MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, ParentPages parent) throws IOException {
         List<VmaState> vmas = new ArrayList<>();
-        List<PageRun> runs = new ArrayList<>();
         long bytes;
+        List<PageRun> present, inParent;
         try (Pagemap pagemap = Pagemap.open(PROC, pid);
-             PageWriter writer = new PageWriter(pid, mem, pages,
+             PageWriter writer = new PageWriter(pid, mem, pages, parent,
                      done -> log.info("memory: " + (done >> 20) + " MiB written"))) {
             for (Vma v : Maps.read(PROC, pid)) {
                 VmaState vs = VmaMapping.toState(v, pid);
                 vmas.add(vs);
                 if (!vs.hasPrivateContent()) continue;
-                List<PageRun> vr = pagemap.dumpableRuns(v);
-                for (PageRun r : vr) writer.add(r, v.read());
-                runs.addAll(vr);
+                // the vDSO is compared with the restoring kernel's, so its pages stay in every image
+                for (PageRun r : pagemap.dumpableRuns(v)) writer.add(r, v.read(), vs.kind() != VmaState.Kind.VDSO);
             }
             writer.flush();
             bytes = writer.written();
+            present = List.copyOf(writer.present());
+            inParent = List.copyOf(writer.inParent());
         }
-        log.info("memory: " + vmas.size() + " mappings, " + (bytes >> 10) + " KiB of pages");
-        return new MmParts(vmas, runs);
+        long parentBytes = inParent.stream().mapToLong(PageRun::bytes).sum();
+        log.info("memory: " + vmas.size() + " mappings, " + (bytes >> 10) + " KiB of pages"
+                + (parent == null ? "" : ", " + (parentBytes >> 10) + " KiB unchanged since the parent image"));
+        return new MmParts(vmas, present, inParent);
     }
 
-    record MmParts(List<VmaState> vmas, List<PageRun> runs) {}
+    record MmParts(List<VmaState> vmas, List<PageRun> runs, List<PageRun> inParent) {}
 
     List<FdState> files(int pid) throws IOException {
         List<FdState> out = new ArrayList<>();
@@ -267,7 +274,7 @@ final class DumpEngine {
         if (exe.endsWith(" (deleted)")) throw new IOException("the executable of " + pid + " was deleted: " + exe);
         return new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(), brk,
                 stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(), auxv, exe,
-                parts.vmas(), parts.runs(), sharedFiles(parts.vmas()));
+                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(parts.vmas()));
     }
 
     /** Small regular files mapped shared are saved whole: another program may delete them before the restore. */

@@ -101,11 +101,7 @@ public final class StateCodec {
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
             o.write(mm(st.mm(), fileIds, files));
         }
-        List<PagemapEntry> pm = new ArrayList<>();
-        for (PageRun r : st.mm().pages()) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PRESENT));
-        try (ImageOutput o = dir.create(ImageFile.pagemap(st.pid()))) {
-            new Pagemap(PAGES_ID, pm).write(o);
-        }
+        writePagemap(dir, st.pid(), st.mm().pages(), st.mm().pagesInParent());
         List<FdinfoEntry> fdinfos = new ArrayList<>();
         Map<Integer, Integer> idOfFd = new HashMap<>();
         for (FdState f : st.fds()) {
@@ -414,6 +410,21 @@ public final class StateCodec {
         return out;
     }
 
+    /**
+     * pagemap-PID.img: runs stored in pages-1.img (in that file's order) and runs left to the
+     * parent image, merged in address order as CRIU reads them. A pre-dump writes only this.
+     */
+    public static void writePagemap(ImageDir dir, int pid, List<PageRun> present, List<PageRun> inParent)
+            throws IOException {
+        List<PagemapEntry> pm = new ArrayList<>();
+        for (PageRun r : present) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PRESENT));
+        for (PageRun r : inParent) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PARENT));
+        pm.sort(java.util.Comparator.comparingLong(PagemapEntry::getVaddr));
+        try (ImageOutput o = dir.create(ImageFile.pagemap(pid))) {
+            new Pagemap(PAGES_ID, pm).write(o);
+        }
+    }
+
     private static String pathOf(Map<Integer, RegFileEntry> files, int id, String what) throws IOException {
         RegFileEntry r = files.get(id);
         if (r == null) throw new IOException(what + " refers to file id " + id + ", missing from files.img");
@@ -489,20 +500,19 @@ public final class StateCodec {
             vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), e.getFlags(), kind, path, 0, 0,
                     adv.stream().mapToInt(Integer::intValue).toArray()));
         }
-        List<PageRun> runs = new ArrayList<>();
+        List<PageRun> runs = new ArrayList<>(), inParent = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pagemap(pid))) {
             Pagemap pm = Pagemap.read(in);
             if (pm.pagesId() != PAGES_ID) throw new ImageException(in.file(), 0, "pages id " + pm.pagesId());
             for (PagemapEntry e : pm.entries()) {
-                if (!Pagemap.isPresent(e)) throw new ImageException(in.file(), 0, "pagemap entry without pages");
-                runs.add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
+                (Pagemap.isPresent(e) ? runs : inParent).add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
             }
         }
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
                 m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs,
-                snapshots(files));
+                inParent, snapshots(files));
     }
 
     private static List<FileSnapshot> snapshots(Map<Integer, RegFileEntry> files) {

@@ -52,16 +52,16 @@ final class RestoreEngine {
 
     private final Tracer tracer;
     private final ProcessState st;
-    private final Path pagesImage;
+    private final jcriu.image.PageStore pageStore;
     private final RestoreOptions opts;
     private final Log log;
     /** Threads created so far: on failure they must be reaped before the leader can be. */
     private final List<Integer> threadsCreated = new ArrayList<>();
 
-    RestoreEngine(Tracer tracer, ProcessState st, Path pagesImage, RestoreOptions opts, Log log) {
+    RestoreEngine(Tracer tracer, ProcessState st, jcriu.image.PageStore pageStore, RestoreOptions opts, Log log) {
         this.tracer = tracer;
         this.st = st;
-        this.pagesImage = pagesImage;
+        this.pageStore = pageStore;
         this.opts = opts;
         this.log = log;
     }
@@ -390,19 +390,16 @@ final class RestoreEngine {
         VmaState vdso = st.mm().vmas().stream().filter(v -> v.kind() == VmaState.Kind.VDSO).findFirst().orElse(null);
         if (vdso == null) return;
         Vma live = have.stream().filter(v -> v.name().equals("[vdso]")).findFirst().orElseThrow();
-        try (FileChannel pages = FileChannel.open(pagesImage)) {
-            long off = 0;
-            for (PageRun run : st.mm().pages()) {
-                if (run.addr() >= vdso.start() && run.addr() < vdso.end()) {
-                    ByteBuffer dumped = ByteBuffer.allocate((int) run.bytes());
-                    pages.read(dumped, off);
-                    byte[] now = mem.read(live.start() + (run.addr() - vdso.start()), (int) run.bytes());
-                    if (!Arrays.equals(dumped.array(), now)) {
-                        throw new IOException(String.format("the vDSO at %#x differs from this kernel's: "
-                                + "the image was dumped on another kernel, refusing to restore", run.addr()));
-                    }
-                }
-                off += run.bytes();
+        for (jcriu.image.PageStore.Slice run : pageStore.slices()) {
+            if (run.addr() < vdso.start() || run.addr() >= vdso.end()) continue;
+            ByteBuffer dumped = ByteBuffer.allocate((int) run.bytes());
+            try (FileChannel pages = FileChannel.open(run.file())) {
+                pages.read(dumped, run.offset());
+            }
+            byte[] now = mem.read(live.start() + (run.addr() - vdso.start()), (int) run.bytes());
+            if (!Arrays.equals(dumped.array(), now)) {
+                throw new IOException(String.format("the vDSO at %#x differs from this kernel's: "
+                        + "the image was dumped on another kernel, refusing to restore", run.addr()));
             }
         }
     }
@@ -410,7 +407,7 @@ final class RestoreEngine {
     private void mapMemory(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
         List<VmaState> vmas = st.mm().vmas();
         boolean[] filled = new boolean[vmas.size()];
-        for (PageRun run : st.mm().pages()) {
+        for (var run : pageStore.slices()) {
             int i = indexOf(vmas, run.addr());
             if (i < 0) throw new IOException(String.format("pages at %#x lie outside every mapping of the image", run.addr()));
             filled[i] = true;
@@ -445,7 +442,7 @@ final class RestoreEngine {
                 inj.call(String.format("mprotect %#x", v.start()), Nr.MPROTECT, v.start(), v.size(), v.prot());
             }
         }
-        log.info("memory: " + vmas.size() + " mappings, " + st.mm().pages().stream().mapToLong(PageRun::pages).sum()
+        log.info("memory: " + vmas.size() + " mappings, " + pageStore.slices().stream().mapToLong(s -> s.pages()).sum()
                 + " pages");
     }
 
@@ -457,45 +454,50 @@ final class RestoreEngine {
     }
 
     /** One copy: preadv inside the target, from the pages image straight into its memory. */
+    /**
+     * Reads every saved page into place with preadv injected in the task: one call per batch
+     * of slices that lie back to back in one pages file (this image's or, for an incremental
+     * dump, a parent's).
+     */
     private void fillPages(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
-        List<PageRun> runs = st.mm().pages();
+        List<jcriu.image.PageStore.Slice> runs = new ArrayList<>();
+        List<VmaState> vmas = st.mm().vmas();
+        for (jcriu.image.PageStore.Slice s : pageStore.slices()) {
+            // the vDSO's pages are only compared, never written
+            if (vmas.get(indexOf(vmas, s.addr())).kind() != VmaState.Kind.VDSO) runs.add(s);
+        }
         if (runs.isEmpty()) return;
         ctl.reset();
-        long pfd = openIn(inj, mem, ctl, pagesImage.toAbsolutePath().toString(), O_RDONLY | O_CLOEXEC);
+        java.util.Map<Path, Long> fds = new java.util.HashMap<>();
+        for (var s : runs) {
+            if (!fds.containsKey(s.file())) {
+                fds.put(s.file(), openIn(inj, mem, ctl, s.file().toAbsolutePath().toString(), O_RDONLY | O_CLOEXEC));
+            }
+        }
         long iovAddr = ctl.alloc(16L * IOV_BATCH);
-        List<VmaState> vmas = st.mm().vmas();
-        long fileOff = 0;
         int i = 0;
         while (i < runs.size()) {
             ByteBuffer iov = ControlArea.le(16 * IOV_BATCH);
+            var first = runs.get(i);
             int n = 0;
-            long batchOff = fileOff, total = 0;
+            long total = 0;
             while (i < runs.size() && n < IOV_BATCH) {
-                PageRun run = runs.get(i);
-                int vi = indexOf(vmas, run.addr());
-                if (vmas.get(vi).kind() == VmaState.Kind.VDSO) {
-                    if (n > 0) break; // flush what we have; the vDSO's pages are only compared, never written
-                    fileOff += run.bytes();
-                    batchOff = fileOff;
-                    i++;
-                    continue;
-                }
+                var run = runs.get(i);
+                if (!run.file().equals(first.file()) || run.offset() != first.offset() + total) break;
                 iov.putLong(16 * n, run.addr());
                 iov.putLong(16 * n + 8, run.bytes());
                 total += run.bytes();
-                fileOff += run.bytes();
                 n++;
                 i++;
             }
-            if (n == 0) continue;
             mem.write(iovAddr, Arrays.copyOf(iov.array(), 16 * n));
-            long got = inj.raw(Nr.PREADV, pfd, iovAddr, n, batchOff, 0);
+            long got = inj.raw(Nr.PREADV, fds.get(first.file()), iovAddr, n, first.offset(), 0);
             if (got != total) {
-                throw new IOException("filling memory from " + pagesImage + " at offset " + batchOff + ": "
+                throw new IOException("filling memory from " + first.file() + " at offset " + first.offset() + ": "
                         + (got < 0 ? Errno.name((int) -got) : "read " + got + " of " + total + " bytes (image truncated?)"));
             }
         }
-        inj.call("close pages image", Nr.CLOSE, pfd);
+        for (long fd : fds.values()) inj.call("close pages image", Nr.CLOSE, fd);
     }
 
     private long openIn(Injector inj, TaskMemory mem, ControlArea ctl, String path, int flags) throws IOException {

@@ -26,7 +26,7 @@ public final class Restorer {
             ProcessState st = StateCodec.read(dir);
             log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
             int pid = Tracer.run("jcriu-restore", tracer ->
-                    new RestoreEngine(tracer, st, dir.path().resolve(StateCodec.PAGES_FILE), opts, log).run());
+                    new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log).run());
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;

@@ -118,4 +118,27 @@ class CliTest {
             assertTrue(out.contains("PID " + w.pid() + " is taken by a running process: counter"), out);
         }
     }
+
+    /** CRIU's habit: pre-dump into one directory, then dump into another with --prev-images-dir ../it. */
+    @Test
+    void preDumpThenIncrementalDumpAndRestore() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"))) {
+            w.awaitOutput("count=2");
+            Path pre = w.dir().resolve("pre"), dir = w.dir().resolve("final");
+            String out = finish(jcriu("pre-dump", "-t", Integer.toString(w.pid()), "-D", pre.toString(), "-v3"), 0);
+            assertTrue(out.contains("pre-dump of " + w.pid() + " done"), out);
+            long at = Workload.number(w.awaitOutput("count="), "count");
+            w.awaitOutput("count=" + (at + 3)); // still running, and moving on
+            finish(jcriu("dump", "-t", Integer.toString(w.pid()), "-D", dir.toString(), "--prev-images-dir", "../pre"), 0);
+            assertEquals(Path.of("../pre"), Files.readSymbolicLink(dir.resolve("parent")));
+            w.awaitGone(Duration.ofSeconds(30));
+            long last = -1;
+            for (String l : w.lines()) if (l.startsWith("count=")) last = Workload.number(l, "count");
+            int seen = w.lineCount();
+            finish(jcriu("restore", "-d", "-D", dir.toString()), 0);
+            try (Workload r = Workload.adopt(w.pid(), w.dir()).seek(seen)) {
+                assertEquals(last + 1, Workload.number(r.awaitOutput("count="), "count"));
+            }
+        }
+    }
 }
