@@ -68,8 +68,8 @@ public final class ImageOutput implements Closeable {
 
     /**
      * Flushes and closes. Not durable yet: {@link ImageDir#syncDir} makes every image of the
-     * directory durable at once (one fsync per file cost a journal commit each, which made
-     * the dump of a 512-thread process spend 0.6 s on its 512 core files).
+     * directory durable together (an fsync at each close cost a journal commit per file,
+     * which made the dump of a 512-thread process spend 0.6 s on its 512 core files).
      */
     @Override
     public void close() throws IOException {
