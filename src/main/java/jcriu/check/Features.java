@@ -18,6 +18,7 @@ import jcriu.ptrace.TaskMemory;
 import jcriu.ptrace.Tracer;
 import jcriu.ptrace.WaitStatus;
 import jcriu.restore.HelperElf;
+import jcriu.rseq.RseqConfigSource;
 import jcriu.sys.Errno;
 import jcriu.sys.Nr;
 import jcriu.sys.Spawn;
@@ -65,11 +66,15 @@ public final class Features {
             tracer.interrupt(helper);
             awaitStop(tracer, helper);
             try {
-                var cfg = tracer.getRseqConfig(helper);
+                var cfg = RseqConfigSource.PTRACE.read(tracer, helper);
                 out.add(new Feature("PTRACE_GET_RSEQ_CONFIGURATION", true, false,
                         "read rseq registrations (helper: " + (cfg.registered() ? "registered" : "none") + ")"));
             } catch (SysException e) {
-                out.add(new Feature("PTRACE_GET_RSEQ_CONFIGURATION", false, false, e.getMessage()));
+                // the dump's own test: only these errnos mean an old kernel, which it handles by injected rseq()
+                out.add(new Feature("PTRACE_GET_RSEQ_CONFIGURATION", false, false, RseqConfigSource.missingRequest(e)
+                        ? "absent (" + Errno.name(e.errno()) + "): a dump asks each thread with an injected rseq() and"
+                                + " refuses registered threads"
+                        : e.getMessage()));
             }
             Injector inj = new Injector(tracer, helper, tracer.getRegs(helper), HelperElf.gadget());
             try (TaskMemory mem = TaskMemory.open(helper, true)) {

@@ -80,6 +80,7 @@ public final class Checkpointer {
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
             var pipes = eng.pipes(pid, fds);
+            eng.probeRseq(early, mem); // first injection, old kernels only; may refuse
             DumpEngine.Injected inj = eng.inject(leader, mem, true);
             java.util.Map<Integer, DumpEngine.Injected> perThread = new java.util.HashMap<>();
             for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));

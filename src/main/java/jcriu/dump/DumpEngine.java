@@ -7,7 +7,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 
 import jcriu.api.Log;
 import jcriu.inject.Freezer;
@@ -21,9 +23,12 @@ import jcriu.proc.ProcStat;
 import jcriu.proc.ProcStatus;
 import jcriu.proc.Vma;
 import jcriu.ptrace.Regs;
+import jcriu.ptrace.RseqConfig;
 import jcriu.ptrace.TaskMemory;
 import jcriu.ptrace.Tracer;
+import jcriu.rseq.RseqConfigSource;
 import jcriu.rseq.RseqInspector;
+import jcriu.rseq.RseqProbe;
 import jcriu.rseq.RseqState;
 import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
@@ -37,6 +42,7 @@ import jcriu.state.VmaState;
 import jcriu.sys.Nr;
 import jcriu.sys.SchedAttr;
 import jcriu.sys.Sys;
+import jcriu.sys.SysException;
 
 /**
  * Collects the state of a frozen process. Order matters: everything per thread (registers,
@@ -58,15 +64,22 @@ final class DumpEngine {
         this.log = log;
     }
 
-    /** Per-thread facts read before injection, with the registers the thread had when frozen. */
+    /**
+     * Per-thread facts read before injection, with the registers the thread had when frozen.
+     * {@code rseqUnknown}: the kernel could not report the thread's rseq registration, so
+     * {@code rseq} is NotRegistered until {@link #probeRseq} has asked the thread.
+     */
     record Early(int tid, Regs original, Regs resume, byte[] xstate, long sigmask, List<byte[]> pending,
-                 long[] robust, RseqState rseq, String comm, ThreadState.SleepRestart sleep, SchedAttr sched) {}
+                 long[] robust, RseqState rseq, boolean rseqUnknown, String comm, ThreadState.SleepRestart sleep,
+                 SchedAttr sched) {}
 
     List<Early> readThreads(Freezer.Frozen f, TaskMemory mem) throws IOException {
         List<Early> out = new ArrayList<>();
         for (int tid : f.tids()) {
             Regs regs = tracer.getRegs(tid);
-            RseqState rseq = RseqInspector.inspect(tid, tracer.getRseqConfig(tid), mem, regs.rip(), log::debug);
+            Optional<RseqConfig> cfg = rseqConfig(tid);
+            RseqState rseq = cfg.isEmpty() ? new RseqState.NotRegistered()
+                    : RseqInspector.inspect(tid, cfg.get(), mem, regs.rip(), log::debug);
             Regs resume = SyscallRestart.fixup(regs);
             resume = resume.withRip(rseq.resumeIp(resume.rip()));
             String comm = Files.readString(PROC.resolve(f.pid() + "/task/" + tid + "/comm")).strip();
@@ -75,11 +88,59 @@ final class DumpEngine {
                 throw new IOException("thread " + tid + " runs under SCHED_DEADLINE, which is not supported yet");
             }
             out.add(new Early(tid, regs, resume, tracer.getXstate(tid), tracer.getSigmask(tid),
-                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, comm, sleepRestart(tid, regs, mem),
-                    sched));
+                    tracer.peekSiginfo(tid, false), Sys.getRobustList(tid), rseq, cfg.isEmpty(), comm,
+                    sleepRestart(tid, regs, mem), sched));
             log.debug("thread " + tid + ": " + regs + (resume.equals(regs) ? "" : " -> resume at " + resume));
         }
         return out;
+    }
+
+    /** The thread's rseq configuration, empty if the kernel has no PTRACE_GET_RSEQ_CONFIGURATION. */
+    private Optional<RseqConfig> rseqConfig(int tid) {
+        try {
+            return Optional.of(opts.rseq().read(tracer, tid));
+        } catch (SysException e) {
+            if (!RseqConfigSource.missingRequest(e)) throw e;
+            log.debug("rseq tid " + tid + ": " + e.getMessage() + ": no PTRACE_GET_RSEQ_CONFIGURATION, the thread"
+                    + " will be asked by an injected rseq()");
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * For threads whose registration the kernel could not report: asks each one with an injected
+     * {@code rseq()} that can never register anything ({@link RseqProbe}). A registered thread
+     * cannot be dumped (its area is unknown, so neither its registration nor its critical section
+     * could be saved): refused. Threads stopped in a system call go first: they cannot be inside a
+     * critical section, whereas running one at a gadget lets the kernel clear a thread's
+     * {@code rseq_cs} without aborting its section; with glibc, where every thread or none is
+     * registered, a refusal then touches no thread that was running user code.
+     */
+    void probeRseq(List<Early> threads, TaskMemory mem) throws IOException {
+        List<Early> order = threads.stream().filter(Early::rseqUnknown)
+                .sorted(Comparator.comparing(e -> e.original().origRax() < 0)).toList();
+        for (Early t : order) {
+            long gadget = GadgetFinder.find(t.tid(), t.original(), mem, t.rseq());
+            Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
+            tracer.setSigmask(t.tid(), -1L);
+            long r;
+            try {
+                r = inj.raw(Nr.RSEQ, RseqProbe.AREA, RseqProbe.LENGTH, 0, RseqProbe.SIGNATURE);
+            } finally {
+                inj.finish(t.original());
+                tracer.setSigmask(t.tid(), t.sigmask());
+            }
+            boolean registered = RseqProbe.registered(t.tid(), r);
+            log.debug(String.format("rseq tid %d: injected rseq(%#x, %d, 0, %#x) answered %s: %s", t.tid(),
+                    RseqProbe.AREA, RseqProbe.LENGTH, RseqProbe.SIGNATURE, RseqProbe.describe(r),
+                    registered ? "registered" : "not registered"));
+            if (registered) {
+                throw new RseqInspector.RefusedException("rseq of thread " + t.tid() + ": registered (an injected"
+                        + " rseq() answered " + RseqProbe.describe(r) + "), but this kernel lacks"
+                        + " PTRACE_GET_RSEQ_CONFIGURATION (Linux 5.13+), so the registration cannot be read or"
+                        + " saved; refusing to dump");
+            }
+        }
     }
 
     /**
