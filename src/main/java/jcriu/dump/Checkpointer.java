@@ -94,7 +94,8 @@ public final class Checkpointer {
             for (DumpEngine.Early e : early) {
                 DumpEngine.Injected ti = perThread.get(e.tid());
                 threads.add(new ThreadState(e.tid(), e.resume(), e.xstate(), e.sigmask(), e.pending(), e.robust()[0],
-                        e.robust()[1], ti.clearChildTid(), ti.altStack(), e.rseq(), e.comm(), e.sleep(), e.sched()));
+                        e.robust()[1], ti.clearChildTid(), ti.altStack(), e.rseq(), e.comm(), e.sleep(), e.sched(),
+                        SyscallRestart.restartCode(e.original())));
             }
             String cwd = ProcAttrs.cwd(PROC, pid);
             String root = ProcAttrs.root(PROC, pid);

@@ -12,6 +12,13 @@ import jcriu.sys.Errno;
 public final class SyscallRestart {
     private SyscallRestart() {}
 
+    /** The ERESTARTSYS/NOINTR/NOHAND code a stopped system call returned, or 0. */
+    public static int restartCode(Regs r) {
+        if (r.origRax() < 0) return 0;
+        int err = -(int) r.rax();
+        return err == Errno.ERESTARTSYS || err == Errno.ERESTARTNOINTR || err == Errno.ERESTARTNOHAND ? err : 0;
+    }
+
     public static Regs fixup(Regs r) {
         if (r.origRax() < 0) return r;
         long err = -(int) r.rax();

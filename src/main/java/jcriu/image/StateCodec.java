@@ -188,6 +188,7 @@ public final class StateCodec {
                     .setSsFlags(t.altStack().flags()));
         }
         if (!t.pendingSiginfo().isEmpty()) tc.setSignalsP(queue(t.pendingSiginfo()));
+        if (t.restartCode() != 0) tc.setJcriuRestart(t.restartCode());
         if (t.sleep() != null) {
             tc.setJcriuSleep(JcriuSleepRestart.newBuilder().setClockId(t.sleep().clockId())
                     .setExpiryNs(t.sleep().expiryNs()).setRemPtr(t.sleep().remPtr()).setSyscallIp(t.sleep().syscallIp()));
@@ -456,7 +457,8 @@ public final class StateCodec {
                                 tc.getJcriuSleep().getRemPtr(), tc.getJcriuSleep().getSyscallIp())
                         : null,
                 // images without these fields (older jcriu) mean the defaults, as for CRIU
-                jcriu.sys.SchedAttr.fromPolicyWord(tc.getSchedPolicy(), tc.getSchedNice(), tc.getSchedPrio()));
+                jcriu.sys.SchedAttr.fromPolicyWord(tc.getSchedPolicy(), tc.getSchedNice(), tc.getSchedPrio()),
+                tc.getJcriuRestart());
     }
 
     private static List<byte[]> infos(SignalQueueEntry q) {

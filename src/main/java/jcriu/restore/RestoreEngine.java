@@ -234,9 +234,9 @@ final class RestoreEngine {
             }
             restoreCreds(inj, mem, ctl);
 
-            Regs fin = resumeSleep(inj, mem, ctl, t);
+            Resume fin = resume(inj, mem, ctl, t);
             // The last injected call removes the control area; at its exit stop the task gets its own registers.
-            long r = inj.finishWith(fin, Nr.MUNMAP, ctl.base, ControlArea.SIZE);
+            long r = inj.finishWith(fin.regs(), Nr.MUNMAP, ctl.base, ControlArea.SIZE);
             if (r != 0) throw new IOException("munmap of the control area failed: " + Errno.name((int) -r));
             tracer.setXstate(pid, t.xstate());
             long csPtr = t.rseq().rseqCsToRestore();
@@ -246,12 +246,15 @@ final class RestoreEngine {
                 log.debug(String.format("rseq tid %d: rseq_cs restored to %#x", pid, csPtr));
             }
             tracer.setSigmask(pid, t.sigmask());
+            if (fin.inKernel()) park(pid);
         }
         applySched();
         // The leader goes first: with SIGSTOP it starts a group stop that the others join
-        // before they run a single instruction of their own.
+        // before they run a single instruction of their own. The signal is queued rather than
+        // passed to PTRACE_DETACH, which a task parked at an event stop would not take.
         boolean stop = opts.leaveStopped() || st.wasStopped();
-        tracer.detach(pid, stop ? SIGSTOP : 0);
+        if (stop) Sys.tgkill(pid, pid, SIGSTOP);
+        tracer.detach(pid, 0);
         for (ThreadState other : st.threads()) {
             if (other.tid() != pid) tracer.detach(other.tid(), 0);
         }
@@ -287,13 +290,39 @@ final class RestoreEngine {
      * (absolute expiry, the caller's rem pointer) in the task, and the task resumes by calling
      * restart_syscall at the original syscall instruction.
      */
-    private Regs resumeSleep(Injector inj, TaskMemory mem, ControlArea ctl, ThreadState t) throws IOException {
+    /**
+     * The registers a thread resumes with. {@code inKernel}: they are those of a task still
+     * inside an interrupted system call (rax = -ERESTART*, orig_rax = the call, rip after it);
+     * {@link #park} then stops the task where the kernel decides what happens to such a call,
+     * so a signal that arrives first interrupts it (EINTR, the handler runs) and otherwise it
+     * is restarted, exactly as if the task had never left the kernel. Rewinding rip in user
+     * mode instead (CRIU's way, and what the images hold) lets such a signal run its handler
+     * and then re-enter the call, which may wait forever for the signal it just consumed.
+     */
+    private record Resume(Regs regs, boolean inKernel) {}
+
+    private Resume resume(Injector inj, TaskMemory mem, ControlArea ctl, ThreadState t) throws IOException {
+        if (t.sleep() != null) return resumeSleep(inj, mem, ctl, t);
+        int code = t.restartCode();
+        if (code == 0) return new Resume(t.regs(), false);
+        Regs r = t.regs(); // rewound: rip at the syscall instruction, rax = its number
+        return new Resume(r.with(Regs.ORIG_RAX, r.rax()).with(Regs.RAX, -code).with(Regs.RIP, r.rip() + 2), true);
+    }
+
+    /** From a syscall-exit stop with the final registers set: on to the signal-delivery point, stopped there. */
+    private void park(int tid) {
+        tracer.interrupt(tid);
+        tracer.cont(tid, 0);
+        awaitEventStop(tid);
+        log.debug("thread " + tid + ": parked inside its interrupted system call");
+    }
+
+    private Resume resumeSleep(Injector inj, TaskMemory mem, ControlArea ctl, ThreadState t) throws IOException {
         ThreadState.SleepRestart s = t.sleep();
-        if (s == null) return t.regs();
         long left = s.expiryNs() - Sys.clockNanos(s.clockId());
         if (left <= 0) {
             log.debug("thread " + t.tid() + ": its sleep expired while checkpointed; it returns 0");
-            return t.regs().with(Regs.RAX, 0);
+            return new Resume(t.regs().with(Regs.RAX, 0), false);
         }
         ctl.reset();
         long ts = ctl.alloc(16);
@@ -307,12 +336,14 @@ final class RestoreEngine {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while restoring a sleep", e);
         }
-        if (r == 0) return t.regs().with(Regs.RAX, 0);
+        if (r == 0) return new Resume(t.regs().with(Regs.RAX, 0), false);
         if (r != -Errno.ERESTART_RESTARTBLOCK) {
             throw new IOException("re-arming the sleep of thread " + t.tid() + " gave " + r);
         }
         log.debug(String.format("thread %d: sleep re-armed, %d ms left", t.tid(), left / 1_000_000));
-        return t.regs().with(Regs.RAX, Nr.RESTART_SYSCALL).with(Regs.RIP, s.syscallIp()).with(Regs.ORIG_RAX, -1);
+        // in the kernel's own state: it turns -ERESTART_RESTARTBLOCK into restart_syscall, or EINTR
+        return new Resume(t.regs().with(Regs.RAX, -Errno.ERESTART_RESTARTBLOCK).with(Regs.RIP, s.syscallIp() + 2)
+                .with(Regs.ORIG_RAX, Nr.CLOCK_NANOSLEEP), true);
     }
 
     private static boolean isSpecial(String name) {
@@ -722,11 +753,13 @@ final class RestoreEngine {
         inj.useStack(ctl.stackTop());
         restoreThread(inj, mem, ctl, pid, t);
         restoreCreds(inj, mem, ctl); // credentials are per thread; the leader's come last, after all clones
-        inj.finish(resumeSleep(inj, mem, ctl, t));
+        Resume fin = resume(inj, mem, ctl, t);
+        inj.finish(fin.regs());
         tracer.setXstate(t.tid(), t.xstate());
         long csPtr = t.rseq().rseqCsToRestore();
         if (csPtr != 0) mem.writeLong(t.rseq().registration().pointer() + 8, csPtr);
         tracer.setSigmask(t.tid(), t.sigmask());
+        if (fin.inKernel()) park(t.tid());
         log.debug("thread " + t.tid() + " created");
     }
 
