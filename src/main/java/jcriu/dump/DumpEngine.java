@@ -79,7 +79,7 @@ final class DumpEngine {
             Regs regs = tracer.getRegs(tid);
             Optional<RseqConfig> cfg = rseqConfig(tid);
             RseqState rseq = cfg.isEmpty() ? new RseqState.NotRegistered()
-                    : RseqInspector.inspect(tid, cfg.get(), mem, regs.rip(), log::debug);
+                    : RseqInspector.inspect(tid, cfg.get(), mem, regs.rip(), log::debug, log::warn);
             Regs resume = SyscallRestart.fixup(regs);
             resume = resume.withRip(rseq.resumeIp(resume.rip()));
             String comm = Files.readString(PROC.resolve(f.pid() + "/task/" + tid + "/comm")).strip();

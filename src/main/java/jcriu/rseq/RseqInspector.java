@@ -25,9 +25,15 @@ public final class RseqInspector {
         byte[] read(long addr, int len) throws IOException;
     }
 
-    public static RseqState inspect(int tid, RseqConfig cfg, TaskMemory mem, long rip, Consumer<String> log)
+    public static RseqState inspect(int tid, RseqConfig cfg, TaskMemory mem, long rip, Consumer<String> log,
+                                    Consumer<String> warn) throws IOException {
+        return inspect(tid, cfg, mem::read, rip, log, warn);
+    }
+
+    /** {@link #inspect(int, RseqConfig, Memory, long, Consumer, Consumer)} with warnings logged as the rest. */
+    public static RseqState inspect(int tid, RseqConfig cfg, Memory mem, long rip, Consumer<String> log)
             throws IOException {
-        return inspect(tid, cfg, mem::read, rip, log);
+        return inspect(tid, cfg, mem, rip, log, log);
     }
 
     /**
@@ -36,8 +42,8 @@ public final class RseqInspector {
      * for what jcriu cannot restore faithfully (unknown registration flags, a descriptor
      * version other than 0).
      */
-    public static RseqState inspect(int tid, RseqConfig cfg, Memory mem, long rip, Consumer<String> log)
-            throws IOException {
+    public static RseqState inspect(int tid, RseqConfig cfg, Memory mem, long rip, Consumer<String> log,
+                                    Consumer<String> warn) throws IOException {
         if (!cfg.registered()) {
             log.accept("rseq tid " + tid + ": not registered");
             return new RseqState.NotRegistered();
@@ -67,6 +73,12 @@ public final class RseqInspector {
         if (!cs.contains(rip)) {
             log.accept(base + csText + ": rip outside the section (stale pointer)");
             return new RseqState.Outside(reg);
+        }
+        if (flags != 0) {
+            // The spec's cases still apply; the kernel is what changed (Linux 6.0 deprecated the bits).
+            warn.accept(String.format("rseq tid %d: inside a critical section with the deprecated NO_RESTART flags"
+                    + " %#x; this kernel kills a thread interrupted inside such a section (SIGSEGV), so it may die"
+                    + " when it runs again, here or after the restore", tid, flags));
         }
         if ((flags & RseqState.FLAG_NO_RESTART_ON_SIGNAL) != 0) {
             log.accept(base + csText + ": inside, NO_RESTART_ON_SIGNAL: rip kept, rseq_cs saved");

@@ -145,6 +145,23 @@ class RseqInspectorTest {
         assertInstanceOf(RseqState.InsideAbort.class, inspect(cfg(), m2, START));
     }
 
+    /** Deprecated NO_RESTART bits inside a section: the case still applies, and a warning says what the kernel does. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, RseqState.FLAG_NO_RESTART_ON_PREEMPT, RseqState.FLAG_NO_RESTART_ON_SIGNAL})
+    void deprecatedFlagsInsideASectionAreWarnedAbout(int flags) throws IOException {
+        FakeMemory m = new FakeMemory().area(AREA, 0, 0, DESC, 0).desc(DESC, 0, flags, START, LEN, ABORT);
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+        RseqInspector.inspect(TID, cfg(), m, START + 4, s -> { }, warnings::add);
+        assertEquals(flags == 0 ? 0 : 1, warnings.size(), warnings.toString());
+        if (flags != 0) {
+            assertTrue(warnings.getFirst().contains("tid " + TID) && warnings.getFirst().contains("kills"),
+                    warnings.getFirst());
+        }
+        warnings.clear();
+        RseqInspector.inspect(TID, cfg(), m, START + LEN, s -> { }, warnings::add); // outside: nothing to fear
+        assertEquals(0, warnings.size(), warnings.toString());
+    }
+
     @Test
     void descriptorVersionOtherThanZeroIsRefusedNamingThreadAndVersion() {
         FakeMemory m = new FakeMemory().area(AREA, 0, 0, DESC, 0).desc(DESC, 1, 0, START, LEN, ABORT);
