@@ -107,18 +107,30 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            Files.createDirectories(dir);
-            Log l = log.open(dir);
-            try {
+            return runDump(log, dir, l -> {
                 Checkpointer.Result r = Checkpointer.dump(options(), l);
-                l.info("dump of " + r.pid() + " done: " + r.mappings() + " mappings, " + (r.pageBytes() >> 10)
-                        + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms");
-                return OK;
-            } catch (Checkpointer.DumpException e) {
-                l.error(e.getMessage());
-                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
-                return FAILED;
-            }
+                return "dump of " + r.pid() + " done: " + r.mappings() + " mappings, " + (r.pageBytes() >> 10)
+                        + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms";
+            });
+        }
+    }
+
+    /** A dump-like command: the log in (or relative to) the images directory, exit 0 or 1. */
+    interface DumpWork {
+        String run(Log log) throws Checkpointer.DumpException;
+    }
+
+    static int runDump(LogOptions log, Path dir, DumpWork work) throws IOException {
+        Files.createDirectories(dir);
+        Log l = log.open(dir);
+        try {
+            l.info(work.run(l));
+            return OK;
+        } catch (Checkpointer.DumpException e) {
+            l.error(e.getMessage());
+            // the message must reach the terminal even when the log goes to a file or is silenced
+            if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
+            return FAILED;
         }
     }
 
@@ -142,18 +154,11 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            Files.createDirectories(dir);
-            Log l = log.open(dir);
-            try {
+            return runDump(log, dir, l -> {
                 Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev), l);
-                l.info("pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
-                        + r.frozenFor().toMillis() + " ms");
-                return OK;
-            } catch (Checkpointer.DumpException e) {
-                l.error(e.getMessage());
-                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
-                return FAILED;
-            }
+                return "pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
+                        + r.frozenFor().toMillis() + " ms";
+            });
         }
     }
 

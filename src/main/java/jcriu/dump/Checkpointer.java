@@ -47,25 +47,38 @@ public final class Checkpointer {
     }
 
     public static Result dump(DumpOptions opts, Log log) throws DumpException {
+        return onTracer("dump", opts, tracer -> dumpOn(tracer, opts, log));
+    }
+
+    /** Runs a dump on a tracer thread of its own; any failure becomes a DumpException naming the process. */
+    private static Result onTracer(String what, DumpOptions opts, Tracer.TracerWork<Result> body) throws DumpException {
         try {
-            return Tracer.run("jcriu-dump-" + opts.pid(), tracer -> dumpOn(tracer, opts, log));
+            return Tracer.run("jcriu-" + what + "-" + opts.pid(), body);
         } catch (DumpException e) {
             throw e;
         } catch (Exception e) {
-            throw new DumpException("dump of process " + opts.pid() + " failed: " + e.getMessage(), e);
+            throw new DumpException(what + " of process " + opts.pid() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /** The process to dump, as it is now; refuses jcriu itself, a missing process and a zombie. */
+    private static ProcStat target(int pid) throws DumpException {
+        if (pid == Sys.getpid()) throw new DumpException("jcriu cannot dump itself (pid " + pid + ")", null);
+        ProcStat st;
+        try {
+            st = Stat.read(PROC, pid);
+        } catch (NoSuchFileException | jcriu.proc.ProcessGoneException e) {
+            throw new DumpException("process " + pid + " does not exist", e);
+        } catch (IOException e) {
+            throw new DumpException("cannot read process " + pid + ": " + e.getMessage(), e);
+        }
+        if (st.state() == 'Z') throw new DumpException("process " + pid + " is a zombie", null);
+        return st;
     }
 
     private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
         int pid = opts.pid();
-        if (pid == Sys.getpid()) throw new DumpException("jcriu cannot dump itself (pid " + pid + ")", null);
-        ProcStat before;
-        try {
-            before = Stat.read(PROC, pid);
-        } catch (NoSuchFileException | jcriu.proc.ProcessGoneException e) {
-            throw new DumpException("process " + pid + " does not exist", e);
-        }
-        if (before.state() == 'Z') throw new DumpException("process " + pid + " is a zombie", null);
+        ProcStat before = target(pid);
         ImageDir dir = ImageDir.create(opts.imageDir());
         List<Path> before0 = listDir(dir.path());
         long t0 = System.nanoTime();
@@ -122,18 +135,24 @@ public final class Checkpointer {
             }
             return new Result(pid, threads.size(), parts.vmas().size(), pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
-            if (!killed) {
-                try (TaskMemory mem = TaskMemory.open(pid, true)) {
-                    putBack(tracer, frozen, early, mem, log);
-                } catch (IOException | RuntimeException again) {
-                    e.addSuppressed(again);
-                }
-                Freezer.release(tracer, frozen);
-                removeNewFiles(dir.path(), before0);
-                log.error("dump failed, process " + pid + " left running: " + e.getMessage());
-            }
+            if (!killed) abandon(tracer, frozen, early, dir, before0, e, "dump", log);
             throw e;
         }
+    }
+
+    /** After a failure: the process as it was, running, and no image left that could pass for a checkpoint. */
+    private static void abandon(Tracer tracer, Freezer.Frozen frozen, List<DumpEngine.Early> early, ImageDir dir,
+                                List<Path> existed, Throwable e, String what, Log log) {
+        if (Files.exists(PROC.resolve(Integer.toString(frozen.pid())))) {
+            try (TaskMemory mem = TaskMemory.open(frozen.pid(), true)) {
+                putBack(tracer, frozen, early, mem, log);
+            } catch (IOException | RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            Freezer.release(tracer, frozen);
+        }
+        removeNewFiles(dir.path(), existed);
+        log.error(what + " failed, process " + frozen.pid() + " left running: " + e.getMessage());
     }
 
     /**
@@ -144,25 +163,12 @@ public final class Checkpointer {
      * but pagemap and pages images is written; the process is never killed.
      */
     public static Result preDump(DumpOptions opts, Log log) throws DumpException {
-        try {
-            return Tracer.run("jcriu-predump-" + opts.pid(), tracer -> preDumpOn(tracer, opts, log));
-        } catch (DumpException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new DumpException("pre-dump of process " + opts.pid() + " failed: " + e.getMessage(), e);
-        }
+        return onTracer("pre-dump", opts, tracer -> preDumpOn(tracer, opts, log));
     }
 
     private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
         int pid = opts.pid();
-        if (pid == Sys.getpid()) throw new DumpException("jcriu cannot dump itself (pid " + pid + ")", null);
-        ProcStat before;
-        try {
-            before = Stat.read(PROC, pid);
-        } catch (NoSuchFileException | jcriu.proc.ProcessGoneException e) {
-            throw new DumpException("process " + pid + " does not exist", e);
-        }
-        if (before.state() == 'Z') throw new DumpException("process " + pid + " is a zombie", null);
+        ProcStat before = target(pid);
         ImageDir dir = ImageDir.create(opts.imageDir());
         List<Path> existed = listDir(dir.path());
         long t0 = System.nanoTime();
@@ -186,16 +192,7 @@ public final class Checkpointer {
                     + pid + " running again");
             return new Result(pid, early.size(), parts.vmas().size(), pageBytes, frozenFor, true);
         } catch (Exception | Error e) {
-            if (!frozen.tids().isEmpty() && Files.exists(PROC.resolve(Integer.toString(pid)))) {
-                try (TaskMemory mem = TaskMemory.open(pid, true)) {
-                    putBack(tracer, frozen, early, mem, log);
-                } catch (IOException | RuntimeException again) {
-                    e.addSuppressed(again);
-                }
-                Freezer.release(tracer, frozen);
-            }
-            removeNewFiles(dir.path(), existed);
-            log.error("pre-dump failed, process " + pid + " left running: " + e.getMessage());
+            abandon(tracer, frozen, early, dir, existed, e, "pre-dump", log);
             throw e;
         }
     }
