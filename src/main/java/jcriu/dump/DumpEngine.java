@@ -119,7 +119,10 @@ final class DumpEngine {
     void probeRseq(List<Early> threads, TaskMemory mem) throws IOException {
         List<Early> order = threads.stream().filter(Early::rseqUnknown)
                 .sorted(Comparator.comparing(e -> e.original().origRax() < 0)).toList();
-        for (Early t : order) {
+        for (Early t0 : order) {
+            // Replaced in the caller's list, so that a refusal puts the thread back as it now is.
+            Early t = t0.original().origRax() < 0 ? settle(t0, mem) : t0;
+            threads.set(threads.indexOf(t0), t);
             long gadget = GadgetFinder.find(t.tid(), t.original(), mem, t.rseq());
             Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
             tracer.setSigmask(t.tid(), -1L);
@@ -141,6 +144,36 @@ final class DumpEngine {
                         + " saved; refusing to dump");
             }
         }
+    }
+
+    /**
+     * A thread stopped in user code may be inside a critical section of an area nobody can
+     * see. Running it at a gadget would let the kernel clear its {@code rseq_cs} without an
+     * abort; so first it takes one single step, on whose way back to user mode the kernel does
+     * what it would have done when the freeze ended: abort the section (rip := abort_ip) or
+     * just forget a stale descriptor. The step runs one instruction of the program's own,
+     * which it was about to run anyway; never a syscall instruction (not allowed inside a
+     * section either), which is left as it is.
+     */
+    private Early settle(Early t, TaskMemory mem) throws IOException {
+        byte[] insn = mem.read(t.original().rip(), 2);
+        if ((insn[0] & 0xff) == 0x0f && (insn[1] & 0xff) == 0x05) return t;
+        tracer.setSigmask(t.tid(), -1L); // no handler may run on the way out
+        try {
+            while (true) {
+                tracer.singleStep(t.tid());
+                jcriu.ptrace.WaitStatus ws = tracer.waitFor(t.tid());
+                if (!ws.stopped()) throw new Freezer.GoneException("thread " + t.tid() + " ended: " + ws);
+                if (ws.event() == 0 && ws.stopSignal() == 5 /* SIGTRAP */) break;
+            }
+        } finally {
+            tracer.setSigmask(t.tid(), t.sigmask());
+        }
+        Regs now = tracer.getRegs(t.tid());
+        log.debug(String.format("rseq tid %d: one step before the probe: rip %#x -> %#x", t.tid(), t.original().rip(),
+                now.rip()));
+        return new Early(t.tid(), now, SyscallRestart.fixup(now), tracer.getXstate(t.tid()), t.sigmask(), t.pending(),
+                t.robust(), t.rseq(), t.rseqUnknown(), t.comm(), t.sleep(), t.sched());
     }
 
     /**

@@ -19,7 +19,7 @@ import jcriu.sys.SysException;
  * a tracee's stops) must come from that thread; this class checks that on every call.
  */
 public final class Tracer {
-    public static final int PTRACE_CONT = 7, PTRACE_KILL = 8, PTRACE_GETREGS = 12, PTRACE_SETREGS = 13,
+    public static final int PTRACE_CONT = 7, PTRACE_KILL = 8, PTRACE_SINGLESTEP = 9, PTRACE_GETREGS = 12, PTRACE_SETREGS = 13,
             PTRACE_DETACH = 17, PTRACE_SYSCALL = 24, PTRACE_SETOPTIONS = 0x4200, PTRACE_GETEVENTMSG = 0x4201,
             PTRACE_GETSIGINFO = 0x4202, PTRACE_GETREGSET = 0x4204, PTRACE_SETREGSET = 0x4205,
             PTRACE_SEIZE = 0x4206, PTRACE_INTERRUPT = 0x4207, PTRACE_LISTEN = 0x4208,
@@ -88,6 +88,8 @@ public final class Tracer {
     public void cont(int tid, int sig) { ptrace("PTRACE_CONT", PTRACE_CONT, tid, 0, sig); }
 
     public void syscall(int tid, int sig) { ptrace("PTRACE_SYSCALL", PTRACE_SYSCALL, tid, 0, sig); }
+
+    public void singleStep(int tid) { ptrace("PTRACE_SINGLESTEP", PTRACE_SINGLESTEP, tid, 0, 0); }
 
     public void detach(int tid, int sig) { ptrace("PTRACE_DETACH", PTRACE_DETACH, tid, 0, sig); }
 

@@ -210,4 +210,30 @@ class RseqOldKernelTest {
             terminate(w);
         }
     }
+
+    /**
+     * rseq_cs spins inside its section: a dump on the old-kernel path must run its probe in
+     * that thread. The thread first takes one step, on which the kernel aborts the section as
+     * it would after any interruption; the refusal then leaves a correct program (without the
+     * step the section went on with rseq_cs cleared and the workload printed BAD).
+     */
+    @org.junit.jupiter.api.Test
+    void refusalOfAThreadInsideItsSectionLeavesTheSectionProtected() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("rseq_cs"))) {
+            w.awaitOutput("commits=");
+            int stepped = 0;
+            for (int i = 0; i < 8; i++) {
+                Path dir = Checkpoints.imageDir(w);
+                ByteArrayOutputStream log = new ByteArrayOutputStream();
+                assertThrows(Checkpointer.DumpException.class,
+                        () -> Checkpointer.dump(oldKernel(w, dir, false), Checkpoints.log(log)));
+                if (log.toString().contains("one step before the probe")) stepped++;
+                long c1 = Workload.number(w.awaitOutput("commits="), "commits");
+                long c2 = Workload.number(w.awaitOutput("commits="), "commits");
+                assertTrue(c2 > c1, "commits go on after refusal " + i);
+            }
+            assertTrue(stepped >= 4, "probed in user code " + stepped + " of 8 times");
+            assertFalse(w.text().contains("BAD"), w.text());
+        }
+    }
 }
