@@ -234,7 +234,7 @@ public final class Checkpointer {
         }
         if (leaveRunning) return; // the PID stays in use by the process itself anyway
         List<String> holders = new ArrayList<>();
-        for (ProcStat p : Stat.all(PROC)) {
+        for (ProcStat p : Stat.usersOf(PROC, pid)) {
             if (p.pid() == pid) continue;
             if (p.pgrp() == pid) holders.add(p.pid() + " (" + p.comm() + ", in its process group)");
             else if (p.session() == pid) holders.add(p.pid() + " (" + p.comm() + ", in its session)");

@@ -35,6 +35,14 @@ public final class Stat {
         return out;
     }
 
+    /**
+     * Every process that keeps the number {@code pid} in use: the process itself, and those
+     * whose process group or session it names (the kernel frees a PID only when none is left).
+     */
+    public static List<ProcStat> usersOf(Path procRoot, int pid) throws IOException {
+        return all(procRoot).stream().filter(p -> p.pid() == pid || p.pgrp() == pid || p.session() == pid).toList();
+    }
+
     /** One thread's stat: its own state, comm and times. */
     public static ProcStat readTask(Path procRoot, int pid, int tid) throws IOException {
         Path f = ProcIo.taskDir(procRoot, pid, tid).resolve("stat");

@@ -46,7 +46,7 @@ final class Preflight {
     static String whoHolds(int pid) {
         java.util.List<String> holders = new java.util.ArrayList<>();
         try {
-            for (jcriu.proc.ProcStat p : jcriu.proc.Stat.all(Path.of("/proc"))) {
+            for (jcriu.proc.ProcStat p : jcriu.proc.Stat.usersOf(Path.of("/proc"), pid)) {
                 if (p.pid() == pid) holders.add("process " + pid + " (" + p.comm() + ") was started meanwhile");
                 else if (p.pgrp() == pid) holders.add(p.pid() + " (" + p.comm() + ") is in process group " + pid);
                 else if (p.session() == pid) holders.add(p.pid() + " (" + p.comm() + ") is in session " + pid);

@@ -610,11 +610,7 @@ final class RestoreEngine {
      * restored, so both go above every fd of the image first.
      */
     private void makePipe(Injector inj, TaskMemory mem, ControlArea ctl, FdState first, int above) throws IOException {
-        FdState other = st.fds().stream().filter(o -> o.kind() == FdState.Kind.PIPE && o.sharesWith() < 0
-                && o.fd() != first.fd() && o.pipeIno() == first.pipeIno()).findFirst()
-                .orElseThrow(() -> new IOException("fd " + first.fd() + " (" + first.path() + "): the other end of the pipe is missing from the images"));
-        FdState r = first.readEnd() ? first : other, w = first.readEnd() ? other : first;
-        if (!r.readEnd() || w.readEnd()) throw new IOException("pipe " + first.path() + " has no write end in the images");
+        FdState r = pipeEnd(first.pipeIno(), true), w = pipeEnd(first.pipeIno(), false);
         ctl.reset();
         long buf = ctl.alloc(8);
         inj.call("pipe2 for " + first.path(), Nr.PIPE2, buf, 0);
@@ -632,12 +628,18 @@ final class RestoreEngine {
         log.debug("fds " + r.fd() + " and " + w.fd() + ": " + first.path() + " recreated");
     }
 
+    /** The fd holding one end of a pipe (the first of any dup'ed ones); both ends are in valid images. */
+    private FdState pipeEnd(long ino, boolean read) throws IOException {
+        for (FdState f : st.fds()) {
+            if (f.kind() == FdState.Kind.PIPE && f.sharesWith() < 0 && f.pipeIno() == ino && f.readEnd() == read) return f;
+        }
+        throw new IOException("pipe:[" + ino + "] has no " + (read ? "read" : "write") + " end in the images");
+    }
+
     /** Capacity and unread bytes of each pipe, written from jcriu through /proc/PID/fd of the write end. */
     private void fillPipes(int pid) throws IOException {
         for (jcriu.state.PipeState p : st.pipes()) {
-            FdState w = st.fds().stream().filter(f -> f.kind() == FdState.Kind.PIPE && f.sharesWith() < 0
-                    && f.pipeIno() == p.ino() && !f.readEnd()).findFirst()
-                    .orElseThrow(() -> new IOException("pipe:[" + p.ino() + "] has data but no write end in the images"));
+            FdState w = pipeEnd(p.ino(), false);
             int fd = Sys.open("/proc/" + pid + "/fd/" + w.fd(), 01 /* O_WRONLY */ | 04000 /* O_NONBLOCK */ | O_CLOEXEC);
             try {
                 if (p.capacity() > 0) Sys.fcntl(fd, Sys.F_SETPIPE_SZ, p.capacity());

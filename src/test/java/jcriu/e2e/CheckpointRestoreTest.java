@@ -197,7 +197,7 @@ class CheckpointRestoreTest {
             Checkpoints.dump(w, dir, true);
             w.awaitOutput("count=" + (seenBefore + 10));
             assertTrue(w.alive());
-            assertEquals(0, tracerPid(w.pid()), "no tracer left behind");
+            assertEquals(0, Workload.tracerPid(w.pid()), "no tracer left behind");
             long killedAt = lastCount(w);
             w.kill9AndAwaitGone();
             int line = w.lineCount();
@@ -208,13 +208,6 @@ class CheckpointRestoreTest {
             }
             assertFalse(w.text().contains("BAD"), w.text());
         }
-    }
-
-    private static int tracerPid(int pid) throws IOException {
-        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (l.startsWith("TracerPid:")) return Integer.parseInt(l.substring(10).strip());
-        }
-        throw new AssertionError("no TracerPid");
     }
 
     @Test
@@ -274,7 +267,7 @@ class CheckpointRestoreTest {
                         && e.getMessage().contains("other end"), e.getMessage());
                 long at = lastCount(w);
                 w.awaitOutput("count=" + (at + 3));
-                assertEquals(0, tracerPid(w.pid()));
+                assertEquals(0, Workload.tracerPid(w.pid()));
                 try (Stream<Path> s = Files.list(dir)) {
                     assertEquals(0, s.count(), "a failed dump leaves no images");
                 }

@@ -48,8 +48,8 @@ class ProcessTreeTest {
                         && e.getMessage().contains("not supported"), e.getMessage());
                 assertEmpty(dir);
                 assertEquals('S', sh.awaitState("S"), "the shell still waits for its child");
-                assertEquals(0, tracerPid(sh.pid()));
-                assertEquals(0, tracerPid(child));
+                assertEquals(0, Workload.tracerPid(sh.pid()));
+                assertEquals(0, Workload.tracerPid(child));
                 long at = last(sh.text());
                 sh.awaitOutput("count=" + (at + 2));
             } finally {
@@ -134,13 +134,6 @@ class ProcessTreeTest {
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(0, s.count(), "a refused dump leaves no images");
         }
-    }
-
-    private static int tracerPid(int pid) throws IOException {
-        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (l.startsWith("TracerPid:")) return Integer.parseInt(l.substring(10).strip());
-        }
-        throw new AssertionError("no TracerPid");
     }
 
     private static long last(String text) {

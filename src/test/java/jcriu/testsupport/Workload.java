@@ -425,6 +425,14 @@ public final class Workload implements AutoCloseable {
         kill9AndAwaitGone();
     }
 
+    /** The TracerPid of a task (0: not traced), for checking that jcriu let go of it. */
+    public static int tracerPid(int tid) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/" + tid + "/status"))) {
+            if (l.startsWith("TracerPid:")) return Integer.parseInt(l.substring(10).strip());
+        }
+        throw new AssertionError("no TracerPid in /proc/" + tid + "/status");
+    }
+
     /** Parses {@code key=<integer>} (decimal, or 0x-hex) out of a line, e.g. number("count=41", "count"). */
     public static long number(String line, String key) {
         Matcher m = Pattern.compile("(?:^|\\s)" + Pattern.quote(key) + "=(-?(?:0x[0-9a-fA-F]+|\\d+))").matcher(line);
