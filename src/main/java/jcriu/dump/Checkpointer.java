@@ -11,6 +11,8 @@ import java.util.List;
 
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
+import jcriu.image.ImageSet;
+import jcriu.image.Manifest;
 import jcriu.image.StateCodec;
 import jcriu.inject.Freezer;
 import jcriu.proc.ProcAttrs;
@@ -79,15 +81,15 @@ public final class Checkpointer {
     private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
-        ImageDir dir = ImageDir.create(opts.imageDir());
-        List<Path> before0 = listDir(dir.path());
+        ImageSet set = ImageSet.begin(opts.imageDir(), log);
+        ImageDir dir = set.dir();
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ")");
         Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
         boolean killed = false;
-        try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
+        try (set; TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, set)) {
             refuseTree(frozen, opts.leaveRunning());
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
@@ -120,10 +122,10 @@ public final class Checkpointer {
                     status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T',
                     pipes);
             StateCodec.write(dir, st);
-            dir.syncDir();
+            set.publish(Manifest.Kind.DUMP, log);
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("images written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages)");
+            log.info("images written to " + set.target() + " (" + (pageBytes >> 10) + " KiB of pages)");
             if (opts.leaveRunning()) {
                 putBack(tracer, frozen, early, mem, log);
                 Freezer.release(tracer, frozen);
@@ -135,14 +137,14 @@ public final class Checkpointer {
             }
             return new Result(pid, threads.size(), parts.vmas().size(), pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
-            if (!killed) abandon(tracer, frozen, early, dir, before0, e, "dump", log);
+            if (!killed) abandon(tracer, frozen, early, set, e, "dump", log);
             throw e;
         }
     }
 
-    /** After a failure: the process as it was, running, and no image left that could pass for a checkpoint. */
-    private static void abandon(Tracer tracer, Freezer.Frozen frozen, List<DumpEngine.Early> early, ImageDir dir,
-                                List<Path> existed, Throwable e, String what, Log log) {
+    /** After a failure: the process as it was, running, and the images directory as it was. */
+    private static void abandon(Tracer tracer, Freezer.Frozen frozen, List<DumpEngine.Early> early, ImageSet set,
+                                Throwable e, String what, Log log) {
         if (Files.exists(PROC.resolve(Integer.toString(frozen.pid())))) {
             try (TaskMemory mem = TaskMemory.open(frozen.pid(), true)) {
                 putBack(tracer, frozen, early, mem, log);
@@ -151,7 +153,7 @@ public final class Checkpointer {
             }
             Freezer.release(tracer, frozen);
         }
-        removeNewFiles(dir.path(), existed);
+        set.close();
         log.error(what + " failed, process " + frozen.pid() + " left running: " + e.getMessage());
     }
 
@@ -169,14 +171,14 @@ public final class Checkpointer {
     private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
-        ImageDir dir = ImageDir.create(opts.imageDir());
-        List<Path> existed = listDir(dir.path());
+        ImageSet set = ImageSet.begin(opts.imageDir(), log);
+        ImageDir dir = set.dir();
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") for a pre-dump");
         Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
-        try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
+        try (set; TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, set)) {
             early = eng.readThreads(frozen, mem); // registers and rseq, to put the threads back right
             DumpEngine.MmParts parts;
             try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
@@ -186,23 +188,23 @@ public final class Checkpointer {
             putBack(tracer, frozen, early, mem, log);
             Freezer.release(tracer, frozen);
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            dir.syncDir(); // after the release: the process need not wait for the disk
+            set.publish(Manifest.Kind.PRE_DUMP, log); // after the release: the process need not wait for the disk
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
-            log.info("pre-dump written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages), process "
+            log.info("pre-dump written to " + set.target() + " (" + (pageBytes >> 10) + " KiB of pages), process "
                     + pid + " running again");
             return new Result(pid, early.size(), parts.vmas().size(), pageBytes, frozenFor, true);
         } catch (Exception | Error e) {
-            abandon(tracer, frozen, early, dir, existed, e, "pre-dump", log);
+            abandon(tracer, frozen, early, set, e, "pre-dump", log);
             throw e;
         }
     }
 
     /** The previous images to compare with; links them as DIR/parent so that a restore finds them. */
-    private static ParentPages openParent(DumpOptions opts, ImageDir dir) throws IOException {
+    private static ParentPages openParent(DumpOptions opts, ImageSet set) throws IOException {
         if (opts.prevImagesDir() == null) return null;
         Path prev = opts.resolvedPrev();
         if (!Files.isDirectory(prev)) throw new IOException("previous images " + prev + " do not exist");
-        if (Files.isSameFile(prev, dir.path())) {
+        if (Files.isSameFile(prev, set.target())) {
             throw new IOException("previous images " + prev + " are the directory being written; use a new one");
         }
         ParentPages p;
@@ -212,9 +214,12 @@ public final class Checkpointer {
             throw new IOException("previous images " + prev + " are not a dump of process " + opts.pid() + ": "
                     + e.getMessage(), e);
         }
-        Path link = dir.path().resolve(jcriu.image.PageStore.PARENT_LINK);
-        Files.deleteIfExists(link);
-        Files.createSymbolicLink(link, opts.prevImagesDir());
+        try {
+            set.linkParent(opts.prevImagesDir(), prev);
+        } catch (IOException | RuntimeException e) {
+            p.close();
+            throw e;
+        }
         return p;
     }
 
@@ -301,22 +306,6 @@ public final class Checkpointer {
             } catch (SysException ignored) {
                 // already reaped with the group
             }
-        }
-    }
-
-    private static List<Path> listDir(Path dir) throws IOException {
-        try (var s = Files.list(dir)) {
-            return s.toList();
-        }
-    }
-
-    private static void removeNewFiles(Path dir, List<Path> existed) {
-        try (var s = Files.list(dir)) {
-            for (Path p : s.toList()) {
-                if (!existed.contains(p)) Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // best effort: a half-written image set must not look like a checkpoint
         }
     }
 }

@@ -23,8 +23,11 @@ public final class ImageDir {
     static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
 
     private final Path path;
-    /** Files created through this object, made durable together by {@link #syncDir}. */
-    private final java.util.Set<Path> written = new java.util.LinkedHashSet<>();
+    /**
+     * Files created through this object, by name, with the checksum of what was written to
+     * them; made durable together by {@link #syncDir}.
+     */
+    private final java.util.Map<String, ChunkedCrc> written = new java.util.LinkedHashMap<>();
 
     private ImageDir(Path path) {
         this.path = path;
@@ -89,9 +92,17 @@ public final class ImageDir {
         return Files.isRegularFile(path.resolve(f.name()));
     }
 
-    /** Creates (or replaces) a headerless file such as pages-N.img, mode 0600, open for writing. */
+    /**
+     * Creates (or replaces) a headerless file such as pages-N.img, mode 0600, open for
+     * sequential writing (checksummed as written; positional writes are refused).
+     */
     public FileChannel createRaw(String name) throws IOException {
         return createFile(path.resolve(new ImageFile(name, Magic.PAGES).name()));
+    }
+
+    /** Every file created through this object, in creation order, with the checksum of its content. */
+    public java.util.Map<String, ChunkedCrc> checksums() {
+        return java.util.Collections.unmodifiableMap(written);
     }
 
     /** Opens a headerless file for reading. */
@@ -107,8 +118,8 @@ public final class ImageDir {
      * that would also wait for whatever else is dirty on the file system.
      */
     public void syncDir() throws IOException {
-        for (Path f : written) {
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+        for (String name : written.keySet()) {
+            try (FileChannel ch = FileChannel.open(path.resolve(name), StandardOpenOption.READ)) {
                 ch.force(true);
             }
         }
@@ -133,8 +144,10 @@ public final class ImageDir {
     // mode nor a symlink planted in its place survives; CREATE_NEW then
     // refuses to follow anything that reappears.
     private FileChannel createFile(Path file) throws IOException {
-        written.add(file);
-        return newFile(file);
+        ChunkedCrc crc = new ChunkedCrc();
+        FileChannel ch = newFile(file);
+        written.put(file.getFileName().toString(), crc);
+        return new CrcFileChannel(ch, crc);
     }
 
     private static FileChannel newFile(Path file) throws IOException {

@@ -82,7 +82,8 @@ public final class StateCodec {
                 .setSighandId(1).build();
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
             o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids)
-                    .setLsmtype(Lsmtype.NO_LSM).build());
+                    .setLsmtype(Lsmtype.NO_LSM)
+                    .setJcriuManifest(Manifest.NAME).build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
             PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(st.pid()).setPpid(0).setPgid(st.pgid())

@@ -4,6 +4,8 @@ import java.io.IOException;
 
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
+import jcriu.image.ImageSetCheck;
+import jcriu.image.Manifest;
 import jcriu.image.StateCodec;
 import jcriu.ptrace.Tracer;
 import jcriu.state.ProcessState;
@@ -21,7 +23,12 @@ public final class Restorer {
     }
 
     public static Result restore(RestoreOptions opts, Log log) throws RestoreException {
-        try {
+        // checked whole before anything is created; locked so that no dump replaces it meanwhile
+        try (ImageSetCheck.Opened set = ImageSetCheck.open(opts.imageDir(), log)) {
+            if (set.manifest() != null && set.manifest().kind() == Manifest.Kind.PRE_DUMP) {
+                throw new RestoreException(opts.imageDir() + " holds a pre-dump (memory only): restore the dump made"
+                        + " with --prev-images-dir leading to it", null);
+            }
             ImageDir dir = ImageDir.open(opts.imageDir());
             ProcessState st = StateCodec.read(dir);
             log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
