@@ -14,6 +14,7 @@ public final class ChunkedCrc {
     public static final int CHUNK = 1 << 20;
 
     private final int chunk;
+    private final boolean compute;
     private final CRC32C crc = new CRC32C();
     private int[] done = new int[4];
     private int count;
@@ -24,9 +25,22 @@ public final class ChunkedCrc {
     }
 
     public ChunkedCrc(int chunk) {
+        this(chunk, true);
+    }
+
+    private ChunkedCrc(int chunk, boolean compute) {
         if (chunk <= 0) throw new IllegalArgumentException("chunk size " + chunk);
         this.chunk = chunk;
+        this.compute = compute;
     }
+
+    /** Counts bytes without checksumming them: only the benchmarks' baseline (a dump without checksums). */
+    static ChunkedCrc sizeOnly() {
+        return new ChunkedCrc(CHUNK, false);
+    }
+
+    /** Whether the values are real checksums. */
+    public boolean computed() { return compute; }
 
     public int chunkSize() { return chunk; }
 
@@ -39,7 +53,8 @@ public final class ChunkedCrc {
             int n = (int) Math.min(b.remaining(), chunk - size % chunk);
             int limit = b.limit();
             b.limit(b.position() + n);
-            crc.update(b); // advances the position by n
+            if (compute) crc.update(b); // advances the position by n
+            else b.position(b.limit());
             b.limit(limit);
             advance(n);
         }
@@ -48,7 +63,7 @@ public final class ChunkedCrc {
     public void update(byte[] a, int off, int len) {
         while (len > 0) {
             int n = (int) Math.min(len, chunk - size % chunk);
-            crc.update(a, off, n);
+            if (compute) crc.update(a, off, n);
             off += n;
             len -= n;
             advance(n);

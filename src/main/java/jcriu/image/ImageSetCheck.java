@@ -56,7 +56,12 @@ public final class ImageSetCheck {
                     log.warn("ignoring " + staged + ": left by a dump into " + dir + " that did not complete");
                 }
             }
+            long t0 = System.nanoTime();
             Manifest m = verify(dir, log, 0);
+            if (m != null) {
+                log.info(String.format("image set %s: checked %d MiB in %d ms", dir, bytes(dir, m, 0) >> 20,
+                        (System.nanoTime() - t0) / 1_000_000));
+            }
             return new Opened(dir, m, lock);
         } catch (IOException | RuntimeException e) {
             lock.close();
@@ -71,11 +76,24 @@ public final class ImageSetCheck {
             foreign(dir, log);
             return null;
         }
+        if (!m.checksummed()) {
+            throw new IOException(dir + " was written without checksums (-D" + ImageSet.SKIP_CHECKSUMS_PROPERTY
+                    + ", a benchmark's baseline): its content cannot be checked, so it is not restored");
+        }
         checkListing(dir, m);
         checkParent(dir, m, log, depth);
         checkContents(dir, m);
         log.debug("image set " + m.id() + " in " + dir + ": " + m.files().size() + " files, checksums match");
         return m;
+    }
+
+    /** Bytes of a verified set and its parents. */
+    private static long bytes(Path dir, Manifest m, int depth) throws IOException {
+        long n = m.files().values().stream().mapToLong(Manifest.Entry::size).sum();
+        if (m.parent() == null || depth >= MAX_DEPTH) return n;
+        Path p = dir.resolve(m.parent().target());
+        Manifest pm = manifestOf(p);
+        return pm == null ? n : n + bytes(p, pm, depth + 1);
     }
 
     /** The manifest of {@code dir}, null if it has none; a damaged one is an error naming it. */

@@ -18,7 +18,7 @@ import java.util.zip.CRC32C;
  * lead to. A text file (crit and CRIU ignore files not named *.img), ending with the
  * CRC32C of everything before that line, so a torn or damaged manifest is recognised.
  */
-public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> files) {
+public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> files, boolean checksummed) {
     /** Its name inside an images directory. */
     public static final String NAME = "jcriu.manifest";
     private static final String HEADER = "jcriu image set 1";
@@ -69,6 +69,10 @@ public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> f
         }
     }
 
+    public Manifest(String id, Kind kind, Parent parent, Map<String, Entry> files) {
+        this(id, kind, parent, files, true);
+    }
+
     public Manifest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(kind, "kind");
@@ -83,6 +87,7 @@ public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> f
         b.append(HEADER).append('\n');
         b.append("id ").append(id).append('\n');
         b.append("kind ").append(kind.word()).append('\n');
+        if (!checksummed) b.append("unchecked\n"); // a benchmark's baseline: the crcs are not real
         if (parent != null) {
             b.append("parent ").append(parent.id() == null ? "-" : parent.id()).append(' ').append(parent.target())
                     .append('\n');
@@ -126,6 +131,7 @@ public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> f
         String id = null;
         Kind kind = null;
         Parent parent = null;
+        boolean checksummed = true;
         Map<String, Entry> files = new LinkedHashMap<>();
         long off = 0;
         List<String> lines = List.of(text.substring(0, endAt).split("\n", -1));
@@ -140,6 +146,8 @@ public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> f
                 } else if (line.startsWith("kind ")) {
                     kind = Kind.of(line.substring(5));
                     if (kind == null) throw new IllegalArgumentException("unknown kind " + line.substring(5));
+                } else if (line.equals("unchecked")) {
+                    checksummed = false;
                 } else if (line.startsWith("parent ")) {
                     String[] p = line.split(" ", 3);
                     parent = new Parent(p[2], p[1].equals("-") ? null : p[1]);
@@ -160,7 +168,7 @@ public record Manifest(String id, Kind kind, Parent parent, Map<String, Entry> f
         }
         if (id == null || kind == null) throw new ImageException(file, 0, "the manifest lacks its id or kind");
         try {
-            return new Manifest(id, kind, parent, files);
+            return new Manifest(id, kind, parent, files, checksummed);
         } catch (IllegalArgumentException e) {
             throw new ImageException(file, 0, e.getMessage());
         }
