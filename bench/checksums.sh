@@ -48,7 +48,7 @@ done
 # PID is still in use, so it stops right after (the set of the last checksummed dump, read
 # warm from the page cache as by a restore right after a dump)
 dump "" > /dev/null
-check=$("$here/jcriu" restore -d -D "$work/img" -v3 2>&1 | sed -n 's/.*\(checked .*\)/\1/p' | head -1)
+check=$( ("$here/jcriu" restore -d -D "$work/img" -v3 2>&1 || true) | sed -n 's/.*\(checked .*\)/\1/p' | head -1)
 
 fw=$(cut -d' ' -f1 with.txt | median); fo=$(cut -d' ' -f1 without.txt | median)
 ww=$(cut -d' ' -f2 with.txt | median); wo=$(cut -d' ' -f2 without.txt | median)
