@@ -87,7 +87,16 @@ public final class ImageDir {
     public ImageInput open(ImageFile f) throws IOException {
         requireStructured(f);
         Path file = path.resolve(f.name());
-        return new ImageInput(file, f.magic(), FileChannel.open(file, StandardOpenOption.READ));
+        return new ImageInput(file, f.magic(), openExisting(file));
+    }
+
+    /** Opens a file of the set for reading; a missing one is named as such, not by its bare path. */
+    private static FileChannel openExisting(Path file) throws IOException {
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, "image file missing from the set");
+        }
     }
 
     public boolean exists(ImageFile f) {
@@ -109,7 +118,7 @@ public final class ImageDir {
 
     /** Opens a headerless file for reading. */
     public FileChannel openRaw(String name) throws IOException {
-        return FileChannel.open(path.resolve(new ImageFile(name, Magic.PAGES).name()), StandardOpenOption.READ);
+        return openExisting(path.resolve(new ImageFile(name, Magic.PAGES).name()));
     }
 
     /**

@@ -31,6 +31,7 @@ public final class Restorer {
             }
             ImageDir dir = ImageDir.open(opts.imageDir());
             ProcessState st = StateCodec.read(dir);
+            jcriu.image.ImageSanity.check(dir, st);
             log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
             int pid = Tracer.run("jcriu-restore", tracer ->
                     new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log).run());
