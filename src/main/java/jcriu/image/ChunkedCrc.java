@@ -19,6 +19,7 @@ public final class ChunkedCrc {
     private int[] done = new int[4];
     private int count;
     private long size;
+    private long nanos;
 
     public ChunkedCrc() {
         this(CHUNK);
@@ -47,8 +48,17 @@ public final class ChunkedCrc {
     /** Bytes seen so far. */
     public long size() { return size; }
 
+    /** Time spent computing checksums so far (what they cost a dump). */
+    public long nanos() { return nanos; }
+
     /** Consumes the remaining bytes of {@code b} (its position ends at its limit). */
     public void update(ByteBuffer b) {
+        long t0 = System.nanoTime();
+        updateTimed(b);
+        nanos += System.nanoTime() - t0;
+    }
+
+    private void updateTimed(ByteBuffer b) {
         while (b.hasRemaining()) {
             int n = (int) Math.min(b.remaining(), chunk - size % chunk);
             int limit = b.limit();
@@ -61,6 +71,7 @@ public final class ChunkedCrc {
     }
 
     public void update(byte[] a, int off, int len) {
+        long t0 = System.nanoTime();
         while (len > 0) {
             int n = (int) Math.min(len, chunk - size % chunk);
             if (compute) crc.update(a, off, n);
@@ -68,6 +79,7 @@ public final class ChunkedCrc {
             len -= n;
             advance(n);
         }
+        nanos += System.nanoTime() - t0;
     }
 
     private void advance(int n) {

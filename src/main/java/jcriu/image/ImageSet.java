@@ -109,6 +109,12 @@ public final class ImageSet implements AutoCloseable {
      */
     public Manifest publish(Manifest.Kind kind, Log log) throws IOException {
         Manifest m = seal(kind);
+        long bytes = 0, nanos = 0;
+        for (ChunkedCrc c : staging.checksums().values()) {
+            bytes += c.size();
+            nanos += c.nanos();
+        }
+        log.info(String.format("checksums: %d MiB in %d ms", bytes >> 20, nanos / 1_000_000));
         finish(target, staging.path(), m, log);
         published = m;
         log.debug("image set " + m.id() + " published in " + target + " (" + m.files().size() + " files)");
