@@ -42,9 +42,15 @@ dump() {
 
 : > with.txt; : > without.txt
 for r in $(seq 1 "$rounds"); do
-  dump "" >> with.txt
-  dump "-Djcriu.bench.skipChecksums=true" >> without.txt
+  # which goes first alternates, so that a drift of the machine's load favours neither
+  if [ $((r % 2)) = 1 ]; then
+    dump "" >> with.txt; dump "-Djcriu.bench.skipChecksums=true" >> without.txt
+  else
+    dump "-Djcriu.bench.skipChecksums=true" >> without.txt; dump "" >> with.txt
+  fi
 done
+echo "raw (frozen_ms command_s checksum_ms), with checksums:"; cat with.txt
+echo "raw, baseline:"; cat without.txt
 # a restore checks every chunk before it creates anything, and says how long that took; the
 # PID is still in use, so it stops right after (the set of the last checksummed dump, read
 # warm from the page cache as by a restore right after a dump)
