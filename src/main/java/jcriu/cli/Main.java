@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.check.Features;
 import jcriu.dump.Checkpointer;
@@ -26,6 +27,7 @@ import picocli.CommandLine.Option;
                 RseqCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)", "2:usage error",
+                "130/143:interrupted by SIGINT/SIGTERM and rolled back (the message says what was left as it was)",
                 "N:restore without -d: the restored process's exit status (128+signal if killed)"})
 public final class Main implements Callable<Integer> {
     public static final int OK = 0, FAILED = 1, USAGE = 2;
@@ -107,8 +109,8 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            return runDump(log, dir, l -> {
-                Checkpointer.Result r = Checkpointer.dump(options(), l);
+            return runDump(log, dir, (l, control) -> {
+                Checkpointer.Result r = Checkpointer.dump(options(), l, control);
                 return "dump of " + r.pid() + " done: " + r.mappings() + " mappings, " + (r.pageBytes() >> 10)
                         + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms";
             });
@@ -117,21 +119,30 @@ public final class Main implements Callable<Integer> {
 
     /** A dump-like command: the log in (or relative to) the images directory, exit 0 or 1. */
     interface DumpWork {
-        String run(Log log) throws Checkpointer.DumpException;
+        String run(Log log, Control control) throws Checkpointer.DumpException;
     }
 
     static int runDump(LogOptions log, Path dir, DumpWork work) throws IOException {
-        Files.createDirectories(dir);
-        Log l = log.open(dir);
-        try {
-            l.info(work.run(l));
-            return OK;
-        } catch (Checkpointer.DumpException e) {
-            l.error(e.getMessage());
-            // the message must reach the terminal even when the log goes to a file or is silenced
-            if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
-            return FAILED;
+        Control control = Control.fromProperties();
+        try (Signals s = Signals.cancelOn(control)) {
+            Files.createDirectories(dir);
+            Log l = log.open(dir);
+            try {
+                l.info(work.run(l, control));
+                if (control.cancelled()) l.warn("interrupted after the images were published: the dump was completed");
+                return OK;
+            } catch (Checkpointer.DumpException e) {
+                return failed(log, l, e);
+            }
         }
+    }
+
+    /** Logs a failure; a command cancelled by a signal exits with 128 + the signal, as the shell reports one. */
+    private static int failed(LogOptions log, Log l, IOException e) {
+        l.error(e.getMessage());
+        // the message must reach the terminal even when the log goes to a file or is silenced
+        if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
+        return e.getCause() instanceof Control.CancelledException c ? Signals.exitStatus(c.by()) : FAILED;
     }
 
     @Command(name = "pre-dump", mixinStandardHelpOptions = true,
@@ -154,8 +165,8 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            return runDump(log, dir, l -> {
-                Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev), l);
+            return runDump(log, dir, (l, control) -> {
+                Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev), l, control);
                 return "pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
                         + r.frozenFor().toMillis() + " ms";
             });
@@ -188,15 +199,19 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            Log l = log.open(dir);
+            Control control = Control.fromProperties();
+            Log l;
             Restorer.Result r;
-            try {
-                r = Restorer.restore(options(), l);
-            } catch (Restorer.RestoreException e) {
-                l.error(e.getMessage());
-                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
-                return FAILED;
+            // once the process is restored, jcriu may be stopped as any parent can be
+            try (Signals s = Signals.cancelOn(control)) {
+                l = log.open(dir);
+                try {
+                    r = Restorer.restore(options(), l, control);
+                } catch (Restorer.RestoreException e) {
+                    return failed(log, l, e);
+                }
             }
+            if (control.cancelled()) l.warn("interrupted while the restored process was being let go: it was completed");
             if (pidfile != null) {
                 Files.writeString(pidfile, r.pid() + "\n", StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                         StandardOpenOption.WRITE);

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
 import jcriu.image.ImageSet;
@@ -49,7 +50,15 @@ public final class Checkpointer {
     }
 
     public static Result dump(DumpOptions opts, Log log) throws DumpException {
-        return onTracer("dump", opts, tracer -> dumpOn(tracer, opts, log));
+        return dump(opts, log, Control.none());
+    }
+
+    /**
+     * A dump that {@code control} can cancel (SIGINT, SIGTERM): until the images are published
+     * the process is then put back and left running, and the images directory as it was.
+     */
+    public static Result dump(DumpOptions opts, Log log, Control control) throws DumpException {
+        return onTracer("dump", opts, tracer -> dumpOn(tracer, opts, log, control));
     }
 
     /** Runs a dump on a tracer thread of its own; any failure becomes a DumpException naming the process. */
@@ -58,6 +67,9 @@ public final class Checkpointer {
             return Tracer.run("jcriu-" + what + "-" + opts.pid(), body);
         } catch (DumpException e) {
             throw e;
+        } catch (Control.CancelledException e) {
+            throw new DumpException(what + " of process " + opts.pid() + " " + e.getMessage() + ": the process was put"
+                    + " back as it was and runs on; no image set was published in " + opts.imageDir(), e);
         } catch (Exception e) {
             throw new DumpException(what + " of process " + opts.pid() + " failed: " + e.getMessage(), e);
         }
@@ -78,33 +90,45 @@ public final class Checkpointer {
         return st;
     }
 
-    private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
+    private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log, Control control) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
         ImageSet set = ImageSet.begin(opts.imageDir(), log);
         ImageDir dir = set.dir();
         long t0 = System.nanoTime();
+        try {
+            control.reached("start");
+        } catch (Control.CancelledException e) {
+            set.close();
+            throw e;
+        }
         log.info("freezing process " + pid + " (" + before.comm() + ")");
-        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
-        DumpEngine eng = new DumpEngine(tracer, opts, log);
+        Freezer.Frozen frozen = freeze(tracer, pid, set, log);
+        DumpEngine eng = new DumpEngine(tracer, opts, log, control);
         List<DumpEngine.Early> early = List.of();
         boolean killed = false;
         try (set; TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, set)) {
+            control.reached("frozen");
             refuseTree(frozen, opts.leaveRunning());
             early = eng.readThreads(frozen, mem);
+            control.reached("threads-read");
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
             var pipes = eng.pipes(pid, fds);
+            control.reached("files-read");
             eng.probeRseq(early, mem); // first injection, old kernels only; may refuse
+            control.reached("rseq-probed");
             DumpEngine.Injected inj = eng.inject(leader, mem, true);
             java.util.Map<Integer, DumpEngine.Injected> perThread = new java.util.HashMap<>();
             for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));
+            control.reached("injected");
             ProcStat stat = Stat.read(PROC, pid);
             ProcStatus status = Status.read(PROC, pid);
             DumpEngine.MmParts parts;
             try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
                 parts = eng.dumpMemory(pid, mem, pages, parent);
             }
+            control.reached("memory-written");
             List<ThreadState> threads = new ArrayList<>();
             for (DumpEngine.Early e : early) {
                 DumpEngine.Injected ti = perThread.get(e.tid());
@@ -122,12 +146,15 @@ public final class Checkpointer {
                     status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T',
                     pipes);
             StateCodec.write(dir, st);
-            set.publish(Manifest.Kind.DUMP, log);
+            control.reached("images-written");
+            set.publish(Manifest.Kind.DUMP, log, control);
+            control.reached("published");
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
             log.info("images written to " + set.target() + " (" + (pageBytes >> 10) + " KiB of pages)");
             if (opts.leaveRunning()) {
                 putBack(tracer, frozen, early, mem, log);
+                control.reached("put-back");
                 Freezer.release(tracer, frozen);
                 log.info("process " + pid + " left running");
             } else {
@@ -165,36 +192,71 @@ public final class Checkpointer {
      * but pagemap and pages images is written; the process is never killed.
      */
     public static Result preDump(DumpOptions opts, Log log) throws DumpException {
-        return onTracer("pre-dump", opts, tracer -> preDumpOn(tracer, opts, log));
+        return preDump(opts, log, Control.none());
     }
 
-    private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
+    /** A pre-dump that {@code control} can cancel, as {@link #dump(DumpOptions, Log, Control)}. */
+    public static Result preDump(DumpOptions opts, Log log, Control control) throws DumpException {
+        return onTracer("pre-dump", opts, tracer -> preDumpOn(tracer, opts, log, control));
+    }
+
+    private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log, Control control) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
         ImageSet set = ImageSet.begin(opts.imageDir(), log);
         ImageDir dir = set.dir();
         long t0 = System.nanoTime();
+        try {
+            control.reached("start");
+        } catch (Control.CancelledException e) {
+            set.close();
+            throw e;
+        }
         log.info("freezing process " + pid + " (" + before.comm() + ") for a pre-dump");
-        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
-        DumpEngine eng = new DumpEngine(tracer, opts, log);
+        Freezer.Frozen frozen = freeze(tracer, pid, set, log);
+        DumpEngine eng = new DumpEngine(tracer, opts, log, control);
         List<DumpEngine.Early> early = List.of();
+        boolean released = false;
         try (set; TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, set)) {
+            control.reached("frozen");
             early = eng.readThreads(frozen, mem); // registers and rseq, to put the threads back right
+            control.reached("threads-read");
             DumpEngine.MmParts parts;
             try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
                 parts = eng.dumpMemory(pid, mem, pages, parent);
             }
+            control.reached("memory-written");
             StateCodec.writePagemap(dir, pid, parts.runs(), parts.inParent());
+            control.reached("images-written");
             putBack(tracer, frozen, early, mem, log);
+            control.reached("put-back");
             Freezer.release(tracer, frozen);
+            released = true;
+            control.reached("released");
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            set.publish(Manifest.Kind.PRE_DUMP, log); // after the release: the process need not wait for the disk
+            set.publish(Manifest.Kind.PRE_DUMP, log, control); // after the release: the process need not wait for the disk
+            control.reached("published");
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
             log.info("pre-dump written to " + set.target() + " (" + (pageBytes >> 10) + " KiB of pages), process "
                     + pid + " running again");
             return new Result(pid, early.size(), parts.vmas().size(), pageBytes, frozenFor, true);
         } catch (Exception | Error e) {
-            abandon(tracer, frozen, early, set, e, "pre-dump", log);
+            if (released) {
+                set.close();
+                log.error("pre-dump failed, process " + pid + " running again: " + e.getMessage());
+            } else {
+                abandon(tracer, frozen, early, set, e, "pre-dump", log);
+            }
+            throw e;
+        }
+    }
+
+    /** Freezes the process; if that fails, the images directory is released as it was. */
+    private static Freezer.Frozen freeze(Tracer tracer, int pid, ImageSet set, Log log) throws IOException {
+        try {
+            return Freezer.freeze(tracer, pid, log::debug);
+        } catch (IOException | RuntimeException e) {
+            set.close();
             throw e;
         }
     }

@@ -57,11 +57,13 @@ final class DumpEngine {
     private final Tracer tracer;
     private final DumpOptions opts;
     private final Log log;
+    private final jcriu.api.Control control;
 
-    DumpEngine(Tracer tracer, DumpOptions opts, Log log) {
+    DumpEngine(Tracer tracer, DumpOptions opts, Log log, jcriu.api.Control control) {
         this.tracer = tracer;
         this.opts = opts;
         this.log = log;
+        this.control = control;
     }
 
     /**
@@ -230,6 +232,7 @@ final class DumpEngine {
                 acts.add(new SigAction(sig, b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)));
             }
             inj.call("prctl(PR_GET_TID_ADDRESS)", Nr.PRCTL, PR_GET_TID_ADDRESS, page, 0, 0, 0);
+            control.reached("injecting"); // the thread holds the registers of an injected call
             long ctid = mem.readLong(page);
             inj.call("sigaltstack", Nr.SIGALTSTACK, 0, page);
             ByteBuffer ss = ByteBuffer.wrap(mem.read(page, 24)).order(ByteOrder.LITTLE_ENDIAN);
@@ -254,7 +257,7 @@ final class DumpEngine {
         List<PageRun> present, inParent;
         try (Pagemap pagemap = Pagemap.open(PROC, pid);
              PageWriter writer = new PageWriter(pid, mem, pages, parent,
-                     done -> log.info("memory: " + (done >> 20) + " MiB written"))) {
+                     done -> log.info("memory: " + (done >> 20) + " MiB written"), control)) {
             for (Vma v : Maps.read(PROC, pid)) {
                 VmaState vs = VmaMapping.toState(v, pid);
                 vmas.add(vs);

@@ -43,7 +43,11 @@ final class PageWriter implements AutoCloseable {
     private long fill;
     private long written;
 
-    PageWriter(int pid, TaskMemory mem, FileChannel out, ParentPages parent, LongConsumer progress) {
+    private final jcriu.api.Control control;
+
+    PageWriter(int pid, TaskMemory mem, FileChannel out, ParentPages parent, LongConsumer progress,
+               jcriu.api.Control control) {
+        this.control = control;
         this.pid = pid;
         this.mem = mem;
         this.out = out;
@@ -85,6 +89,7 @@ final class PageWriter implements AutoCloseable {
 
     void flush() throws IOException {
         if (n == 0) return;
+        control.reached("memory"); // once per batch: a cancellation need not wait for the whole copy
         long got = Sys.processVmReadv(pid, buf, addr, len, n);
         if (got != fill) {
             // A range became unreadable under us: fall back to /proc/PID/mem, which tells where.

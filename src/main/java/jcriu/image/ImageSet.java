@@ -108,6 +108,14 @@ public final class ImageSet implements AutoCloseable {
      * manifest written.
      */
     public Manifest publish(Manifest.Kind kind, Log log) throws IOException {
+        return publish(kind, log, jcriu.api.Control.none());
+    }
+
+    /**
+     * As {@link #publish(Manifest.Kind, Log)}; {@code control} is committed just before the
+     * old set is dropped: from there on the publication completes whatever happens.
+     */
+    public Manifest publish(Manifest.Kind kind, Log log, jcriu.api.Control control) throws IOException {
         Manifest m = seal(kind);
         long bytes = 0, nanos = 0;
         for (ChunkedCrc c : staging.checksums().values()) {
@@ -115,6 +123,8 @@ public final class ImageSet implements AutoCloseable {
             nanos += c.nanos();
         }
         log.info(String.format("checksums: %d MiB in %d ms", bytes >> 20, nanos / 1_000_000));
+        control.reached("sealed");
+        control.commit();
         finish(target, staging.path(), m, log);
         published = m;
         log.debug("image set " + m.id() + " published in " + target + " (" + m.files().size() + " files)");

@@ -55,10 +55,13 @@ final class RestoreEngine {
     private final jcriu.image.PageStore pageStore;
     private final RestoreOptions opts;
     private final Log log;
+    private final jcriu.api.Control control;
     /** Threads created so far: on failure they must be reaped before the leader can be. */
     private final List<Integer> threadsCreated = new ArrayList<>();
 
-    RestoreEngine(Tracer tracer, ProcessState st, jcriu.image.PageStore pageStore, RestoreOptions opts, Log log) {
+    RestoreEngine(Tracer tracer, ProcessState st, jcriu.image.PageStore pageStore, RestoreOptions opts, Log log,
+                  jcriu.api.Control control) {
+        this.control = control;
         this.tracer = tracer;
         this.st = st;
         this.pageStore = pageStore;
@@ -75,7 +78,9 @@ final class RestoreEngine {
         try {
             recreateSharedFiles(recreated);
             helper = spawnHelper();
+            control.reached("helper");
             child = cloneTarget(helper);
+            control.reached("created");
             killAndReap(helper);
             helper = -1;
             rebuild(child);
@@ -120,12 +125,19 @@ final class RestoreEngine {
         }
     }
 
-    private int spawnHelper() {
+    private int spawnHelper() throws IOException {
         int memfd = Sys.memfdCreate("jcriu-restore-helper", 1 /* MFD_CLOEXEC */);
         try {
-            Sys.write(memfd, HelperElf.build());
+            Sys.write(memfd, HelperElf.build(Sys.getpid()));
             int pid = Spawn.spawn("/proc/self/fd/" + memfd, List.of("jcriu-restore-helper"), List.of());
             log.debug("helper started as pid " + pid);
+            try {
+                control.reached("helper-spawned"); // not yet traced: it dies with jcriu's tracer thread (PDEATHSIG)
+            } catch (jcriu.api.Control.CancelledException e) {
+                Sys.kill(pid, SIGKILL);
+                Sys.wait4(pid, 0);
+                throw e;
+            }
             // FORK for the detached clone (exit signal SIGCHLD), CLONE for CLONE_PARENT (exit signal 0).
             tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_TRACECLONE | Tracer.O_EXITKILL);
             tracer.interrupt(pid);
@@ -224,14 +236,17 @@ final class RestoreEngine {
             }
             moveSpecialMappings(inj, pid, mem, ctl);
             mapMemory(inj, mem, ctl);
+            control.reached("memory");
             setMmFields(inj, mem, ctl);
             restoreFiles(inj, mem, ctl, pid);
+            control.reached("files");
             restoreProcessAttrs(inj, mem, ctl, pid);
             ThreadState t = st.leader();
             restoreThread(inj, mem, ctl, pid, t);
             for (ThreadState other : st.threads()) {
                 if (other.tid() != pid) createThread(inj, mem, ctl, pid, other);
             }
+            control.reached("threads");
             restoreCreds(inj, mem, ctl);
 
             Resume fin = resume(inj, mem, ctl, t);
@@ -252,9 +267,15 @@ final class RestoreEngine {
         // The leader goes first: with SIGSTOP it starts a group stop that the others join
         // before they run a single instruction of their own. The signal is queued rather than
         // passed to PTRACE_DETACH, which a task parked at an event stop would not take.
+        control.reached("ready");
+        // From here the process is let go: a cancellation is too late. Should jcriu die before
+        // every thread is detached, the kernel kills the threads still traced (PTRACE_O_EXITKILL,
+        // inherited by every task the helper and the process created), and with them the process.
+        control.commit();
         boolean stop = opts.leaveStopped() || st.wasStopped();
         if (stop) Sys.tgkill(pid, pid, SIGSTOP);
         tracer.detach(pid, 0);
+        control.reached("detaching");
         for (ThreadState other : st.threads()) {
             if (other.tid() != pid) tracer.detach(other.tid(), 0);
         }

@@ -2,6 +2,7 @@ package jcriu.restore;
 
 import java.io.IOException;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
 import jcriu.image.ImageSetCheck;
@@ -23,6 +24,14 @@ public final class Restorer {
     }
 
     public static Result restore(RestoreOptions opts, Log log) throws RestoreException {
+        return restore(opts, log, Control.none());
+    }
+
+    /**
+     * A restore that {@code control} can cancel (SIGINT, SIGTERM): until the restored process
+     * is let go, whatever was created is killed and nothing is left.
+     */
+    public static Result restore(RestoreOptions opts, Log log, Control control) throws RestoreException {
         // checked whole before anything is created; locked so that no dump replaces it meanwhile
         try (ImageSetCheck.Opened set = ImageSetCheck.open(opts.imageDir(), log)) {
             if (set.manifest() != null && set.manifest().kind() == Manifest.Kind.PRE_DUMP) {
@@ -32,12 +41,16 @@ public final class Restorer {
             ImageDir dir = ImageDir.open(opts.imageDir());
             ProcessState st = StateCodec.read(dir);
             jcriu.image.ImageSanity.check(dir, st);
+            control.reached("checked");
             log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
             int pid = Tracer.run("jcriu-restore", tracer ->
-                    new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log).run());
+                    new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log, control).run());
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;
+        } catch (Control.CancelledException e) {
+            throw new RestoreException("restore from " + opts.imageDir() + " " + e.getMessage()
+                    + ": nothing of it is left", e);
         } catch (Exception e) {
             throw new RestoreException("restore from " + opts.imageDir() + " failed: " + e.getMessage(), e);
         }

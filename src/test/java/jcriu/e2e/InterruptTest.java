@@ -1,0 +1,219 @@
+package jcriu.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import jcriu.image.ImageSet;
+import jcriu.image.Manifest;
+import jcriu.testsupport.Checkpoints;
+import jcriu.testsupport.Gcc;
+import jcriu.testsupport.JcriuRun;
+import jcriu.testsupport.Sig;
+import jcriu.testsupport.TargetState;
+import jcriu.testsupport.Workload;
+
+/**
+ * SIGINT and SIGTERM sent to {@code jcriu dump}, {@code pre-dump} and {@code restore} at each
+ * of their phases (jcriu pauses there through its test hook, so the signal lands exactly
+ * there). Before the commit, the command rolls back and exits with 128 + the signal: the
+ * target runs on, answers its signals, passes its own memory check, and has the mappings and
+ * blocked signals it had; the images directory keeps its old set; a restore leaves nothing.
+ * After the commit, the command completes.
+ */
+class InterruptTest {
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final List<String> DUMP_PHASES = List.of("start", "frozen", "threads-read", "files-read",
+            "rseq-probed", "injecting", "injected", "memory", "memory-written", "images-written", "sealed");
+    private static final List<String> DUMP_COMMITTED = List.of("published", "put-back");
+    private static final List<String> PRE_DUMP_PHASES = List.of("frozen", "threads-read", "memory", "memory-written",
+            "images-written", "put-back", "released", "sealed");
+    private static final List<String> RESTORE_PHASES = List.of("checked", "helper-spawned", "helper", "created",
+            "memory", "files", "threads", "ready");
+
+    /** The signal for the i-th case: INT and TERM alternate, so both meet every kind of phase. */
+    private static int signal(int i) {
+        return i % 2 == 0 ? Sig.SIGINT : Sig.SIGTERM;
+    }
+
+    private static String name(int sig) {
+        return sig == Sig.SIGINT ? "SIGINT" : "SIGTERM";
+    }
+
+    /** A memory workload whose own check (on SIGUSR1) must pass after every case. */
+    private static Workload target() {
+        Workload w = Workload.start(Gcc.compile("memory"), "16", "0x1f2e3d");
+        w.awaitOutput("ready");
+        verify(w);
+        return w;
+    }
+
+    private static void verify(Workload w) {
+        w.signal(Sig.SIGUSR1);
+        String v = w.awaitOutput("verify ", Duration.ofSeconds(30));
+        assertTrue(v.startsWith("verify ok"), v);
+    }
+
+    private static String manifestId(Path dir) throws Exception {
+        return Files.exists(dir.resolve(Manifest.NAME)) ? Manifest.read(dir).id() : null;
+    }
+
+    /**
+     * One interrupted command against a running target: returns what went wrong, or null.
+     * {@code committed}: the phase is past the commit, so the command must complete instead.
+     */
+    private static String interruptDump(Workload w, Path dir, String command, String phase, int sig,
+                                        boolean committed) throws Exception {
+        TargetState before = TargetState.of(w.pid());
+        String oldSet = manifestId(dir);
+        Path out = w.dir().resolve(command + "-" + phase + "-" + sig + ".out");
+        List<String> args = new ArrayList<>(List.of(command, "-t", Integer.toString(w.pid()), "-D", dir.toString(),
+                "-v4"));
+        if (command.equals("dump")) args.add("-R");
+        int exit;
+        try (JcriuRun j = JcriuRun.start(phase, out, args.toArray(String[]::new))) {
+            j.awaitPaused(phase, WAIT);
+            j.signal(sig);
+            exit = j.awaitExit(WAIT);
+            String why = command + " at " + phase + " with " + name(sig) + ": ";
+            if (committed) {
+                if (exit != 0) return why + "exit " + exit + " after the commit:\n" + j.output();
+            } else {
+                if (exit != 128 + sig) return why + "exit " + exit + ", not " + (128 + sig) + ":\n" + j.output();
+                if (!j.output().contains("interrupted by " + name(sig))) return why + "no message:\n" + j.output();
+            }
+            TargetState.awaitReleased(w.pid(), Duration.ofSeconds(10));
+            TargetState after = TargetState.of(w.pid());
+            if (!after.sigBlk().equals(before.sigBlk())) return why + "SigBlk " + before.sigBlk() + " -> " + after.sigBlk();
+            if (!after.maps().equals(before.maps())) {
+                return why + "mappings changed:\n" + before.maps() + "\n->\n" + after.maps();
+            }
+            verify(w);
+            String set = manifestId(dir);
+            if (committed == (set == null || set.equals(oldSet))) {
+                return why + "image set " + oldSet + " -> " + set + (committed ? ", a new one expected" : ", kept expected");
+            }
+            if (!ImageSetsLeft.staging(dir).isEmpty()) return why + "left " + ImageSetsLeft.staging(dir);
+            return null;
+        }
+    }
+
+    @Test
+    void dumpAndPreDumpRollBackAtEveryPhase() throws Exception {
+        try (Workload w = target()) {
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, true); // an older set that an interrupted dump must leave alone
+            Path pre = Checkpoints.imageDir(w);
+            List<String> failures = new ArrayList<>();
+            int i = 0;
+            for (String phase : DUMP_PHASES) {
+                String f = interruptDump(w, dir, "dump", phase, signal(i++), false);
+                if (f != null) failures.add(f);
+            }
+            // the other signal at the phases where the target holds the most of jcriu's
+            for (String phase : List.of("injecting", "memory")) {
+                String f = interruptDump(w, dir, "dump", phase, signal(DUMP_PHASES.indexOf(phase) + 1), false);
+                if (f != null) failures.add(f);
+            }
+            for (String phase : DUMP_COMMITTED) {
+                String f = interruptDump(w, dir, "dump", phase, signal(i++), true);
+                if (f != null) failures.add(f);
+            }
+            for (String phase : PRE_DUMP_PHASES) {
+                String f = interruptDump(w, pre, "pre-dump", phase, signal(i++), false);
+                if (f != null) failures.add(f);
+            }
+            assertEquals(List.of(), failures);
+        }
+    }
+
+    @Test
+    void restoreLeavesNothingAtEveryPhase() throws Exception {
+        try (Workload w = target()) {
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            List<String> failures = new ArrayList<>();
+            int i = 0;
+            for (String phase : RESTORE_PHASES) {
+                int sig = signal(i++);
+                Path out = w.dir().resolve("restore-" + phase + ".out");
+                try (JcriuRun j = JcriuRun.start(phase, out, "restore", "-d", "-D", dir.toString(), "-v4")) {
+                    j.awaitPaused(phase, WAIT);
+                    j.signal(sig);
+                    int exit = j.awaitExit(WAIT);
+                    String why = "restore at " + phase + " with " + name(sig) + ": ";
+                    if (exit != 128 + sig) failures.add(why + "exit " + exit + ":\n" + j.output());
+                    else if (!j.output().contains("interrupted by " + name(sig))) failures.add(why + j.output());
+                }
+                String left = Leftovers.of(w.pid());
+                if (left != null) failures.add("restore at " + phase + ": " + left);
+            }
+            // after the commit: completed, and the process is whole
+            Path out = w.dir().resolve("restore-detaching.out");
+            int seen = w.lineCount();
+            try (JcriuRun j = JcriuRun.start("detaching", out, "restore", "-d", "-D", dir.toString(), "-v4")) {
+                j.awaitPaused("detaching", WAIT);
+                j.signal(Sig.SIGINT);
+                assertEquals(0, j.awaitExit(WAIT), j.output());
+            }
+            try (Workload r = Workload.adopt(w.pid(), w.dir()).seek(seen)) {
+                verify(r);
+                r.signal(Sig.SIGKILL);
+                r.awaitGone(Duration.ofSeconds(30));
+            }
+            assertEquals(List.of(), failures);
+        }
+    }
+
+    /** Staging directories left in an images directory. */
+    static final class ImageSetsLeft {
+        static List<Path> staging(Path dir) throws Exception {
+            try (var s = Files.list(dir)) {
+                return s.filter(p -> p.getFileName().toString().startsWith(ImageSet.STAGING_PREFIX)).toList();
+            }
+        }
+    }
+
+    /** What a failed restore may have left: a process with the image's PID, or a restore helper. */
+    static final class Leftovers {
+        static String of(int pid) throws Exception {
+            long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (true) {
+                List<String> left = new ArrayList<>();
+                if (Files.exists(Path.of("/proc/" + pid))) {
+                    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+                    left.add("process " + pid + ": " + stat);
+                }
+                left.addAll(helpers());
+                if (left.isEmpty()) return null;
+                if (System.nanoTime() > end) return String.join("; ", left);
+                Thread.sleep(50);
+            }
+        }
+
+        /** Restore helpers anywhere on the machine (their executable is jcriu's memfd). */
+        static List<String> helpers() throws Exception {
+            List<String> out = new ArrayList<>();
+            try (var s = Files.list(Path.of("/proc"))) {
+                for (Path p : s.toList()) {
+                    if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) continue;
+                    try {
+                        String exe = Files.readSymbolicLink(p.resolve("exe")).toString();
+                        if (exe.contains("jcriu-restore-helper")) out.add("helper " + p.getFileName() + " (" + exe + ")");
+                    } catch (java.io.IOException gone) {
+                        // exited, or a kernel thread
+                    }
+                }
+            }
+            return out;
+        }
+    }
+}
