@@ -30,11 +30,9 @@ import jcriu.rseq.RseqConfigSource;
 import jcriu.rseq.RseqInspector;
 import jcriu.rseq.RseqProbe;
 import jcriu.rseq.RseqState;
-import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
 import jcriu.state.PageRun;
-import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
@@ -274,87 +272,6 @@ final class DumpEngine {
     }
 
     record MmParts(List<VmaState> vmas, List<PageRun> runs, List<PageRun> inParent) {}
-
-    List<FdState> files(int pid) throws IOException {
-        List<FdState> out = new ArrayList<>();
-        List<FdInfo> fds = Fds.list(PROC, pid);
-        for (int i = 0; i < fds.size(); i++) {
-            int shares = -1;
-            for (int j = 0; j < i && shares < 0; j++) {
-                if (sameDescription(pid, fds.get(i).fd(), fds.get(j).fd())) shares = fds.get(j).fd();
-            }
-            out.add(FdMapping.toState(pid, fds.get(i), opts.shellJob(), shares));
-        }
-        return out;
-    }
-
-    private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
-    private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
-
-    /**
-     * Pipes whose both ends the process holds, with their unread bytes, copied by tee(2) from
-     * a second opening of the read end (/proc/PID/fd/N) so that nothing is consumed. A pipe
-     * with an end elsewhere (a parent's, a shell pipeline) is refused, naming the fd.
-     */
-    List<PipeState> pipes(int pid, List<FdState> fds) throws IOException {
-        java.util.Map<Long, List<FdState>> ends = new java.util.TreeMap<>();
-        for (FdState f : fds) {
-            if (f.kind() == FdState.Kind.PIPE && f.sharesWith() < 0) {
-                ends.computeIfAbsent(f.pipeIno(), k -> new ArrayList<>()).add(f);
-            }
-        }
-        List<PipeState> out = new ArrayList<>();
-        for (var e : ends.entrySet()) {
-            List<FdState> fs = e.getValue();
-            long readers = fs.stream().filter(FdState::readEnd).count();
-            if (readers != 1 || fs.size() != 2) {
-                FdState f = fs.getFirst();
-                throw new IOException("fd " + f.fd() + " of process " + pid + " (" + f.path() + ") is a pipe "
-                        + (fs.size() == 1 ? "whose other end is not held by this process"
-                                : "opened " + fs.size() + " times")
-                        + "; only pipes with both ends in the process are supported yet");
-            }
-            FdState r = fs.stream().filter(FdState::readEnd).findFirst().orElseThrow();
-            out.add(peekPipe(pid, r));
-        }
-        return out;
-    }
-
-    private PipeState peekPipe(int pid, FdState readEnd) throws IOException {
-        int fd = Sys.open("/proc/" + pid + "/fd/" + readEnd.fd(), O_RDONLY_NONBLOCK_CLOEXEC);
-        int[] tmp = null;
-        try {
-            int capacity = (int) Sys.fcntl(fd, Sys.F_GETPIPE_SZ, 0);
-            int queued = Sys.ioctlInt(fd, FIONREAD);
-            byte[] data = new byte[0];
-            if (queued > 0) {
-                tmp = Sys.pipe2(O_RDONLY_NONBLOCK_CLOEXEC);
-                Sys.fcntl(tmp[1], Sys.F_SETPIPE_SZ, capacity);
-                long n = Sys.tee(fd, tmp[1], capacity, SPLICE_F_NONBLOCK);
-                if (n != queued) {
-                    throw new IOException("pipe " + readEnd.path() + " of process " + pid + " holds " + queued
-                            + " bytes but only " + n + " could be copied");
-                }
-                java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream(queued);
-                while (b.size() < queued) b.writeBytes(Sys.read(tmp[0], queued - b.size()));
-                data = b.toByteArray();
-            }
-            log.debug("fd " + readEnd.fd() + " " + readEnd.path() + ": " + data.length + " unread bytes, capacity "
-                    + capacity);
-            return new PipeState(readEnd.pipeIno(), capacity, data);
-        } finally {
-            Sys.close(fd);
-            if (tmp != null) {
-                Sys.close(tmp[0]);
-                Sys.close(tmp[1]);
-            }
-        }
-    }
-
-    /** kcmp(KCMP_FILE): do two fds of the process refer to one open file description? */
-    private static boolean sameDescription(int pid, int fd1, int fd2) {
-        return Sys.call("kcmp(KCMP_FILE, " + fd1 + ", " + fd2 + ")", Nr.KCMP, pid, pid, 0, fd1, fd2) == 0;
-    }
 
     long[][] rlimits(int pid) {
         long[][] out = new long[RLIMIT_NLIMITS][];

@@ -43,6 +43,8 @@ import jcriu.image.pb.UserX86RegsEntry;
 import jcriu.image.pb.UserX86XsaveEntry;
 import jcriu.image.pb.VmaEntry;
 import jcriu.ptrace.Regs;
+import jcriu.files.OpenFile;
+import jcriu.files.RegularFile;
 import jcriu.rseq.RseqState;
 import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
@@ -52,46 +54,78 @@ import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
+import jcriu.state.TreeState;
 import jcriu.state.VmaState;
+import jcriu.state.ZombieState;
 
 /**
- * {@link ProcessState} to CRIU's image files and back. The split of state over files and
+ * {@link TreeState} to CRIU's image files and back. The split of state over files and
  * the meaning of each field follow CRIU, so its tools read what jcriu writes.
  */
 public final class StateCodec {
-    public static final int PAGES_ID = 1;
-    public static final String PAGES_FILE = ImageFile.pages(PAGES_ID).name();
-    private static final int FILES_ID = 1;
-    private static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
-    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
-    private static final int O_CLOEXEC = 02000000;
+    // CRIU's task states (compel/include/uapi/task-state.h): a zombie is stored as dead.
+    private static final int TASK_ALIVE = 1, TASK_DEAD = 2, TASK_STOPPED = 3;
+    private static final int S_IFDIR = 0040000, S_IFREG = 0100000;
     private static final int XSAVE_HDR = 512, YMMH = 576, YMMH_BYTES = 256;
-
-    /** No F_SETOWN: jcriu neither saves nor restores signal-driven I/O owners yet. */
-    private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
-            .setPid(0).build();
 
     private StateCodec() {}
 
     // ---------------------------------------------------------------- write
 
-    public static void write(ImageDir dir, ProcessState st) throws IOException {
+    /**
+     * The whole tree. Process i (from 1, in tree order) has kernel-object ids i, so its fds
+     * are in fdinfo-i.img and its pages in pages-i.img; zombies have a core image only.
+     */
+    public static void write(ImageDir dir, TreeState tree) throws IOException {
         Map<String, Integer> fileIds = new LinkedHashMap<>();
-        List<FileEntry> files = new ArrayList<>();
-        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(1).setFilesId(FILES_ID).setFsId(1)
-                .setSighandId(1).build();
+        Map<Integer, FileEntry> files = new LinkedHashMap<>();
+        for (OpenFile f : tree.files()) files.put(f.id(), f.encode());
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
-            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids)
+            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids(1))
                     .setLsmtype(Lsmtype.NO_LSM).build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
-            PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(st.pid()).setPpid(0).setPgid(st.pgid())
-                    .setSid(st.sid());
-            for (ThreadState t : st.threads()) p.addThreads(t.tid());
-            o.write(p.build());
+            for (ProcessState st : tree.processes()) {
+                PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(st.pid()).setPpid(st.ppid()).setPgid(st.pgid())
+                        .setSid(st.sid());
+                for (ThreadState t : st.threads()) p.addThreads(t.tid());
+                o.write(p.build());
+            }
+            for (ZombieState z : tree.zombies()) {
+                o.write(PstreeEntry.newBuilder().setPid(z.pid()).setPpid(z.ppid()).setPgid(z.pgid()).setSid(z.sid())
+                        .addThreads(z.pid()).build());
+            }
         }
+        for (int i = 0; i < tree.processes().size(); i++) writeProcess(dir, tree.processes().get(i), i + 1, fileIds, files);
+        for (ZombieState z : tree.zombies()) {
+            try (ImageOutput o = dir.create(ImageFile.core(z.pid()))) {
+                o.write(CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setTc(TaskCoreEntry.newBuilder()
+                        .setTaskState(TASK_DEAD).setExitCode(z.exitStatus()).setPersonality(0).setFlags(0)
+                        .setBlkSigset(0).setComm(z.comm())).build());
+            }
+        }
+        if (!tree.pipes().isEmpty()) {
+            try (ImageOutput o = dir.create(ImageFile.pipesData())) {
+                for (PipeState p : tree.pipes()) {
+                    o.write(PipeDataEntry.newBuilder().setPipeId((int) p.ino()).setBytes(p.data().length)
+                            .setSize(p.capacity()).build());
+                    o.writeRaw(p.data());
+                }
+            }
+        }
+        try (ImageOutput o = dir.create(ImageFile.files())) {
+            for (FileEntry f : files.values()) o.write(f);
+        }
+    }
+
+    private static TaskKobjIdsEntry ids(int id) {
+        return TaskKobjIdsEntry.newBuilder().setVmId(id).setFilesId(id).setFsId(id).setSighandId(id).build();
+    }
+
+    private static void writeProcess(ImageDir dir, ProcessState st, int id, Map<String, Integer> fileIds,
+                                     Map<Integer, FileEntry> files) throws IOException {
         try (ImageOutput o = dir.create(ImageFile.ids(st.pid()))) {
-            o.write(ids);
+            o.write(ids(id));
         }
         for (ThreadState t : st.threads()) {
             try (ImageOutput o = dir.create(ImageFile.core(t.tid()))) {
@@ -101,45 +135,11 @@ public final class StateCodec {
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
             o.write(mm(st.mm(), fileIds, files));
         }
-        writePagemap(dir, st.pid(), st.mm().pages(), st.mm().pagesInParent());
-        List<FdinfoEntry> fdinfos = new ArrayList<>();
-        Map<Integer, Integer> idOfFd = new HashMap<>();
-        for (FdState f : st.fds()) {
-            if (f.kind() == FdState.Kind.PIPE) {
-                int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith()) : files.size() + 1;
-                if (f.sharesWith() < 0) {
-                    files.add(FileEntry.newBuilder().setType(FdTypes.PIPE).setId(id).setPipe(PipeEntry.newBuilder()
-                            .setId(id).setPipeId((int) f.pipeIno()).setFlags(f.flags() & ~O_CLOEXEC).setFown(NO_OWNER))
-                            .build());
-                }
-                idOfFd.put(f.fd(), id);
-                fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0).setType(FdTypes.PIPE)
-                        .setFd(f.fd()).build());
-                continue;
-            }
-            int mode = switch (f.kind()) {
-                case DIRECTORY -> S_IFDIR;
-                case CHAR_DEVICE, INHERITED_TTY -> S_IFCHR;
-                case REGULAR -> S_IFREG;
-                case PIPE -> throw new AssertionError("handled above");
-            };
-            // fds sharing one open file description share one file entry, as in CRIU
-            int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith())
-                    : fileId(fileIds, files, f.path(), f.flags(), f.pos(), mode, "fd" + f.fd());
-            idOfFd.put(f.fd(), id);
-            fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0)
-                    .setType(f.kind() == FdState.Kind.INHERITED_TTY ? FdTypes.TTY : FdTypes.REG).setFd(f.fd()).build());
-        }
-        try (ImageOutput o = dir.create(ImageFile.fdinfo(FILES_ID))) {
-            for (FdinfoEntry e : fdinfos) o.write(e);
-        }
-        if (!st.pipes().isEmpty()) {
-            try (ImageOutput o = dir.create(ImageFile.pipesData())) {
-                for (PipeState p : st.pipes()) {
-                    o.write(PipeDataEntry.newBuilder().setPipeId((int) p.ino()).setBytes(p.data().length)
-                            .setSize(p.capacity()).build());
-                    o.writeRaw(p.data());
-                }
+        writePagemap(dir, st.pid(), id, st.mm().pages(), st.mm().pagesInParent());
+        try (ImageOutput o = dir.create(ImageFile.fdinfo(id))) {
+            for (FdState f : st.fds()) {
+                o.write(FdinfoEntry.newBuilder().setId(f.fileId()).setFlags(f.cloexec() ? 1 : 0)
+                        .setType(files.get(f.fileId()).getType()).setFd(f.fd()).build());
             }
         }
         int cwd = fileId(fileIds, files, st.cwd(), 0200000, 0, S_IFDIR, "cwd");
@@ -147,22 +147,22 @@ public final class StateCodec {
         try (ImageOutput o = dir.create(ImageFile.fs(st.pid()))) {
             o.write(FsEntry.newBuilder().setCwdId(cwd).setRootId(root).setUmask(st.umask()).build());
         }
-        try (ImageOutput o = dir.create(ImageFile.files())) {
-            for (FileEntry f : files) o.write(f);
-        }
     }
 
-    /** Every distinct use of a path gets its own file id; identical uses share one. */
-    private static int fileId(Map<String, Integer> ids, List<FileEntry> files, String path, int flags, long pos,
+    /**
+     * A path that is not an fd (exe, cwd, root, a mapped file) as a file entry after those of
+     * the fds; identical uses share one.
+     */
+    private static int fileId(Map<String, Integer> ids, Map<Integer, FileEntry> files, String path, int flags, long pos,
                               int mode, String use) {
-        String key = path + "\0" + flags + "\0" + pos + "\0" + mode + "\0" + (use.startsWith("fd") ? use : "");
+        String key = path + "\0" + flags + "\0" + pos + "\0" + mode;
         Integer have = ids.get(key);
         if (have != null) return have;
-        int id = files.size() + 1;
+        int id = files.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
         ids.put(key, id);
-        files.add(FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
+        files.put(id, FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
                 .setFlags(flags).setPos(pos).setName(path).setMode(mode)
-                .setFown(NO_OWNER)).build());
+                .setFown(OpenFile.NO_OWNER)).build());
         return id;
     }
 
@@ -254,7 +254,7 @@ public final class StateCodec {
         return f.build();
     }
 
-    private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, List<FileEntry> files) {
+    private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, Map<Integer, FileEntry> files) {
         MmEntry.Builder m = MmEntry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
                 .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
                 .setMmStartBrk(mm.startBrk()).setMmBrk(mm.brk()).setMmArgStart(mm.argStart())
@@ -269,10 +269,10 @@ public final class StateCodec {
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
                 e.setShmid(id).setFdflags(flags);
                 var snap = v.kind() == VmaState.Kind.FILE_SHARED ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
-                if (snap.isPresent() && !files.get(id - 1).getReg().hasJcriuContent()) {
+                if (snap.isPresent() && !files.get(id).getReg().hasJcriuContent()) {
                     FileSnapshot s = snap.get();
-                    FileEntry fe = files.get(id - 1);
-                    files.set(id - 1, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
+                    FileEntry fe = files.get(id);
+                    files.put(id, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
                             .setSize(s.content().length).setJcriuContent(ByteString.copyFrom(s.content()))
                             .setJcriuUid(s.uid()).setJcriuGid(s.gid())).build());
                 }
@@ -303,28 +303,48 @@ public final class StateCodec {
 
     // ---------------------------------------------------------------- read
 
-    public static ProcessState read(ImageDir dir) throws IOException {
-        PstreeEntry ps;
+    /** The whole tree: processes in the order of pstree.img (parents first), zombies, files, pipes. */
+    public static TreeState read(ImageDir dir) throws IOException {
+        List<PstreeEntry> entries = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pstree())) {
-            ps = in.next(PstreeEntry.parser());
-            if (ps == null) throw new ImageException(in.file(), in.offset(), "no process in the tree");
-            if (in.next(PstreeEntry.parser()) != null) {
-                throw new ImageException(in.file(), in.offset(), "more than one process; process trees are not supported yet");
-            }
+            for (PstreeEntry e; (e = in.next(PstreeEntry.parser())) != null; ) entries.add(e);
+            if (entries.isEmpty()) throw new ImageException(in.file(), in.offset(), "no process in the tree");
         }
-        int pid = ps.getPid();
-        Map<Integer, RegFileEntry> files = new HashMap<>();
-        Map<Integer, PipeEntry> pipeEnds = new HashMap<>();
+        Map<Integer, OpenFile> files = new LinkedHashMap<>();
         try (ImageInput in = dir.open(ImageFile.files())) {
             for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
-                if (f.getType() == FdTypes.PIPE && f.hasPipe()) {
-                    pipeEnds.put(f.getId(), f.getPipe());
-                    continue;
+                long at = in.offset();
+                if (files.put(f.getId(), OpenFile.decode(f, in.file(), at)) != null) {
+                    throw new ImageException(in.file(), at, "file id " + f.getId() + " appears twice");
                 }
-                if (!f.hasReg()) throw new ImageException(in.file(), in.offset(), "file " + f.getId()
-                        + " is of type " + f.getType() + ", which jcriu cannot restore yet");
-                files.put(f.getId(), f.getReg());
             }
+        }
+        List<ProcessState> processes = new ArrayList<>();
+        List<ZombieState> zombies = new ArrayList<>();
+        for (PstreeEntry ps : entries) {
+            CoreEntry leader;
+            try (ImageInput in = dir.open(ImageFile.core(ps.getPid()))) {
+                leader = in.single(CoreEntry.parser());
+                if (!leader.hasTc()) throw new ImageException(in.file(), 0, "the leader's core image has no task state");
+            }
+            if (leader.getTc().getTaskState() == TASK_DEAD) {
+                zombies.add(new ZombieState(ps.getPid(), ps.getPpid(), ps.getPgid(), ps.getSid(),
+                        leader.getTc().getComm(), leader.getTc().getExitCode()));
+            } else {
+                processes.add(readProcess(dir, ps, files));
+            }
+        }
+        if (processes.isEmpty()) throw new ImageException(dir.path().resolve(ImageFile.pstree().name()), 0,
+                "the tree holds no live process");
+        return new TreeState(processes, zombies, List.copyOf(files.values()), readPipes(dir));
+    }
+
+    private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files)
+            throws IOException {
+        int pid = ps.getPid();
+        int filesId;
+        try (ImageInput in = dir.open(ImageFile.ids(pid))) {
+            filesId = in.single(TaskKobjIdsEntry.parser()).getFilesId();
         }
         List<ThreadState> threads = new ArrayList<>();
         TaskCoreEntry task = null;
@@ -359,43 +379,22 @@ public final class StateCodec {
         }
         MmState mm = readMm(dir, pid, files);
         List<FdState> fds = new ArrayList<>();
-        Map<Integer, Integer> firstFdOfId = new HashMap<>();
-        try (ImageInput in = dir.open(ImageFile.fdinfo(FILES_ID))) {
+        try (ImageInput in = dir.open(ImageFile.fdinfo(filesId))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
-                int shares0 = firstFdOfId.getOrDefault(e.getId(), -1);
-                if (e.getType() == FdTypes.PIPE) {
-                    PipeEntry pe = pipeEnds.get(e.getId());
-                    if (pe == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd()
-                            + " names missing pipe " + e.getId());
-                    long ino = Integer.toUnsignedLong(pe.getPipeId());
-                    firstFdOfId.putIfAbsent(e.getId(), e.getFd());
-                    fds.add(new FdState(e.getFd(), FdState.Kind.PIPE, "pipe:[" + ino + "]", pe.getFlags(), ino,
-                            (e.getFlags() & 1) != 0, shares0));
-                    continue;
+                if (!files.containsKey(e.getId())) {
+                    throw new ImageException(in.file(), in.offset(), "fd " + e.getFd() + " names missing file " + e.getId());
                 }
-                RegFileEntry r = files.get(e.getId());
-                if (r == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd() + " names missing file "
-                        + e.getId());
-                FdState.Kind kind = e.getType() == FdTypes.TTY ? FdState.Kind.INHERITED_TTY
-                        : switch (r.getMode() & S_IFMT) {
-                            case S_IFDIR -> FdState.Kind.DIRECTORY;
-                            case S_IFCHR -> FdState.Kind.CHAR_DEVICE;
-                            default -> FdState.Kind.REGULAR;
-                        };
-                int shares = firstFdOfId.getOrDefault(e.getId(), -1);
-                firstFdOfId.putIfAbsent(e.getId(), e.getFd());
-                fds.add(new FdState(e.getFd(), kind, r.getName(), r.getFlags(), r.getPos(), (e.getFlags() & 1) != 0,
-                        shares));
+                fds.add(new FdState(e.getFd(), e.getId(), (e.getFlags() & 1) != 0));
             }
         }
         FsEntry fs;
         try (ImageInput in = dir.open(ImageFile.fs(pid))) {
             fs = in.single(FsEntry.parser());
         }
-        return new ProcessState(pid, ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
+        return new ProcessState(pid, ps.getPpid(), ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
                 infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
                 pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
-                task.getTaskState() == TASK_STOPPED, readPipes(dir));
+                task.getTaskState() == TASK_STOPPED);
     }
 
     private static List<PipeState> readPipes(ImageDir dir) throws IOException {
@@ -412,24 +411,23 @@ public final class StateCodec {
     }
 
     /**
-     * pagemap-PID.img: runs stored in pages-1.img (in that file's order) and runs left to the
+     * pagemap-PID.img: runs stored in pages-ID.img (in that file's order) and runs left to the
      * parent image, merged in address order as CRIU reads them. A pre-dump writes only this.
      */
-    public static void writePagemap(ImageDir dir, int pid, List<PageRun> present, List<PageRun> inParent)
-            throws IOException {
+    public static void writePagemap(ImageDir dir, int pid, int pagesId, List<PageRun> present,
+                                    List<PageRun> inParent) throws IOException {
         List<PagemapEntry> pm = new ArrayList<>();
         for (PageRun r : present) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PRESENT));
         for (PageRun r : inParent) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PARENT));
         pm.sort(java.util.Comparator.comparingLong(PagemapEntry::getVaddr));
         try (ImageOutput o = dir.create(ImageFile.pagemap(pid))) {
-            new Pagemap(PAGES_ID, pm).write(o);
+            new Pagemap(pagesId, pm).write(o);
         }
     }
 
-    private static String pathOf(Map<Integer, RegFileEntry> files, int id, String what) throws IOException {
-        RegFileEntry r = files.get(id);
-        if (r == null) throw new IOException(what + " refers to file id " + id + ", missing from files.img");
-        return r.getName();
+    private static String pathOf(Map<Integer, OpenFile> files, int id, String what) throws IOException {
+        if (files.get(id) instanceof RegularFile r) return r.path();
+        throw new IOException(what + " refers to file id " + id + ", which files.img does not hold as a file");
     }
 
     private static ThreadState thread(int tid, CoreEntry c) {
@@ -480,7 +478,7 @@ public final class StateCodec {
         return v;
     }
 
-    private static MmState readMm(ImageDir dir, int pid, Map<Integer, RegFileEntry> files) throws IOException {
+    private static MmState readMm(ImageDir dir, int pid, Map<Integer, OpenFile> files) throws IOException {
         MmEntry m;
         try (ImageInput in = dir.open(ImageFile.mm(pid))) {
             m = in.single(MmEntry.parser());
@@ -505,7 +503,6 @@ public final class StateCodec {
         List<PageRun> runs = new ArrayList<>(), inParent = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pagemap(pid))) {
             Pagemap pm = Pagemap.read(in);
-            if (pm.pagesId() != PAGES_ID) throw new ImageException(in.file(), 0, "pages id " + pm.pagesId());
             for (PagemapEntry e : pm.entries()) {
                 (Pagemap.isPresent(e) ? runs : inParent).add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
             }
@@ -514,14 +511,21 @@ public final class StateCodec {
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
                 m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs,
-                inParent, snapshots(files));
+                inParent, snapshots(dir));
     }
 
-    private static List<FileSnapshot> snapshots(Map<Integer, RegFileEntry> files) {
+    /** The small shared-mapped files saved whole: jcriu's fields of their reg entries in files.img. */
+    private static List<FileSnapshot> snapshots(ImageDir dir) throws IOException {
         List<FileSnapshot> out = new ArrayList<>();
-        files.values().stream().filter(RegFileEntry::hasJcriuContent).sorted(java.util.Comparator.comparingInt(RegFileEntry::getId))
-                .forEach(r -> out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
-                        r.getJcriuContent().toByteArray())));
+        try (ImageInput in = dir.open(ImageFile.files())) {
+            for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
+                RegFileEntry r = f.getReg();
+                if (f.hasReg() && r.hasJcriuContent()) {
+                    out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
+                            r.getJcriuContent().toByteArray()));
+                }
+            }
+        }
         return out;
     }
 

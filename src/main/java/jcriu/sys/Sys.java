@@ -205,7 +205,20 @@ public final class Sys {
         return call("fcntl(" + fd + ", " + cmd + ")", Nr.FCNTL, fd, cmd, arg);
     }
 
-    public static final int F_GETFL = 3, F_SETFL = 4, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+    public static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030,
+            F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+
+    public static long lseek(int fd, long offset, int whence) {
+        return call("lseek(" + fd + ")", Nr.LSEEK, fd, offset, whence);
+    }
+
+    /** kcmp(2): 0 when the two objects are the same, 1/2 for an order between different ones, 3 unordered. */
+    public static int kcmp(int pid1, int pid2, int type, long idx1, long idx2) {
+        return (int) call("kcmp(" + pid1 + ", " + pid2 + ", " + type + ", " + idx1 + ", " + idx2 + ")", Nr.KCMP, pid1,
+                pid2, type, idx1, idx2);
+    }
+
+    public static final int KCMP_FILE = 0, KCMP_VM = 1, KCMP_FILES = 2, KCMP_FS = 3, KCMP_SIGHAND = 4;
 
     /** An ioctl that answers an int (FIONREAD). */
     public static int ioctlInt(int fd, long request) {

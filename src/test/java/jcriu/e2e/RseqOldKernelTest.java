@@ -141,7 +141,7 @@ class RseqOldKernelTest {
                 assertTrue(log.toString().contains("rseq tid " + tid + ": injected rseq(0xfffffffffffff000, 32, 0,"
                         + " 0x53053053) answered EFAULT: not registered"), log.toString());
             }
-            List<ThreadState> saved = StateCodec.read(ImageDir.open(dir)).threads();
+            List<ThreadState> saved = StateCodec.read(ImageDir.open(dir)).root().threads();
             assertEquals(tids.size(), saved.size());
             for (ThreadState t : saved) assertNull(t.rseq().registration(), "nothing registered saved for " + t.tid());
             w.awaitGone(Duration.ofSeconds(30));

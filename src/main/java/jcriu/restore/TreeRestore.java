@@ -1,0 +1,311 @@
+package jcriu.restore;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import jcriu.api.Log;
+import jcriu.image.PageStore;
+import jcriu.inject.Injector;
+import jcriu.ptrace.Regs;
+import jcriu.ptrace.TaskMemory;
+import jcriu.ptrace.Tracer;
+import jcriu.ptrace.WaitStatus;
+import jcriu.state.FileSnapshot;
+import jcriu.state.ProcessState;
+import jcriu.state.ThreadState;
+import jcriu.state.TreeState;
+import jcriu.state.ZombieState;
+import jcriu.sys.Errno;
+import jcriu.sys.Nr;
+import jcriu.sys.SchedAttr;
+import jcriu.sys.Spawn;
+import jcriu.sys.Sys;
+import jcriu.sys.SysException;
+
+/**
+ * Restores a process tree. Every process starts as a copy of a freestanding helper: the
+ * root is cloned (with its PID) inside a helper jcriu starts, each other process inside its
+ * parent, so parenthood, sessions and groups come about as they did originally. Zombies
+ * then exit with their status, every live process is rebuilt ({@link ProcessRebuild}), and
+ * the tree is released. On any failure every process made so far is killed and reaped.
+ */
+final class TreeRestore {
+    private static final int SIGSTOP = 19, SIGCHLD = 17;
+    private static final long CLONE_PARENT = 0x8000;
+    private static final int PR_SET_DUMPABLE = 4;
+
+    private final Tracer tracer;
+    private final TreeState tree;
+    private final Path imageDir;
+    private final RestoreOptions opts;
+    private final Log log;
+    /** Processes made so far, in order, each with the threads made in it. */
+    private final Map<Integer, List<Integer>> created = new LinkedHashMap<>();
+
+    TreeRestore(Tracer tracer, TreeState tree, Path imageDir, RestoreOptions opts, Log log) {
+        this.tracer = tracer;
+        this.tree = tree;
+        this.imageDir = imageDir;
+        this.opts = opts;
+        this.log = log;
+    }
+
+    /** Restores and returns the root's PID; on failure nothing of the attempt is left running. */
+    int run() throws IOException {
+        Preflight.check(tree, opts, log);
+        List<Path> recreated = new ArrayList<>();
+        try (FileInstaller files = new FileInstaller(tree, log)) {
+            recreateSharedFiles(recreated);
+            createRoot();
+            createDescendants();
+            joinGroups();
+            for (ZombieState z : tree.zombies()) exitZombie(z);
+            for (ProcessState p : tree.processes()) {
+                ProcessRebuild.run(tracer, p, PageStore.open(imageDir, p.pid()), files, created.get(p.pid()), log);
+            }
+            release();
+            return tree.root().pid();
+        } catch (IOException | RuntimeException e) {
+            List<Integer> pids = new ArrayList<>(created.keySet());
+            for (int i = pids.size() - 1; i >= 0; i--) Stops.killAndReap(tracer, pids.get(i), created.get(pids.get(i)));
+            for (Path p : recreated) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A small file a process mapped shared and that is gone now (a JVM's hsperfdata file,
+     * which any later JVM deletes once its owner is dead) is written back from the images,
+     * with its owner and mode, before anything maps it. Existing files are used as they are:
+     * their content is what the process last wrote.
+     */
+    private void recreateSharedFiles(List<Path> made) throws IOException {
+        Set<String> seen = new HashSet<>();
+        for (ProcessState st : tree.processes()) {
+            for (FileSnapshot f : st.mm().sharedFiles()) {
+                Path p = Path.of(f.path());
+                if (!seen.add(f.path()) || Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
+                if (!Files.isDirectory(p.getParent())) {
+                    throw new IOException("mapping of " + p + " needs the file, which is gone, and its directory "
+                            + p.getParent() + " too");
+                }
+                // created new (never through a symlink placed meanwhile), owner-only until chmod
+                Files.createFile(p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                made.add(p);
+                Files.write(p, f.content(), java.nio.file.StandardOpenOption.WRITE);
+                Files.setAttribute(p, "unix:uid", f.uid());
+                Files.setAttribute(p, "unix:gid", f.gid());
+                Files.setAttribute(p, "unix:mode", f.mode() & 07777);
+                log.info("recreated " + p + " (" + f.content().length + " bytes, gone since the dump)");
+            }
+        }
+    }
+
+    /** The root, cloned with its PID inside a fresh helper; jcriu is its parent unless detached. */
+    private void createRoot() throws IOException {
+        int helper = spawnHelper();
+        try {
+            ProcessState root = tree.root();
+            long flags = opts.detach() ? 0 : CLONE_PARENT;
+            // exit_signal must be 0 with CLONE_PARENT; detached, the root's parent is the helper, soon gone
+            cloneIn(helper, root.pid(), flags, opts.detach() ? SIGCHLD : 0);
+            log.info("created pid " + root.pid() + (opts.detach() ? "" : " as a child of jcriu"));
+        } finally {
+            Stops.killAndReap(tracer, helper, List.of());
+        }
+        tracer.setSigmask(tree.root().pid(), -1L); // inherited by every process cloned from it
+        if (tree.root().sid() == tree.root().pid()) inject(tree.root().pid(), "setsid", Nr.SETSID);
+    }
+
+    private int spawnHelper() {
+        int memfd = Sys.memfdCreate("jcriu-restore-helper", 1 /* MFD_CLOEXEC */);
+        try {
+            Sys.write(memfd, HelperElf.build());
+            int pid = Spawn.spawn("/proc/self/fd/" + memfd, List.of("jcriu-restore-helper"), List.of());
+            log.debug("helper started as pid " + pid);
+            // FORK for the clones of processes (exit signal SIGCHLD), CLONE for CLONE_PARENT (exit signal 0).
+            tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_TRACECLONE | Tracer.O_EXITKILL);
+            tracer.interrupt(pid);
+            Stops.awaitEventStop(tracer, pid);
+            return pid;
+        } finally {
+            Sys.close(memfd);
+        }
+    }
+
+    /**
+     * Every other process, parents first: cloned inside its parent, which is still a copy of
+     * the helper, so it starts in its parent's session and group as it once did. A session
+     * leader calls setsid() before its own children are made, so they inherit its session.
+     */
+    private void createDescendants() throws IOException {
+        record Node(int pid, int ppid, int sid) {}
+        List<Node> nodes = new ArrayList<>();
+        for (ProcessState p : tree.processes()) if (p != tree.root()) nodes.add(new Node(p.pid(), p.ppid(), p.sid()));
+        for (ZombieState z : tree.zombies()) nodes.add(new Node(z.pid(), z.ppid(), z.sid()));
+        for (Node n : nodes) {
+            if (!created.containsKey(n.ppid())) {
+                throw new IOException("process " + n.pid() + " has parent " + n.ppid() + ", which the images list"
+                        + " after it or not at all");
+            }
+            cloneIn(n.ppid(), n.pid(), 0, SIGCHLD);
+            if (n.sid() == n.pid()) inject(n.pid(), "setsid", Nr.SETSID);
+        }
+        log.info("created " + created.size() + " process(es)");
+    }
+
+    /** clone3 with set_tid injected in {@code parent}, a copy of the helper; the child is auto-attached. */
+    private void cloneIn(int parent, int pid, long flags, long exitSignal) throws IOException {
+        long args = HelperElf.SCRATCH, tidArray = HelperElf.SCRATCH + 256;
+        ByteBuffer ca = ControlArea.le(88);
+        ca.putLong(0, flags);
+        ca.putLong(32, exitSignal);
+        ca.putLong(64, tidArray);                              // set_tid
+        ca.putLong(72, 1);                                     // set_tid_size
+        try (TaskMemory mem = TaskMemory.open(parent, true)) {
+            mem.write(args, ca.array());
+            mem.writeLong(tidArray, pid);
+        }
+        Regs regs = tracer.getRegs(parent);
+        Injector inj = new Injector(tracer, parent, regs, HelperElf.gadget());
+        long r;
+        List<Integer> kids;
+        try {
+            r = inj.raw(Nr.CLONE3, args, 88);
+            kids = inj.takeChildren();
+        } finally {
+            inj.finish(regs);
+        }
+        if (r < 0) {
+            int e = (int) -r;
+            throw new IOException("cannot create a process with PID " + pid + ": clone3 with set_tid failed with "
+                    + Errno.name(e) + (e == Errno.EEXIST ? " (" + Preflight.whoHolds(pid) + ")" : ""));
+        }
+        if (kids.size() != 1 || kids.getFirst() != pid || r != pid) {
+            Stops.killAndReap(tracer, (int) r, List.of()); // whatever was created must not outlive the failed restore
+            throw new IOException("clone3 created " + r + " (traced: " + kids + ") instead of PID " + pid);
+        }
+        created.put(pid, new ArrayList<>());
+        Stops.awaitEventStop(tracer, pid);
+    }
+
+    /** One syscall injected in a process that is still a copy of the helper. */
+    private long inject(int pid, String what, int nr, long... args) {
+        Regs regs = tracer.getRegs(pid);
+        Injector inj = new Injector(tracer, pid, regs, HelperElf.gadget());
+        try {
+            return inj.call(what + " in " + pid, nr, args);
+        } finally {
+            inj.finish(regs);
+        }
+    }
+
+    /**
+     * Process groups, once every process exists: first every process whose PID names a group
+     * creates it (setpgid(0, 0); a session leader already leads one), then each process joins
+     * its own. A group of the root's outside the tree (a shell job) is jcriu's, already joined.
+     */
+    private void joinGroups() throws IOException {
+        Map<Integer, int[]> groups = new LinkedHashMap<>(); // pid -> {pgid, sid}
+        for (ProcessState p : tree.processes()) groups.put(p.pid(), new int[] {p.pgid(), p.sid()});
+        for (ZombieState z : tree.zombies()) groups.put(z.pid(), new int[] {z.pgid(), z.sid()});
+        Set<Integer> named = new HashSet<>();
+        for (int[] g : groups.values()) named.add(g[0]);
+        for (var e : groups.entrySet()) {
+            int pid = e.getKey();
+            if (named.contains(pid) && e.getValue()[1] != pid) inject(pid, "setpgid(0, 0)", Nr.SETPGID, 0, 0);
+        }
+        for (var e : groups.entrySet()) {
+            int pid = e.getKey(), pgid = e.getValue()[0];
+            if (!groups.containsKey(pgid)) continue; // the root's group outside the tree: jcriu's
+            long now = inject(pid, "getpgid", Nr.GETPGID, 0);
+            if (now != pgid) inject(pid, "setpgid(0, " + pgid + ")", Nr.SETPGID, 0, pgid);
+        }
+    }
+
+    /**
+     * A zombie: the copy of the helper exits the way the original did, and stays unreaped in
+     * its parent, which waits for it with the same status. A signal death must not dump core
+     * unless the original did (the status then tells), so such a process is made undumpable.
+     */
+    private void exitZombie(ZombieState z) throws IOException {
+        int status = z.exitStatus();
+        int pid = z.pid();
+        Regs regs = tracer.getRegs(pid);
+        int sig = status & 0x7f;
+        if (sig == 0) {
+            tracer.setRegs(pid, regs.forSyscall(HelperElf.gadget(), Nr.EXIT_GROUP, new long[] {(status >> 8) & 0xff}));
+        } else {
+            if ((status & 0x80) == 0) inject(pid, "prctl(PR_SET_DUMPABLE, 0)", Nr.PRCTL, PR_SET_DUMPABLE, 0, 0, 0, 0);
+            tracer.setSigmask(pid, 0);
+            Sys.tgkill(pid, pid, sig);
+        }
+        tracer.cont(pid, 0);
+        while (true) {
+            WaitStatus ws = tracer.waitFor(pid);
+            if (!ws.stopped()) break;
+            tracer.cont(pid, ws.event() == 0 ? ws.stopSignal() : 0);
+        }
+        log.debug("process " + pid + " (" + z.comm() + ") is a zombie again, status " + status);
+    }
+
+    /**
+     * Scheduling per thread, a SIGSTOP for processes that were stopped (or all, with
+     * --leave-stopped), then every task detached, children before their parents.
+     */
+    private void release() {
+        List<ProcessState> order = new ArrayList<>(tree.processes());
+        java.util.Collections.reverse(order);
+        for (ProcessState p : order) {
+            applySched(p);
+            // The leader goes first: with SIGSTOP it starts a group stop that the others join
+            // before they run a single instruction of their own. The signal is queued rather than
+            // passed to PTRACE_DETACH, which a task parked at an event stop would not take.
+            boolean stop = opts.leaveStopped() || p.wasStopped();
+            if (stop) Sys.tgkill(p.pid(), p.pid(), SIGSTOP);
+            tracer.detach(p.pid(), 0);
+            for (ThreadState t : p.threads()) {
+                if (t.tid() != p.pid()) tracer.detach(t.tid(), 0);
+            }
+            log.info("pid " + p.pid() + " restored with " + p.threads().size() + " thread(s) and "
+                    + (stop ? "left stopped" : "running"));
+        }
+    }
+
+    /**
+     * Policy, priority and nice per thread, set from jcriu (not injected) once nothing else runs
+     * in the task: the restored credentials may no longer allow raising them from inside. A
+     * restorer without CAP_SYS_NICE may be refused; the process is then restored with what it
+     * got, and the log says so.
+     */
+    private void applySched(ProcessState st) {
+        for (ThreadState t : st.threads()) {
+            SchedAttr want = t.sched();
+            SchedAttr have = Sys.schedGetattr(t.tid());
+            if (have.equals(want)) continue;
+            try {
+                Sys.schedSetattr(t.tid(), want);
+                log.debug("thread " + t.tid() + ": scheduling " + have + " -> " + want);
+            } catch (SysException e) {
+                if (e.errno() != Errno.EPERM) throw e;
+                log.warn("thread " + t.tid() + ": not allowed to set " + want + " (keeps " + have + "): "
+                        + e.getMessage());
+            }
+        }
+    }
+}
