@@ -255,13 +255,22 @@ final class TreeRestore {
             tracer.setSigmask(pid, 0);
             Sys.tgkill(pid, pid, sig);
         }
-        tracer.cont(pid, 0);
+        contUnlessDying(pid, 0);
         while (true) {
             WaitStatus ws = tracer.waitFor(pid);
             if (!ws.stopped()) break;
-            tracer.cont(pid, ws.event() == 0 ? ws.stopSignal() : 0);
+            contUnlessDying(pid, ws.event() == 0 ? ws.stopSignal() : 0);
         }
         log.debug("process " + pid + " (" + z.comm() + ") is a zombie again, status " + status);
+    }
+
+    /** A task killed by SIGKILL leaves its ptrace stop at once: there is nothing to continue. */
+    private void contUnlessDying(int pid, int sig) {
+        try {
+            tracer.cont(pid, sig);
+        } catch (SysException e) {
+            if (!e.is(Errno.ESRCH)) throw e;
+        }
     }
 
     /**
@@ -282,8 +291,32 @@ final class TreeRestore {
             for (ThreadState t : p.threads()) {
                 if (t.tid() != p.pid()) tracer.detach(t.tid(), 0);
             }
+            if (stop) awaitStopped(p.pid());
             log.info("pid " + p.pid() + " restored with " + p.threads().size() + " thread(s) and "
                     + (stop ? "left stopped" : "running"));
+        }
+    }
+
+    /**
+     * A detached task takes its queued SIGSTOP on its way back to user mode, before any
+     * instruction of its own, but the restore returns only once /proc shows it stopped, so
+     * that whoever looks next sees the state it was dumped in.
+     */
+    private void awaitStopped(int pid) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        try {
+            while (jcriu.proc.Stat.read(Path.of("/proc"), pid).state() != 'T') {
+                if (System.nanoTime() > deadline) {
+                    log.warn("process " + pid + " was sent SIGSTOP but is not stopped after 5 s");
+                    return;
+                }
+                Thread.onSpinWait();
+                Thread.sleep(1);
+            }
+        } catch (IOException e) {
+            log.warn("process " + pid + " vanished right after its restore: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
