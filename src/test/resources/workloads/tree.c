@@ -30,6 +30,11 @@
  *               "exit code=0".
  *   forkloop    forks a child that exits at once, reaps it, and again, forever; prints
  *               "forks=N" every 100 forks. SIGTERM: "exit code=0".
+ *   shm         maps 64 KiB of MAP_SHARED|MAP_ANONYMOUS memory and forks; only the child
+ *               increments the counter in it (every 10 ms), only the parent reads it and
+ *               prints "seen N" every 50 ms: N keeps growing only while the memory is shared.
+ *               Both check a 64 KiB pattern written before the fork ("pattern BAD" if not).
+ *               SIGTERM: "exit code=0".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 static volatile sig_atomic_t term_requested, usr1_requested;
@@ -343,6 +349,41 @@ static int forkloop(void)
 	return 0;
 }
 
+static int shm(void)
+{
+	volatile unsigned long *mem = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t kid;
+
+	if (mem == MAP_FAILED)
+		return 2;
+	for (unsigned long i = 1; i < 65536 / sizeof(long); i++)
+		mem[i] = i * 2654435761UL;
+	kid = fork();
+	if (kid < 0)
+		return 2;
+	while (!term_requested) {
+		for (unsigned long i = 1; i < 65536 / sizeof(long); i++) {
+			if (mem[i] != i * 2654435761UL) {
+				say("pattern BAD in %s at %lu\n", kid == 0 ? "child" : "parent", i);
+				return 3;
+			}
+		}
+		if (kid == 0) {
+			__atomic_add_fetch(&mem[0], 1, __ATOMIC_SEQ_CST);
+			nap(10);
+		} else {
+			say("seen %lu\n", __atomic_load_n(&mem[0], __ATOMIC_SEQ_CST));
+			nap(50);
+		}
+	}
+	if (kid == 0)
+		_exit(0);
+	kill(kid, SIGTERM);
+	waitpid(kid, NULL, 0);
+	say("exit code=0\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -361,7 +402,9 @@ int main(int argc, char **argv)
 		r = pipeline();
 	else if (argc > 1 && strcmp(argv[1], "forkloop") == 0)
 		r = forkloop();
+	else if (argc > 1 && strcmp(argv[1], "shm") == 0)
+		r = shm();
 	else
-		say("usage: tree fan W1 W2 | zombie C|sN | stopchild | append | pipe | forkloop\n");
+		say("usage: tree fan W1 W2 | zombie C|sN | stopchild | append | pipe | forkloop | shm\n");
 	return r;
 }

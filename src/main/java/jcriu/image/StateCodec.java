@@ -262,8 +262,10 @@ public final class StateCodec {
                 .setExeFileId(fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"));
         for (long a : mm.auxv()) m.addMmSavedAuxv(a);
         for (VmaState v : mm.vmas()) {
+            // CRIU's shmid: the shmem object's inode for shared anonymous memory, a file id for files
             VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
-                    .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1).setShmid(0);
+                    .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1)
+                    .setShmid(v.kind() == VmaState.Kind.ANON_SHARED ? v.ino() : 0);
             if (v.path() != null) {
                 int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
@@ -497,7 +499,8 @@ public final class StateCodec {
             }
             List<Integer> adv = new ArrayList<>();
             for (int a = 0; a < 64; a++) if ((e.getMadv() & (1L << a)) != 0) adv.add(a);
-            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), e.getFlags(), kind, path, 0, 0,
+            long ino = kind == VmaState.Kind.ANON_SHARED ? e.getShmid() : 0;
+            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), e.getFlags(), kind, path, 0, ino,
                     adv.stream().mapToInt(Integer::intValue).toArray()));
         }
         List<PageRun> runs = new ArrayList<>(), inParent = new ArrayList<>();

@@ -111,6 +111,17 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         inj.call("close pidfd", Nr.CLOSE, pidfd);
     }
 
+    /** jcriu's fd {@code src} copied into the target (close-on-exec there); the caller closes it. */
+    long fetch(Target t, int src) {
+        var inj = t.inj();
+        long pidfd = inj.call("pidfd_open(jcriu)", Nr.PIDFD_OPEN, self, 0);
+        try {
+            return inj.call("pidfd_getfd(" + src + ")", Nr.PIDFD_GETFD, pidfd, src, 0);
+        } finally {
+            inj.call("close pidfd", Nr.CLOSE, pidfd);
+        }
+    }
+
     @Override
     public void close() {
         for (int fd : owned) Sys.close(fd);

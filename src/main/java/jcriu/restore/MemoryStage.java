@@ -29,9 +29,10 @@ final class MemoryStage {
 
     private MemoryStage() {}
 
-    static void run(Target t, PageStore pages) throws IOException {
+    /** {@code shm} and {@code files}: shared anonymous memory is mapped from jcriu's objects, already filled. */
+    static void run(Target t, PageStore pages, SharedMemory shm, FileInstaller files) throws IOException {
         moveSpecialMappings(t, pages);
-        mapMemory(t, pages);
+        mapMemory(t, pages, shm, files);
         setMmFields(t);
     }
 
@@ -110,7 +111,12 @@ final class MemoryStage {
         }
     }
 
-    private static void mapMemory(Target t, PageStore pages) throws IOException {
+    /** Mappings whose pages are not filled here: files mapped shared, and shared anonymous memory. */
+    private static boolean sharedObject(VmaState v) {
+        return v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.ANON_SHARED;
+    }
+
+    private static void mapMemory(Target t, PageStore pages, SharedMemory shm, FileInstaller files) throws IOException {
         List<VmaState> vmas = t.st().mm().vmas();
         boolean[] filled = new boolean[vmas.size()];
         for (var run : pages.slices()) {
@@ -125,10 +131,12 @@ final class MemoryStage {
             if (v.special()) continue;
             t.ctl().reset();
             int prot = v.prot();
-            if (filled[i] && v.kind() != VmaState.Kind.FILE_SHARED) prot |= VmaState.PROT_WRITE | VmaState.PROT_READ;
+            if (filled[i] && !sharedObject(v)) prot |= VmaState.PROT_WRITE | VmaState.PROT_READ;
             int flags = v.flags() | VmaState.MAP_FIXED_NOREPLACE;
             long fd = -1;
-            if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
+            if (v.kind() == VmaState.Kind.ANON_SHARED) {
+                fd = files.fetch(t, shm.fdOf(v.ino()));
+            } else if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
                 boolean rw = v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0;
                 fd = openIn(t, v.path(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
             } else {
@@ -145,7 +153,7 @@ final class MemoryStage {
         fillPages(t, pages);
         for (int i = 0; i < vmas.size(); i++) {
             VmaState v = vmas.get(i);
-            if (v.special() || !filled[i] || v.kind() == VmaState.Kind.FILE_SHARED) continue;
+            if (v.special() || !filled[i] || sharedObject(v)) continue;
             if (v.prot() != (v.prot() | VmaState.PROT_WRITE | VmaState.PROT_READ)) {
                 t.inj().call(String.format("mprotect %#x", v.start()), Nr.MPROTECT, v.start(), v.size(), v.prot());
             }
@@ -170,8 +178,9 @@ final class MemoryStage {
         List<PageStore.Slice> runs = new ArrayList<>();
         List<VmaState> vmas = t.st().mm().vmas();
         for (PageStore.Slice s : pages.slices()) {
-            // the vDSO's pages are only compared, never written
-            if (vmas.get(indexOf(vmas, s.addr())).kind() != VmaState.Kind.VDSO) runs.add(s);
+            // the vDSO's pages are only compared, never written; shared memory was filled by jcriu
+            VmaState v = vmas.get(indexOf(vmas, s.addr()));
+            if (v.kind() != VmaState.Kind.VDSO && v.kind() != VmaState.Kind.ANON_SHARED) runs.add(s);
         }
         if (runs.isEmpty()) return;
         t.ctl().reset();

@@ -29,8 +29,8 @@ final class ProcessRebuild {
     private ProcessRebuild() {}
 
     /** {@code threadsCreated} collects the TIDs of the threads made, so that a failure can reap them. */
-    static void run(Tracer tracer, ProcessState st, PageStore pages, FileInstaller files, List<Integer> threadsCreated,
-                    Log log) throws IOException {
+    static void run(Tracer tracer, ProcessState st, PageStore pages, FileInstaller files, SharedMemory shm,
+                    List<Integer> threadsCreated, Log log) throws IOException {
         int pid = st.pid();
         RseqConfig helperRseq = tracer.getRseqConfig(pid);
         if (helperRseq.registered()) {
@@ -54,7 +54,7 @@ final class ProcessRebuild {
                 inj.call("munmap helper " + v.name(), Nr.MUNMAP, v.start(), v.end() - v.start());
             }
             Target t = new Target(tracer, st, inj, mem, ctl, log);
-            MemoryStage.run(t, pages);
+            MemoryStage.run(t, pages, shm, files);
             files.install(t);
             AttrsStage.run(t);
             ThreadStage.setup(t, inj, st.leader());

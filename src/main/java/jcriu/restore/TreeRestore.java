@@ -62,14 +62,15 @@ final class TreeRestore {
     int run() throws IOException {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
-        try (FileInstaller files = new FileInstaller(tree, log)) {
+        try (FileInstaller files = new FileInstaller(tree, log);
+             SharedMemory shm = SharedMemory.prepare(tree, imageDir, log)) {
             recreateSharedFiles(recreated);
             createRoot();
             createDescendants();
             joinGroups();
             for (ZombieState z : tree.zombies()) exitZombie(z);
             for (ProcessState p : tree.processes()) {
-                ProcessRebuild.run(tracer, p, PageStore.open(imageDir, p.pid()), files, created.get(p.pid()), log);
+                ProcessRebuild.run(tracer, p, PageStore.open(imageDir, p.pid()), files, shm, created.get(p.pid()), log);
             }
             release();
             return tree.root().pid();

@@ -208,6 +208,16 @@ public final class Sys {
     public static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030,
             F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
 
+    /** mmap(2) of shared anonymous memory in jcriu itself: a new shmem object, reachable through /proc/self/map_files. */
+    public static long mmapSharedAnonymous(long size) {
+        return call("mmap(MAP_SHARED|MAP_ANONYMOUS, " + size + ")", Nr.MMAP, 0, size, 3 /* PROT_READ|PROT_WRITE */,
+                0x01 | 0x20 /* MAP_SHARED|MAP_ANONYMOUS */, -1, 0);
+    }
+
+    public static void munmap(long addr, long size) {
+        call("munmap", Nr.MUNMAP, addr, size);
+    }
+
     public static long lseek(int fd, long offset, int whence) {
         return call("lseek(" + fd + ")", Nr.LSEEK, fd, offset, whence);
     }

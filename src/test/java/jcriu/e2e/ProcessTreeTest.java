@@ -244,6 +244,49 @@ class ProcessTreeTest {
     }
 
     @Test
+    void sharedAnonymousMemoryStaysOneObjectForParentAndChild() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "shm")) {
+            try {
+                w.awaitOutput("seen [1-9]");
+                List<ProcStat> before = Trees.awaitMembers(w.pid(), 2);
+                String object = sharedObject(w.pid());
+                assertEquals(object, sharedObject(before.get(1).pid()), "one object before the dump");
+                try (Workload back = Trees.cycle(w)) {
+                    try {
+                        long seen = Long.parseLong(back.awaitOutput("seen ").substring("seen ".length()));
+                        long later = seen;
+                        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                        while (later < seen + 20) { // only the child writes: the parent sees it only if shared
+                            assertTrue(System.nanoTime() < deadline, "the parent's view stays at " + later);
+                            later = Long.parseLong(back.awaitOutput("seen ").substring("seen ".length()));
+                        }
+                        assertEquals(sharedObject(back.pid()), sharedObject(before.get(1).pid()),
+                                "one object after the restore");
+                        assertFalse(back.text().contains("BAD"), back.text());
+                        back.signal(Sig.SIGTERM);
+                        back.awaitOutput("exit code=0");
+                    } finally {
+                        Trees.kill(back.pid());
+                    }
+                }
+            } finally {
+                Trees.kill(w.pid());
+            }
+        }
+    }
+
+    /** The inode of the process's 64 KiB shared anonymous mapping, from its maps. */
+    private static String sharedObject(int pid) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
+            String[] f = l.trim().split("\\s+", 6);
+            String[] range = f[0].split("-");
+            long size = Long.parseLong(range[1], 16) - Long.parseLong(range[0], 16);
+            if (size == 65536 && f.length == 6 && f[5].equals("/dev/zero (deleted)")) return f[4];
+        }
+        throw new AssertionError("no shared anonymous 64 KiB mapping in process " + pid);
+    }
+
+    @Test
     void aTreeThatForksAllTheTimeIsDumpedAndRestored() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("tree"), "forkloop")) {
             try {
