@@ -285,28 +285,45 @@ final class DumpEngine {
         if (exe.endsWith(" (deleted)")) throw new IOException("the executable of " + pid + " was deleted: " + exe);
         return new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(), brk,
                 stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(), auxv, exe,
-                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(parts.vmas()));
+                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(pid, parts.vmas()));
     }
 
-    /** Small regular files mapped shared are saved whole: another program may delete them before the restore. */
-    private List<FileSnapshot> sharedFiles(List<VmaState> vmas) throws IOException {
+    /**
+     * Small regular files mapped shared are saved whole: another program may delete them
+     * before the restore. They are read through /proc/PID/map_files, which reaches the mapped
+     * file itself even when it was unlinked; an unlinked one is saved up to the same limit
+     * and refused above it, since nothing else could bring it back.
+     */
+    private List<FileSnapshot> sharedFiles(int pid, List<VmaState> vmas) throws IOException {
         List<FileSnapshot> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (VmaState v : vmas) {
-            if (v.kind() != VmaState.Kind.FILE_SHARED || v.path() == null || !seen.add(v.path())) continue;
-            Path p = Path.of(v.path());
-            java.util.Map<String, Object> a;
+            if (v.kind() != VmaState.Kind.FILE_SHARED || v.path() == null || !seen.add(v.path() + "\0" + v.ino())) {
+                continue;
+            }
+            Path mapped = PROC.resolve(pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()));
+            java.util.Map<String, Object> a = Files.readAttributes(mapped, "unix:mode,uid,gid,size,ino,isRegularFile");
+            boolean deleted;
             try {
-                a = Files.readAttributes(p, "unix:mode,uid,gid,size,isRegularFile");
+                deleted = (Long) Files.getAttribute(Path.of(v.path()), "unix:ino") != (Long) a.get("ino");
             } catch (java.nio.file.NoSuchFileException gone) {
-                continue; // a deleted file is refused where the mapping is read
+                deleted = true;
             }
             long size = (Long) a.get("size");
-            if (!(Boolean) a.get("isRegularFile") || size > FileSnapshot.MAX_SIZE) continue;
-            byte[] content = Files.readAllBytes(p);
+            if (!(Boolean) a.get("isRegularFile")) continue;
+            if (size > FileSnapshot.MAX_SIZE) {
+                if (deleted) {
+                    throw new IOException(String.format("mapping %#x-%#x of process %d: %s was deleted and holds %d"
+                            + " bytes, more than the %d jcriu saves of a deleted file", v.start(), v.end(), pid,
+                            v.path(), size, FileSnapshot.MAX_SIZE));
+                }
+                continue;
+            }
+            byte[] content = Files.readAllBytes(mapped);
             out.add(new FileSnapshot(v.path(), (Integer) a.get("mode"), (Integer) a.get("uid"), (Integer) a.get("gid"),
-                    content));
-            log.debug("shared file " + v.path() + ": " + content.length + " bytes saved with the images");
+                    content, deleted));
+            log.debug("shared file " + v.path() + (deleted ? " (deleted)" : "") + ": " + content.length
+                    + " bytes saved with the images");
         }
         return out;
     }

@@ -276,7 +276,7 @@ public final class StateCodec {
                     FileEntry fe = files.get(id);
                     files.put(id, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
                             .setSize(s.content().length).setJcriuContent(ByteString.copyFrom(s.content()))
-                            .setJcriuUid(s.uid()).setJcriuGid(s.gid())).build());
+                            .setJcriuUid(s.uid()).setJcriuGid(s.gid()).setJcriuDeleted(s.deleted())).build());
                 }
             }
             long madv = 0;
@@ -525,7 +525,7 @@ public final class StateCodec {
                 RegFileEntry r = f.getReg();
                 if (f.hasReg() && r.hasJcriuContent()) {
                     out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
-                            r.getJcriuContent().toByteArray()));
+                            r.getJcriuContent().toByteArray(), r.getJcriuDeleted()));
                 }
             }
         }

@@ -136,6 +136,9 @@ final class MemoryStage {
             long fd = -1;
             if (v.kind() == VmaState.Kind.ANON_SHARED) {
                 fd = files.fetch(t, shm.fdOf(v.ino()));
+            } else if (v.kind() == VmaState.Kind.FILE_SHARED
+                    && t.st().mm().snapshotOf(v.path()).map(jcriu.state.FileSnapshot::deleted).orElse(false)) {
+                fd = files.fetch(t, shm.ghostFd(v.path()));
             } else if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
                 boolean rw = v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0;
                 fd = openIn(t, v.path(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);

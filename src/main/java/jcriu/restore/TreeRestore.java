@@ -99,7 +99,9 @@ final class TreeRestore {
         for (ProcessState st : tree.processes()) {
             for (FileSnapshot f : st.mm().sharedFiles()) {
                 Path p = Path.of(f.path());
-                if (!seen.add(f.path()) || Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
+                if (f.deleted() || !seen.add(f.path()) || Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue; // a deleted one is made again, unlinked, by SharedMemory
+                }
                 if (!Files.isDirectory(p.getParent())) {
                     throw new IOException("mapping of " + p + " needs the file, which is gone, and its directory "
                             + p.getParent() + " too");
