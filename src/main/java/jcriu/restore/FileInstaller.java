@@ -85,6 +85,16 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     }
 
     /**
+     * jcriu's fd to copy into fd {@code f}. A terminal taken from jcriu (--shell-job) is per
+     * fd number, not per description: fds 0, 1 and 2 sharing one terminal at dump time each
+     * take jcriu's fd of the same number, which may be three different files now.
+     */
+    private int source(FdState f) throws IOException {
+        if (tree.file(f.fileId()) instanceof jcriu.files.InheritedTerminal t) return f.fd() <= 2 ? f.fd() : t.fd();
+        return fdOf(f.fileId());
+    }
+
+    /**
      * Gives the process exactly its fds: whatever the helper held is closed, then each fd is
      * fetched from jcriu with pidfd_getfd and moved to its number with its close-on-exec flag.
      */
@@ -98,7 +108,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         long pidfd = inj.call("fcntl(F_DUPFD_CLOEXEC)", Nr.FCNTL, first, Sys.F_DUPFD_CLOEXEC, above);
         inj.call("close", Nr.CLOSE, first);
         for (FdState f : fds) {
-            int src = fdOf(f.fileId());
+            int src = source(f);
             long tmp = inj.call("pidfd_getfd(" + src + ")", Nr.PIDFD_GETFD, pidfd, src, 0);
             if (tmp == f.fd()) {
                 inj.call("fcntl(F_SETFD) fd " + f.fd(), Nr.FCNTL, f.fd(), Sys.F_SETFD, f.cloexec() ? FD_CLOEXEC : 0);
