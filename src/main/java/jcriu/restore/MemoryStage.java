@@ -30,9 +30,10 @@ final class MemoryStage {
     private MemoryStage() {}
 
     /** {@code shm} and {@code files}: shared anonymous memory is mapped from jcriu's objects, already filled. */
-    static void run(Target t, PageStore pages, SharedMemory shm, FileInstaller files) throws IOException {
+    static void run(Target t, PageStore pages, SharedMemory shm, FileInstaller files, Inheritance inherited)
+            throws IOException {
         moveSpecialMappings(t, pages);
-        mapMemory(t, pages, shm, files);
+        mapMemory(t, pages, shm, files, inherited);
         setMmFields(t);
     }
 
@@ -116,8 +117,11 @@ final class MemoryStage {
         return v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.ANON_SHARED;
     }
 
-    private static void mapMemory(Target t, PageStore pages, SharedMemory shm, FileInstaller files) throws IOException {
+    private static void mapMemory(Target t, PageStore pages, SharedMemory shm, FileInstaller files,
+                                  Inheritance inherited) throws IOException {
         List<VmaState> vmas = t.st().mm().vmas();
+        boolean[] kept = new boolean[vmas.size()];
+        for (int i = 0; i < vmas.size(); i++) kept[i] = inherited != null && inherited.keeps(vmas.get(i));
         boolean[] filled = new boolean[vmas.size()];
         for (var run : pages.slices()) {
             int i = indexOf(vmas, run.addr());
@@ -128,7 +132,7 @@ final class MemoryStage {
         }
         for (int i = 0; i < vmas.size(); i++) {
             VmaState v = vmas.get(i);
-            if (v.special()) continue;
+            if (v.special() || kept[i]) continue;
             t.ctl().reset();
             int prot = v.prot();
             if (filled[i] && !sharedObject(v)) prot |= VmaState.PROT_WRITE | VmaState.PROT_READ;
@@ -153,10 +157,11 @@ final class MemoryStage {
             }
             for (int adv : v.madvise()) t.inj().call("madvise " + adv, Nr.MADVISE, v.start(), v.size(), adv);
         }
-        fillPages(t, pages);
+        fillPages(t, pages, kept);
+        if (inherited != null) inherited.patch(t);
         for (int i = 0; i < vmas.size(); i++) {
             VmaState v = vmas.get(i);
-            if (v.special() || !filled[i] || sharedObject(v)) continue;
+            if (v.special() || !filled[i] || sharedObject(v) || kept[i]) continue;
             if (v.prot() != (v.prot() | VmaState.PROT_WRITE | VmaState.PROT_READ)) {
                 t.inj().call(String.format("mprotect %#x", v.start()), Nr.MPROTECT, v.start(), v.size(), v.prot());
             }
@@ -177,13 +182,15 @@ final class MemoryStage {
      * per batch of slices that lie back to back in one pages file (this image's or, for an
      * incremental dump, a parent's).
      */
-    private static void fillPages(Target t, PageStore pages) throws IOException {
+    private static void fillPages(Target t, PageStore pages, boolean[] kept) throws IOException {
         List<PageStore.Slice> runs = new ArrayList<>();
         List<VmaState> vmas = t.st().mm().vmas();
         for (PageStore.Slice s : pages.slices()) {
-            // the vDSO's pages are only compared, never written; shared memory was filled by jcriu
-            VmaState v = vmas.get(indexOf(vmas, s.addr()));
-            if (v.kind() != VmaState.Kind.VDSO && v.kind() != VmaState.Kind.ANON_SHARED) runs.add(s);
+            // the vDSO's pages are only compared, never written; shared memory was filled by jcriu;
+            // mappings kept from the parent are patched by Inheritance
+            int i = indexOf(vmas, s.addr());
+            VmaState v = vmas.get(i);
+            if (v.kind() != VmaState.Kind.VDSO && v.kind() != VmaState.Kind.ANON_SHARED && !kept[i]) runs.add(s);
         }
         if (runs.isEmpty()) return;
         t.ctl().reset();
@@ -231,7 +238,10 @@ final class MemoryStage {
     private static void setMmFields(Target t) throws IOException {
         t.ctl().reset();
         var mm = t.st().mm();
-        long exeFd = openIn(t, mm.exePath(), O_RDONLY | O_CLOEXEC);
+        // A process cloned from its restored parent has the parent's exe already; when it is the
+        // same file it stays (the kernel refuses a new exe while the old one is mapped, as it is).
+        boolean sameExe = mm.exePath().equals(jcriu.proc.ProcAttrs.exe(Path.of("/proc"), t.pid()));
+        long exeFd = sameExe ? -1 : openIn(t, mm.exePath(), O_RDONLY | O_CLOEXEC);
         long auxvAddr = t.ctl().alloc(8L * mm.auxv().length);
         ByteBuffer ax = ControlArea.le(8 * mm.auxv().length);
         for (long a : mm.auxv()) ax.putLong(a);
@@ -246,6 +256,6 @@ final class MemoryStage {
         long mapAddr = t.ctl().alloc(104);
         t.mem().write(mapAddr, m.array());
         t.inj().call("prctl(PR_SET_MM_MAP)", Nr.PRCTL, PR_SET_MM, PR_SET_MM_MAP, mapAddr, 104, 0);
-        t.inj().call("close exe", Nr.CLOSE, exeFd);
+        if (exeFd >= 0) t.inj().call("close exe", Nr.CLOSE, exeFd);
     }
 }

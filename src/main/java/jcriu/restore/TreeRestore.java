@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,6 +50,9 @@ final class TreeRestore {
     private final Log log;
     /** Processes made so far, in order, each with the threads made in it. */
     private final Map<Integer, List<Integer>> created = new LinkedHashMap<>();
+    /** Where each process made so far can run an injected syscall before it has a control area of its own. */
+    private final Map<Integer, ProcessRebuild.Start> starts = new HashMap<>();
+    private final Map<Integer, ProcessRebuild> rebuilds = new LinkedHashMap<>();
 
     TreeRestore(Tracer tracer, TreeState tree, Path imageDir, RestoreOptions opts, Log log) {
         this.tracer = tracer;
@@ -66,12 +70,22 @@ final class TreeRestore {
              SharedMemory shm = SharedMemory.prepare(tree, imageDir, log)) {
             recreateSharedFiles(recreated);
             createRoot();
-            createDescendants();
+            for (ProcessState p : tree.processes()) { // parents first: each child is cloned from its restored parent
+                ProcessRebuild r = new ProcessRebuild(tracer, p, PageStore.open(imageDir, p.pid()), files, shm,
+                        created.get(p.pid()), log);
+                rebuilds.put(p.pid(), r);
+                ProcessRebuild parent = rebuilds.get(p.ppid());
+                try (Inheritance inherited = parent == null ? null
+                        : Inheritance.between(parent.state(), parent.pages(), p, r.pages())) {
+                    r.begin(starts.get(p.pid()), inherited);
+                    r.memory(inherited);
+                }
+                createChildren(r);
+            }
+            log.info("created " + created.size() + " process(es)");
             joinGroups();
             for (ZombieState z : tree.zombies()) exitZombie(z);
-            for (ProcessState p : tree.processes()) {
-                ProcessRebuild.run(tracer, p, PageStore.open(imageDir, p.pid()), files, shm, created.get(p.pid()), log);
-            }
+            for (ProcessState p : tree.processes()) rebuilds.get(p.pid()).finish();
             release();
             return tree.root().pid();
         } catch (IOException | RuntimeException e) {
@@ -85,6 +99,8 @@ final class TreeRestore {
                 }
             }
             throw e;
+        } finally {
+            for (ProcessRebuild r : rebuilds.values()) r.close();
         }
     }
 
@@ -126,7 +142,8 @@ final class TreeRestore {
             ProcessState root = tree.root();
             long flags = opts.detach() ? 0 : CLONE_PARENT;
             // exit_signal must be 0 with CLONE_PARENT; detached, the root's parent is the helper, soon gone
-            cloneIn(helper, root.pid(), flags, opts.detach() ? SIGCHLD : 0);
+            cloneInHelper(helper, root.pid(), flags, opts.detach() ? SIGCHLD : 0);
+            starts.put(root.pid(), new ProcessRebuild.Start(HelperElf.gadget(), 0));
             log.info("created pid " + root.pid() + (opts.detach() ? "" : " as a child of jcriu"));
         } finally {
             Stops.killAndReap(tracer, helper, List.of());
@@ -152,28 +169,34 @@ final class TreeRestore {
     }
 
     /**
-     * Every other process, parents first: cloned inside its parent, which is still a copy of
-     * the helper, so it starts in its parent's session and group as it once did. A session
-     * leader calls setsid() before its own children are made, so they inherit its session.
+     * The children of a process whose memory is back, cloned inside it: each starts with its
+     * parent's memory (copy-on-write), session and group, as it once did. A session leader
+     * calls setsid() before any process is cloned from it, so its children inherit its session.
      */
-    private void createDescendants() throws IOException {
-        record Node(int pid, int ppid, int sid) {}
-        List<Node> nodes = new ArrayList<>();
-        for (ProcessState p : tree.processes()) if (p != tree.root()) nodes.add(new Node(p.pid(), p.ppid(), p.sid()));
-        for (ZombieState z : tree.zombies()) nodes.add(new Node(z.pid(), z.ppid(), z.sid()));
-        for (Node n : nodes) {
-            if (!created.containsKey(n.ppid())) {
-                throw new IOException("process " + n.pid() + " has parent " + n.ppid() + ", which the images list"
-                        + " after it or not at all");
-            }
-            cloneIn(n.ppid(), n.pid(), 0, SIGCHLD);
-            if (n.sid() == n.pid()) inject(n.pid(), "setsid", Nr.SETSID);
+    private void createChildren(ProcessRebuild parent) throws IOException {
+        Target t = parent.target();
+        List<int[]> kids = new ArrayList<>(); // pid, sid
+        for (ProcessState p : tree.processes()) if (p.ppid() == t.pid() && p != tree.root()) kids.add(new int[] {p.pid(), p.sid()});
+        for (ZombieState z : tree.zombies()) if (z.ppid() == t.pid()) kids.add(new int[] {z.pid(), z.sid()});
+        for (int[] k : kids) {
+            t.ctl().reset();
+            long args = t.ctl().alloc(88), tidArray = t.ctl().alloc(8);
+            ByteBuffer ca = ControlArea.le(88);
+            ca.putLong(32, SIGCHLD);                               // exit_signal
+            ca.putLong(64, tidArray);                              // set_tid
+            ca.putLong(72, 1);                                     // set_tid_size
+            t.mem().write(args, ca.array());
+            t.mem().writeLong(tidArray, k[0]);
+            long r = t.inj().raw(Nr.CLONE3, args, 88);
+            List<Integer> traced = t.inj().takeChildren();
+            checkClone(r, traced, k[0]);
+            starts.put(k[0], new ProcessRebuild.Start(t.ctl().gadget(), t.ctl().stackTop()));
+            if (k[1] == k[0]) inject(k[0], "setsid", Nr.SETSID);
         }
-        log.info("created " + created.size() + " process(es)");
     }
 
-    /** clone3 with set_tid injected in {@code parent}, a copy of the helper; the child is auto-attached. */
-    private void cloneIn(int parent, int pid, long flags, long exitSignal) throws IOException {
+    /** clone3 with set_tid injected in the helper; the child is auto-attached. */
+    private void cloneInHelper(int parent, int pid, long flags, long exitSignal) throws IOException {
         long args = HelperElf.SCRATCH, tidArray = HelperElf.SCRATCH + 256;
         ByteBuffer ca = ControlArea.le(88);
         ca.putLong(0, flags);
@@ -194,6 +217,11 @@ final class TreeRestore {
         } finally {
             inj.finish(regs);
         }
+        checkClone(r, kids, pid);
+    }
+
+    /** The clone3 gave the PID asked for and jcriu traces the new process, stopped; else nothing of it stays. */
+    private void checkClone(long r, List<Integer> kids, int pid) throws IOException {
         if (r < 0) {
             int e = (int) -r;
             throw new IOException("cannot create a process with PID " + pid + ": clone3 with set_tid failed with "
@@ -207,10 +235,14 @@ final class TreeRestore {
         Stops.awaitEventStop(tracer, pid);
     }
 
-    /** One syscall injected in a process that is still a copy of the helper. */
+    /** One syscall injected in a process being restored: through its control area once it has one. */
     private long inject(int pid, String what, int nr, long... args) {
+        ProcessRebuild r = rebuilds.get(pid);
+        if (r != null && r.target() != null) return r.target().inj().call(what + " in " + pid, nr, args);
         Regs regs = tracer.getRegs(pid);
-        Injector inj = new Injector(tracer, pid, regs, HelperElf.gadget());
+        ProcessRebuild.Start start = starts.get(pid);
+        Injector inj = new Injector(tracer, pid, regs, start.gadget());
+        if (start.stack() != 0) inj.useStack(start.stack());
         try {
             return inj.call(what + " in " + pid, nr, args);
         } finally {
@@ -252,7 +284,7 @@ final class TreeRestore {
         Regs regs = tracer.getRegs(pid);
         int sig = status & 0x7f;
         if (sig == 0) {
-            tracer.setRegs(pid, regs.forSyscall(HelperElf.gadget(), Nr.EXIT_GROUP, new long[] {(status >> 8) & 0xff}));
+            tracer.setRegs(pid, regs.forSyscall(starts.get(pid).gadget(), Nr.EXIT_GROUP, new long[] {(status >> 8) & 0xff}));
         } else {
             if ((status & 0x80) == 0) inject(pid, "prctl(PR_SET_DUMPABLE, 0)", Nr.PRCTL, PR_SET_DUMPABLE, 0, 0, 0, 0);
             tracer.setSigmask(pid, 0);
