@@ -35,6 +35,8 @@
  *               prints "seen N" every 50 ms: N keeps growing only while the memory is shared.
  *               Both check a 64 KiB pattern written before the fork ("pattern BAD" if not).
  *               SIGTERM: "exit code=0".
+ *   vfork       vforks a child that sleeps 60 s (a raw nanosleep) before it exits, and prints
+ *               "vfork child pid=X" from the child first; the parent waits in vfork() meanwhile.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 static volatile sig_atomic_t term_requested, usr1_requested;
@@ -384,6 +387,24 @@ static int shm(void)
 	return 0;
 }
 
+static int vforked(void)
+{
+	pid_t kid = vfork();
+
+	if (kid == 0) {
+		struct timespec ts = { 60, 0 };
+		char line[64];
+		int n = snprintf(line, sizeof(line), "vfork child pid=%ld\n", (long)syscall(SYS_getpid));
+
+		/* only raw system calls in a vfork child: it runs on its parent's stack */
+		syscall(SYS_write, 1, line, n);
+		syscall(SYS_nanosleep, &ts, NULL);
+		_exit(0);
+	}
+	say("vfork done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -404,7 +425,9 @@ int main(int argc, char **argv)
 		r = forkloop();
 	else if (argc > 1 && strcmp(argv[1], "shm") == 0)
 		r = shm();
+	else if (argc > 1 && strcmp(argv[1], "vfork") == 0)
+		r = vforked();
 	else
-		say("usage: tree fan W1 W2 | zombie C|sN | stopchild | append | pipe | forkloop | shm\n");
+		say("usage: tree fan W1 W2 | zombie C|sN | stopchild | append | pipe | forkloop | shm | vfork\n");
 	return r;
 }

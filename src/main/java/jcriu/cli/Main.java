@@ -81,16 +81,18 @@ public final class Main implements Callable<Integer> {
     }
 
     @Command(name = "dump", mixinStandardHelpOptions = true,
-            description = "Checkpoint a process into an images directory; it is killed once the images are on disk.")
+            description = "Checkpoint a process and all its descendants into an images directory; they are killed once "
+                    + "the images are on disk.")
     static final class Dump implements Callable<Integer> {
-        @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "process to dump")
+        @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID",
+                description = "root of the process tree to dump (the process and its descendants)")
         int pid;
 
         @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
                 description = "directory for the images (created 0700)")
         Path dir;
 
-        @Option(names = {"-R", "--leave-running"}, description = "leave the process running after the dump")
+        @Option(names = {"-R", "--leave-running"}, description = "leave the processes running after the dump")
         boolean leaveRunning;
 
         @Option(names = {"-j", "--shell-job"}, description = "allow fds 0-2 on a terminal; restore takes its own")
@@ -109,7 +111,8 @@ public final class Main implements Callable<Integer> {
         public Integer call() throws IOException {
             return runDump(log, dir, l -> {
                 Checkpointer.Result r = Checkpointer.dump(options(), l);
-                return "dump of " + r.pid() + " done: " + r.mappings() + " mappings, " + (r.pageBytes() >> 10)
+                return "dump of " + r.pid() + " done: " + r.processes() + " process(es), " + r.mappings() + " mappings, "
+                        + (r.pageBytes() >> 10)
                         + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms";
             });
         }
@@ -135,10 +138,11 @@ public final class Main implements Callable<Integer> {
     }
 
     @Command(name = "pre-dump", mixinStandardHelpOptions = true,
-            description = "Save the memory of a running process (it is frozen only for the copy and keeps running); "
+            description = "Save the memory of a running process tree (it is frozen only for the copy and keeps running); "
                     + "a later dump --prev-images-dir writes only what changed.")
     static final class PreDump implements Callable<Integer> {
-        @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "process to pre-dump")
+        @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID",
+                description = "root of the process tree to pre-dump")
         int pid;
 
         @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
@@ -163,19 +167,20 @@ public final class Main implements Callable<Integer> {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Restore a process from an images directory, with its original PID. Without -d, wait for "
+            description = "Restore a process tree from an images directory, with its original PIDs. Without -d, wait for "
                     + "it and exit with its exit status.")
     static final class Restore implements Callable<Integer> {
         @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR", description = "images directory")
         Path dir;
 
-        @Option(names = {"-d", "--restore-detached"}, description = "return once the process runs (it is reparented to init)")
+        @Option(names = {"-d", "--restore-detached"},
+                description = "return once the tree runs (its root is reparented to init)")
         boolean detach;
 
         @Option(names = "--pidfile", paramLabel = "FILE", description = "write the restored PID to FILE")
         Path pidfile;
 
-        @Option(names = "--leave-stopped", description = "leave the restored process stopped")
+        @Option(names = "--leave-stopped", description = "leave the restored processes stopped")
         boolean leaveStopped;
 
         @Option(names = {"-j", "--shell-job"}, description = "fds 0-2 that were a terminal take jcriu's")

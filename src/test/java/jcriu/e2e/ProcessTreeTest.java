@@ -405,6 +405,47 @@ class ProcessTreeTest {
     }
 
     @Test
+    void aParentWaitingInVforkIsRefusedAndBothGoOn() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "vfork")) {
+            try {
+                int kid = (int) Workload.number(w.awaitOutput("vfork child pid="), "pid");
+                Path dir = Checkpoints.imageDir(w);
+                var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
+                        new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+                assertTrue(e.getMessage().contains("process " + w.pid()) && e.getMessage().contains("vfork")
+                        && e.getMessage().contains("child " + kid), e.getMessage());
+                assertEmpty(dir);
+                assertEquals(0, Workload.tracerPid(w.pid()));
+                Sig.kill(kid, Sig.SIGKILL); // the vfork returns in the parent, which then ends
+                w.awaitOutput("vfork done");
+            } finally {
+                Trees.kill(w.pid());
+            }
+        }
+    }
+
+    @Test
+    void critShowsTheDumpedTree() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "1")) {
+            try {
+                w.awaitOutput("tree ready n=5");
+                List<ProcStat> before = Trees.awaitMembers(w.pid(), 5);
+                Path dir = Checkpoints.imageDir(w);
+                Checkpoints.dump(w, dir, true);
+                Process crit = new ProcessBuilder("crit", "x", dir.toString(), "ps").redirectErrorStream(true).start();
+                String out = new String(crit.getInputStream().readAllBytes());
+                assertEquals(0, crit.waitFor(), out);
+                for (ProcStat p : before) {
+                    assertTrue(out.matches("(?s).*\\b" + p.pid() + "\\s+" + p.pgrp() + "\\s+" + p.session() + "\\s.*"),
+                            p.pid() + " " + p.pgrp() + " " + p.session() + " in:\n" + out);
+                }
+            } finally {
+                Trees.kill(w.pid());
+            }
+        }
+    }
+
+    @Test
     void aProcessInTheSessionOfAShellOutsideTheDumpNeedsShellJob() throws Exception {
         Path counter = Gcc.compile("counter");
         try (Workload sh = Workload.start(Path.of("/bin/sh"), List.of("-c", counter + " & wait"), Map.of())) {
