@@ -3,7 +3,11 @@ package jcriu.restore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.Arrays;
+
+import jcriu.proc.ProcStatus;
+import jcriu.proc.Status;
 
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
@@ -45,19 +49,25 @@ final class AttrsStage {
     /**
      * Signals that arrived during the restore (a child recreated as a zombie sends SIGCHLD)
      * were not pending at the dump: setting a signal to SIG_IGN discards every pending
-     * instance of it, so every disposition goes through SIG_IGN before taking its saved value,
-     * and only then are the saved pending signals queued again.
+     * instance of it, so those pending now go through SIG_IGN before taking their saved
+     * disposition. The process starts with every disposition at SIG_DFL (a copy of the helper,
+     * or of its parent before the parent's own were set), so only the others are set; then the
+     * saved pending signals are queued again.
      */
     private static void signals(Target t) throws IOException {
         ProcessState st = t.st();
+        ProcStatus now = Status.read(Path.of("/proc"), t.pid());
+        long pending = now.shdPnd() | now.sigPnd();
         long act = t.ctl().alloc(32);
         t.mem().write(act, ControlArea.le(32).putLong(SIG_IGN).putLong(0).putLong(0).putLong(0).array());
         for (int sig = 1; sig <= 64; sig++) {
-            if (sig == SIGKILL || sig == SIGSTOP) continue;
+            if (sig == SIGKILL || sig == SIGSTOP || (pending & 1L << (sig - 1)) == 0) continue;
             t.inj().call("rt_sigaction(" + sig + ", SIG_IGN)", Nr.RT_SIGACTION, sig, act, 0, 8);
         }
         for (SigAction sa : st.sigactions()) {
             if (sa.sig() == SIGKILL || sa.sig() == SIGSTOP) continue;
+            boolean dfl = sa.handler() == 0 && sa.flags() == 0 && sa.restorer() == 0 && sa.mask() == 0;
+            if (dfl && (pending & 1L << (sa.sig() - 1)) == 0) continue;
             ByteBuffer b = ControlArea.le(32);
             b.putLong(sa.handler()).putLong(sa.flags()).putLong(sa.restorer()).putLong(sa.mask());
             t.mem().write(act, b.array());
