@@ -319,7 +319,7 @@ final class DumpEngine {
             java.util.Map<String, Object> a = Files.readAttributes(mapped, "unix:mode,uid,gid,size,ino,isRegularFile");
             boolean deleted;
             try {
-                deleted = (Long) Files.getAttribute(Path.of(v.path()), "unix:ino") != (Long) a.get("ino");
+                deleted = !Files.getAttribute(Path.of(v.path()), "unix:ino").equals(a.get("ino"));
             } catch (java.nio.file.NoSuchFileException gone) {
                 deleted = true;
             }
