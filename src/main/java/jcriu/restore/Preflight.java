@@ -21,7 +21,7 @@ final class Preflight {
     private Preflight() {}
 
     static void check(TreeState tree, RestoreOptions opts, Log log) throws IOException {
-        for (int id : tree.allIds()) checkPidFree(id);
+        checkPidsFree(tree.allIds());
         ProcessState root = tree.root();
         if (root.sid() != root.pid() && !opts.shellJob()) {
             throw new IOException("process " + root.pid() + " was dumped as a shell job (its session " + root.sid()
@@ -71,15 +71,32 @@ final class Preflight {
         return holders.isEmpty() ? MEANWHILE : String.join("; ", holders);
     }
 
+    /**
+     * Every PID and TID free: no task has it, a zombie included, and no process has it as its
+     * group or session (one scan of /proc for all of them, not one per PID).
+     */
+    static void checkPidsFree(java.util.List<Integer> ids) throws IOException {
+        for (int id : ids) checkNoTask(id);
+        java.util.Set<Integer> wanted = new java.util.HashSet<>(ids);
+        for (jcriu.proc.ProcStat p : jcriu.proc.Stat.all(Path.of("/proc"))) {
+            if (wanted.contains(p.pgrp())) {
+                throw new PidTakenException("PID " + p.pgrp() + " is still in use: " + p.pid() + " (" + p.comm()
+                        + ") is in process group " + p.pgrp());
+            }
+            if (wanted.contains(p.session())) {
+                throw new PidTakenException("PID " + p.session() + " is still in use: " + p.pid() + " (" + p.comm()
+                        + ") is in session " + p.session());
+            }
+        }
+    }
+
     /** A PID is taken by any task, a zombie included, until its parent reaps it. */
-    static void checkPidFree(int pid) throws IOException {
+    private static void checkNoTask(int pid) throws IOException {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
         String s;
         try {
             s = Files.readString(stat);
         } catch (NoSuchFileException e) {
-            String held = whoHolds(pid);
-            if (!held.equals(MEANWHILE)) throw new PidTakenException("PID " + pid + " is still in use: " + held);
             return;
         }
         int close = s.lastIndexOf(')');
