@@ -446,7 +446,7 @@ class ProcessTreeTest {
     }
 
     @Test
-    void aProcessInTheSessionOfAShellOutsideTheDumpNeedsShellJob() throws Exception {
+    void aProcessInTheSessionOfAShellOutsideTheDumpNeedsShellJobAndThenJoinsJcriusSession() throws Exception {
         Path counter = Gcc.compile("counter");
         try (Workload sh = Workload.start(Path.of("/bin/sh"), List.of("-c", counter + " & wait"), Map.of())) {
             try {
@@ -460,6 +460,24 @@ class ProcessTreeTest {
                 assertEquals(0, Workload.tracerPid(child));
                 long at = lastCount(sh.text());
                 sh.awaitOutput("count=" + (at + 2));
+
+                // With --shell-job it is dumped, and restored into the session and group of jcriu.
+                Checkpointer.dump(new DumpOptions(child, dir, false, true), Checkpoints.log(new ByteArrayOutputStream()));
+                Trees.awaitGone(List.of(child));
+                int seen = sh.lineCount();
+                var refused = assertThrows(Restorer.RestoreException.class, () -> Restorer.restore(
+                        new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+                assertTrue(refused.getMessage().contains("--shell-job"), refused.getMessage());
+                Restorer.restore(new RestoreOptions(dir, true, false, true), Checkpoints.log(new ByteArrayOutputStream()));
+                try (Workload back = Workload.adopt(child, sh.dir()).seek(seen)) {
+                    ProcStat me = jcriu.proc.Stat.read(Path.of("/proc"), (int) ProcessHandle.current().pid());
+                    ProcStat it = jcriu.proc.Stat.read(Path.of("/proc"), child);
+                    assertEquals(me.session(), it.session(), "in jcriu's session");
+                    assertEquals(me.pgrp(), it.pgrp(), "in jcriu's process group");
+                    back.awaitOutput("count=" + (lastCount(sh.text()) + 2));
+                    back.signal(Sig.SIGTERM);
+                    back.awaitOutput("exit code=0");
+                }
             } finally {
                 Trees.kill(sh.pid());
             }
