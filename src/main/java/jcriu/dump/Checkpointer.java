@@ -219,6 +219,7 @@ public final class Checkpointer {
         List<Topology.Node> all = new ArrayList<>(live);
         for (ProcStat z : tree.zombies()) all.add(Topology.node(z, z.ppid()));
         Topology.checkSharing(live);
+        Topology.checkExitSignals(all);
         Topology.checkSessions(all, opts.shellJob());
         Topology.checkOutsiders(all, opts.leaveRunning());
     }

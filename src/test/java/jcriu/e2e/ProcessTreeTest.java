@@ -425,6 +425,26 @@ class ProcessTreeTest {
     }
 
     @Test
+    void aChildClonedWithAnotherExitSignalIsRefused() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "clonesig")) {
+            try {
+                int kid = (int) Workload.number(w.awaitOutput("clonesig child pid="), "pid");
+                Path dir = Checkpoints.imageDir(w);
+                var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
+                        new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+                assertTrue(e.getMessage().contains("process " + kid) && e.getMessage().contains("exit signal 12"),
+                        e.getMessage());
+                assertEmpty(dir);
+                assertEquals(0, Workload.tracerPid(kid));
+                w.signal(Sig.SIGTERM);
+                w.awaitOutput("exit code=0");
+            } finally {
+                Trees.kill(w.pid());
+            }
+        }
+    }
+
+    @Test
     void critShowsTheDumpedTree() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "1")) {
             try {
