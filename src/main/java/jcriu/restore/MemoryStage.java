@@ -61,6 +61,9 @@ final class MemoryStage {
                     + ", the image has " + want.stream().map(w -> specialName(w.kind())).toList());
         }
         verifyVdsoContent(t, pages, have);
+        boolean inPlace = have.stream().allMatch(h -> want.stream()
+                .anyMatch(w -> specialName(w.kind()).equals(h.name()) && w.start() == h.start()));
+        if (inPlace) return; // a child cloned from its restored parent has them where they belong
         // Two steps, through a parking spot, so that no move lands on a mapping still to be moved.
         long park = t.ctl().base + ControlArea.SIZE + 0x100000;
         long[] parked = new long[have.size()];
