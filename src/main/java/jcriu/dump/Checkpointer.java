@@ -1,7 +1,6 @@
 package jcriu.dump;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -99,10 +98,7 @@ public final class Checkpointer {
             for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));
             ProcStat stat = Stat.read(PROC, pid);
             ProcStatus status = Status.read(PROC, pid);
-            DumpEngine.MmParts parts;
-            try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
-                parts = eng.dumpMemory(pid, mem, pages, parent);
-            }
+            DumpEngine.MmParts parts = eng.dumpMemory(pid, mem, dir.createRawFile(StateCodec.PAGES_FILE), parent);
             List<ThreadState> threads = new ArrayList<>();
             for (DumpEngine.Early e : early) {
                 DumpEngine.Injected ti = perThread.get(e.tid());
@@ -178,10 +174,7 @@ public final class Checkpointer {
         List<DumpEngine.Early> early = List.of();
         try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
             early = eng.readThreads(frozen, mem); // registers and rseq, to put the threads back right
-            DumpEngine.MmParts parts;
-            try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
-                parts = eng.dumpMemory(pid, mem, pages, parent);
-            }
+            DumpEngine.MmParts parts = eng.dumpMemory(pid, mem, dir.createRawFile(StateCodec.PAGES_FILE), parent);
             StateCodec.writePagemap(dir, pid, parts.runs(), parts.inParent());
             putBack(tracer, frozen, early, mem, log);
             Freezer.release(tracer, frozen);

@@ -3,7 +3,6 @@ package jcriu.dump;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -248,7 +247,7 @@ final class DumpEngine {
      * Every mapping and the pages worth saving. With {@code parent} (a previous pre-dump),
      * pages equal to the parent's copy are only referenced.
      */
-    MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, ParentPages parent) throws IOException {
+    MmParts dumpMemory(int pid, TaskMemory mem, Path pages, ParentPages parent) throws IOException {
         List<VmaState> vmas = new ArrayList<>();
         long bytes;
         List<PageRun> present, inParent;
@@ -263,6 +262,7 @@ final class DumpEngine {
                 for (PageRun r : pagemap.dumpableRuns(v)) writer.add(r, v.read(), vs.kind() != VmaState.Kind.VDSO);
             }
             writer.flush();
+            log.info("pages: " + writer.stats());
             bytes = writer.written();
             present = List.copyOf(writer.present());
             inParent = List.copyOf(writer.inParent());
