@@ -47,7 +47,6 @@ final class RestoreEngine {
     private static final int PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14;
     private static final int SEEK_SET = 0;
     private static final int PR_CAPBSET_DROP = 24, PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47;
-    private static final int IOV_BATCH = 1024;
     private static final int OPEN_FLAGS_DROPPED = 0100 | 01000 | 0200 | 0400; // O_CREAT O_TRUNC O_EXCL O_NOCTTY
 
     private final Tracer tracer;
@@ -465,7 +464,7 @@ final class RestoreEngine {
             }
             for (int adv : v.madvise()) inj.call("madvise " + adv, Nr.MADVISE, v.start(), v.size(), adv);
         }
-        fillPages(inj, mem, ctl);
+        new PageFiller(inj, mem, ctl, log).fill(vmas, pageStore);
         for (int i = 0; i < vmas.size(); i++) {
             VmaState v = vmas.get(i);
             if (v.special() || !filled[i] || v.kind() == VmaState.Kind.FILE_SHARED) continue;
@@ -482,53 +481,6 @@ final class RestoreEngine {
             if (addr >= vmas.get(i).start() && addr < vmas.get(i).end()) return i;
         }
         return -1;
-    }
-
-    /** One copy: preadv inside the target, from the pages image straight into its memory. */
-    /**
-     * Reads every saved page into place with preadv injected in the task: one call per batch
-     * of slices that lie back to back in one pages file (this image's or, for an incremental
-     * dump, a parent's).
-     */
-    private void fillPages(Injector inj, TaskMemory mem, ControlArea ctl) throws IOException {
-        List<jcriu.image.PageStore.Slice> runs = new ArrayList<>();
-        List<VmaState> vmas = st.mm().vmas();
-        for (jcriu.image.PageStore.Slice s : pageStore.slices()) {
-            // the vDSO's pages are only compared, never written
-            if (vmas.get(indexOf(vmas, s.addr())).kind() != VmaState.Kind.VDSO) runs.add(s);
-        }
-        if (runs.isEmpty()) return;
-        ctl.reset();
-        java.util.Map<Path, Long> fds = new java.util.HashMap<>();
-        for (var s : runs) {
-            if (!fds.containsKey(s.file())) {
-                fds.put(s.file(), openIn(inj, mem, ctl, s.file().toAbsolutePath().toString(), O_RDONLY | O_CLOEXEC));
-            }
-        }
-        long iovAddr = ctl.alloc(16L * IOV_BATCH);
-        int i = 0;
-        while (i < runs.size()) {
-            ByteBuffer iov = ControlArea.le(16 * IOV_BATCH);
-            var first = runs.get(i);
-            int n = 0;
-            long total = 0;
-            while (i < runs.size() && n < IOV_BATCH) {
-                var run = runs.get(i);
-                if (!run.file().equals(first.file()) || run.offset() != first.offset() + total) break;
-                iov.putLong(16 * n, run.addr());
-                iov.putLong(16 * n + 8, run.bytes());
-                total += run.bytes();
-                n++;
-                i++;
-            }
-            mem.write(iovAddr, Arrays.copyOf(iov.array(), 16 * n));
-            long got = inj.raw(Nr.PREADV, fds.get(first.file()), iovAddr, n, first.offset(), 0);
-            if (got != total) {
-                throw new IOException("filling memory from " + first.file() + " at offset " + first.offset() + ": "
-                        + (got < 0 ? Errno.name((int) -got) : "read " + got + " of " + total + " bytes (image truncated?)"));
-            }
-        }
-        for (long fd : fds.values()) inj.call("close pages image", Nr.CLOSE, fd);
     }
 
     private long openIn(Injector inj, TaskMemory mem, ControlArea ctl, String path, int flags) throws IOException {
