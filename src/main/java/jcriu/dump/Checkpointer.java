@@ -83,6 +83,7 @@ public final class Checkpointer {
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ")");
         Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        long frozenAt = System.nanoTime();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
         boolean killed = false;
@@ -129,6 +130,7 @@ public final class Checkpointer {
                 kill(tracer, frozen);
                 log.info("process " + pid + " killed");
             }
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             return new Result(pid, threads.size(), parts.vmas().size(), pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
             if (!killed) abandon(tracer, frozen, early, dir, before0, e, "dump", log);
@@ -170,6 +172,7 @@ public final class Checkpointer {
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") for a pre-dump");
         Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        long frozenAt = System.nanoTime();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
         try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
@@ -179,6 +182,7 @@ public final class Checkpointer {
             putBack(tracer, frozen, early, mem, log);
             Freezer.release(tracer, frozen);
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             dir.syncDir(); // after the release: the process need not wait for the disk
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
             log.info("pre-dump written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages), process "

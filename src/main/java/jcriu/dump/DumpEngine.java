@@ -56,6 +56,7 @@ final class DumpEngine {
     private final Tracer tracer;
     private final DumpOptions opts;
     private final Log log;
+    private PageWriter.Stats pageStats; // of the last dumpMemory, for stats-dump
 
     DumpEngine(Tracer tracer, DumpOptions opts, Log log) {
         this.tracer = tracer;
@@ -262,7 +263,8 @@ final class DumpEngine {
                 for (PageRun r : pagemap.dumpableRuns(v)) writer.add(r, v.read(), vs.kind() != VmaState.Kind.VDSO);
             }
             writer.flush();
-            log.info("pages: " + writer.stats());
+            pageStats = writer.stats();
+            log.info("pages: " + pageStats);
             bytes = writer.written();
             present = List.copyOf(writer.present());
             inParent = List.copyOf(writer.inParent());
@@ -272,6 +274,9 @@ final class DumpEngine {
                 + (parent == null ? "" : ", " + (parentBytes >> 10) + " KiB unchanged since the parent image"));
         return new MmParts(vmas, present, inParent);
     }
+
+    /** What the last {@link #dumpMemory} did (null before one). */
+    PageWriter.Stats pageStats() { return pageStats; }
 
     record MmParts(List<VmaState> vmas, List<PageRun> runs, List<PageRun> inParent) {}
 

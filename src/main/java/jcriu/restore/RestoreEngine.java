@@ -54,6 +54,8 @@ final class RestoreEngine {
     private final jcriu.image.PageStore pageStore;
     private final RestoreOptions opts;
     private final Log log;
+    /** Time to create the process (helper and clone3), for stats-restore. */
+    private long forkNanos;
     /** Threads created so far: on failure they must be reaped before the leader can be. */
     private final List<Integer> threadsCreated = new ArrayList<>();
 
@@ -65,6 +67,8 @@ final class RestoreEngine {
         this.log = log;
     }
 
+    long forkNanos() { return forkNanos; }
+
     /** Restores and returns the PID; on failure nothing of the attempt is left running. */
     int run() throws IOException {
         Preflight.check(st, opts, log);
@@ -73,8 +77,10 @@ final class RestoreEngine {
         int child = -1;
         try {
             recreateSharedFiles(recreated);
+            long f0 = System.nanoTime();
             helper = spawnHelper();
             child = cloneTarget(helper);
+            forkNanos = System.nanoTime() - f0;
             killAndReap(helper);
             helper = -1;
             rebuild(child);

@@ -25,8 +25,16 @@ public final class Restorer {
             ImageDir dir = ImageDir.open(opts.imageDir());
             ProcessState st = StateCodec.read(dir);
             log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
-            int pid = Tracer.run("jcriu-restore", tracer ->
-                    new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log).run());
+            long t0 = System.nanoTime();
+            jcriu.image.PageStore pages = jcriu.image.PageStore.open(dir.path(), st.pid());
+            long[] forkNanos = new long[1];
+            int pid = Tracer.run("jcriu-restore", tracer -> {
+                RestoreEngine engine = new RestoreEngine(tracer, st, pages, opts, log);
+                int p = engine.run();
+                forkNanos[0] = engine.forkNanos();
+                return p;
+            });
+            RestoreStatistics.write(dir, forkNanos[0], System.nanoTime() - t0, pages, log);
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;

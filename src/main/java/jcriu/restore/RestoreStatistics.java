@@ -1,0 +1,30 @@
+package jcriu.restore;
+
+import java.io.IOException;
+
+import jcriu.api.Log;
+import jcriu.image.ImageDir;
+import jcriu.image.PageStore;
+import jcriu.image.StatsImage;
+import jcriu.image.pb.RestoreStatsEntry;
+
+/**
+ * {@code stats-restore} as CRIU writes it: time to create the process, whole restore time
+ * and pages restored (jcriu compares no pages and skips no COW pages). Written into the
+ * images directory once the process runs; a failure to write it (a read-only directory) is
+ * only a warning.
+ */
+final class RestoreStatistics {
+    private RestoreStatistics() {}
+
+    static void write(ImageDir dir, long forkNs, long totalNs, PageStore pages, Log log) {
+        long restored = pages.slices().stream().mapToLong(PageStore.Slice::pages).sum();
+        try {
+            StatsImage.writeRestore(dir, RestoreStatsEntry.newBuilder().setPagesCompared(0).setPagesSkippedCow(0)
+                    .setForkingTime(StatsImage.micros(forkNs)).setRestoreTime(StatsImage.micros(totalNs))
+                    .setPagesRestored(restored).build());
+        } catch (IOException | RuntimeException e) {
+            log.warn("stats-restore not written: " + e.getMessage());
+        }
+    }
+}
