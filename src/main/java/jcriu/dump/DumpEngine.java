@@ -252,17 +252,32 @@ final class DumpEngine {
         List<VmaState> vmas = new ArrayList<>();
         long bytes;
         List<PageRun> present, inParent;
-        try (Pagemap pagemap = Pagemap.open(PROC, pid);
-             PageWriter writer = new PageWriter(pid, mem, pages, parent,
-                     done -> log.info("memory: " + (done >> 20) + " MiB written"))) {
+        // the runs are listed first, so that progress knows the total
+        record Queued(PageRun run, boolean readable, boolean mayUseParent) {}
+        List<Queued> queue = new ArrayList<>();
+        long total = 0;
+        try (Pagemap pagemap = Pagemap.open(PROC, pid)) {
             for (Vma v : Maps.read(PROC, pid)) {
                 VmaState vs = VmaMapping.toState(v, pid);
                 vmas.add(vs);
                 if (!vs.hasPrivateContent()) continue;
                 // the vDSO is compared with the restoring kernel's, so its pages stay in every image
-                for (PageRun r : pagemap.dumpableRuns(v)) writer.add(r, v.read(), vs.kind() != VmaState.Kind.VDSO);
+                for (PageRun r : pagemap.dumpableRuns(v)) {
+                    queue.add(new Queued(r, v.read(), vs.kind() != VmaState.Kind.VDSO));
+                    total += r.bytes();
+                }
             }
+        }
+        jcriu.api.Progress shown = jcriu.api.Progress.onTerminal("dump " + pid, total);
+        long[] logged = {0};
+        try (PageWriter writer = new PageWriter(pid, mem, pages, parent, done -> {
+            shown.update(done);
+            if ((done >> 28) != (logged[0] >> 28)) log.info("memory: " + (done >> 20) + " MiB written");
+            logged[0] = done;
+        })) {
+            for (Queued q : queue) writer.add(q.run(), q.readable(), q.mayUseParent());
             writer.flush();
+            shown.finish();
             pageStats = writer.stats();
             log.info("pages: " + pageStats);
             bytes = writer.written();

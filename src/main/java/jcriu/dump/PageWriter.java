@@ -73,7 +73,7 @@ final class PageWriter implements AutoCloseable {
 
     /**
      * Writes into {@code file}, which must exist (created 0600 by the image directory).
-     * {@code progress} hears the bytes written so far, from a writer thread.
+     * {@code progress} hears the bytes written so far after every batch, from a writer thread.
      */
     PageWriter(int pid, TaskMemory mem, Path file, ParentPages parent, LongConsumer progress) throws IOException {
         this.pid = pid;
@@ -281,15 +281,11 @@ final class PageWriter implements AutoCloseable {
                 if (l[i] == 0) i++;
             }
         }
-        long total;
         synchronized (this) {
             writeNanos += System.nanoTime() - t0;
-            long before = doneBytes;
             doneBytes += b.bytes();
-            total = doneBytes;
-            if ((before >> 28) == (total >> 28)) return;
+            progress.accept(doneBytes); // in order, under the lock
         }
-        progress.accept(total);
     }
 
     private MemorySegment takeBuffer() throws IOException {

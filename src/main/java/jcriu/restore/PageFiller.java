@@ -96,6 +96,32 @@ final class PageFiller {
             if (!fds.containsKey(s.file())) fds.put(s.file(), open(s.file(), mode));
         }
         if (mode == Mode.POPULATE) populate(runs);
+        jcriu.api.Progress shown = jcriu.api.Progress.onTerminal("restore " + inj.tid(), bytes);
+        Thread watcher = shown.shown() ? watch(inj.tid(), bytes, shown) : null;
+        try {
+            read(runs, fds);
+        } finally {
+            if (watcher != null) {
+                watcher.interrupt();
+                try {
+                    watcher.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                shown.update(bytes);
+                shown.finish();
+            }
+        }
+        for (long fd : fds.values()) {
+            inject(Nr.CLOSE, fd);
+        }
+        Stats st = new Stats(bytes, calls, System.nanoTime() - t0, mode);
+        log.info("pages: " + st);
+        return st;
+    }
+
+    /** One preadv per stretch of slices back to back in one file. */
+    private void read(List<PageStore.Slice> runs, Map<Path, Long> fds) throws IOException {
         long iovAddr = ctl.alloc(16L * IOV_BATCH);
         int i = 0;
         while (i < runs.size()) {
@@ -119,12 +145,27 @@ final class PageFiller {
                         + (got < 0 ? Errno.name((int) -got) : "read " + got + " of " + total + " bytes (image truncated?)"));
             }
         }
-        for (long fd : fds.values()) {
-            inject(Nr.CLOSE, fd);
-        }
-        Stats st = new Stats(bytes, calls, System.nanoTime() - t0, mode);
-        log.info("pages: " + st);
-        return st;
+    }
+
+    /**
+     * The fill is a few long system calls inside the process, so progress is watched from
+     * outside: the growth of its resident memory (/proc/PID/statm), polled by a thread of ours.
+     */
+    private static Thread watch(int pid, long total, jcriu.api.Progress shown) {
+        Path statm = Path.of("/proc/" + pid + "/statm");
+        long[] base = {-1};
+        return Thread.ofPlatform().daemon().name("jcriu-restore-progress").start(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    long rss = Long.parseLong(java.nio.file.Files.readString(statm).split(" ")[1]) * 4096;
+                    if (base[0] < 0) base[0] = rss;
+                    shown.update(Math.min(total, Math.max(0, rss - base[0])));
+                    Thread.sleep(100);
+                }
+            } catch (InterruptedException | IOException | RuntimeException e) {
+                // done, or the process is gone (the restore reports that)
+            }
+        });
     }
 
     /** Opens a pages image inside the process; O_DIRECT falls back to the page cache where the file system has none. */

@@ -223,6 +223,14 @@ public final class Sys {
         call("munmap", Nr.MUNMAP, m.address(), m.byteSize());
     }
 
+    /** Whether {@code fd} is a terminal (TCGETS succeeds on it). */
+    public static boolean isatty(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment termios = arena.allocate(64, 8);
+            return raw(Nr.IOCTL, fd, 0x5401 /* TCGETS */, termios.address(), 0, 0, 0) == 0;
+        }
+    }
+
     /** fadvise64(2) over the whole file: e.g. POSIX_FADV_DONTNEED (4) drops its clean cached pages. */
     public static void fadvise(int fd, int advice) {
         call("fadvise64(fd " + fd + ", " + advice + ")", Nr.FADVISE64, fd, 0, 0, advice);
