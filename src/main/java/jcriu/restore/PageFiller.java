@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +19,8 @@ import jcriu.sys.Nr;
 /**
  * Puts every saved page in place inside the process being restored, with system calls
  * injected into it: the pages images are opened there, and one {@code preadv} per batch of
- * slices that lie back to back in one file (up to 1024 of them) reads straight into the
+ * slices that lie back to back in one file (up to 1024 of them, and up to the 2 GiB the
+ * kernel reads in one call) reads straight into the
  * process's memory (one copy, like CRIU's restorer). The mappings already carry their THP
  * advice, given when they were mapped, so the reads fault in huge pages where the process
  * had asked for them.
@@ -35,6 +35,8 @@ final class PageFiller {
     private static final int AT_FDCWD = -100;
     private static final int IOV_BATCH = 1024;
     private static final int MADV_POPULATE_WRITE = 23;
+    /** The kernel reads at most this much in one call (MAX_RW_COUNT: 2 GiB less a page); more comes back short. */
+    static final long MAX_CALL_BYTES = 0x7ffff000L;
 
     /** How pages go from the images into the process. */
     enum Mode {
@@ -66,6 +68,7 @@ final class PageFiller {
     private final TaskMemory mem;
     private final ControlArea ctl;
     private final Log log;
+    private final long maxCallBytes = MAX_CALL_BYTES;
     private int calls;
 
     PageFiller(Injector inj, TaskMemory mem, ControlArea ctl, Log log) {
@@ -120,31 +123,52 @@ final class PageFiller {
         return st;
     }
 
-    /** One preadv per stretch of slices back to back in one file. */
+    /** One preadv per group of {@link #plan}. */
     private void read(List<PageStore.Slice> runs, Map<Path, Long> fds) throws IOException {
         long iovAddr = ctl.alloc(16L * IOV_BATCH);
-        int i = 0;
-        while (i < runs.size()) {
-            ByteBuffer iov = ControlArea.le(16 * IOV_BATCH);
-            PageStore.Slice first = runs.get(i);
-            int n = 0;
+        for (List<PageStore.Slice> call : plan(runs, maxCallBytes)) {
+            ByteBuffer iov = ControlArea.le(16 * call.size());
             long total = 0;
-            while (i < runs.size() && n < IOV_BATCH) {
-                PageStore.Slice run = runs.get(i);
-                if (!run.file().equals(first.file()) || run.offset() != first.offset() + total) break;
-                iov.putLong(16 * n, run.addr());
-                iov.putLong(16 * n + 8, run.bytes());
+            for (PageStore.Slice run : call) {
+                iov.putLong(run.addr()).putLong(run.bytes());
                 total += run.bytes();
-                n++;
-                i++;
             }
-            mem.write(iovAddr, Arrays.copyOf(iov.array(), 16 * n));
-            long got = inject(Nr.PREADV, fds.get(first.file()), iovAddr, n, first.offset(), 0);
+            PageStore.Slice first = call.getFirst();
+            mem.write(iovAddr, iov.array());
+            long got = inject(Nr.PREADV, fds.get(first.file()), iovAddr, call.size(), first.offset(), 0);
             if (got != total) {
                 throw new IOException("filling memory from " + first.file() + " at offset " + first.offset() + ": "
                         + (got < 0 ? Errno.name((int) -got) : "read " + got + " of " + total + " bytes (image truncated?)"));
             }
         }
+    }
+
+    /**
+     * The preadv calls for {@code runs}: each reads slices that lie back to back in one file,
+     * at most 1024 of them and at most {@code maxCall} bytes (a larger slice is cut in pieces).
+     */
+    static List<List<PageStore.Slice>> plan(List<PageStore.Slice> runs, long maxCall) {
+        long max = maxCall & ~4095L;
+        List<List<PageStore.Slice>> calls = new ArrayList<>();
+        List<PageStore.Slice> cur = new ArrayList<>();
+        long total = 0;
+        for (PageStore.Slice s : runs) {
+            for (long off = 0; off < s.bytes(); off += max) {
+                long part = Math.min(max, s.bytes() - off);
+                PageStore.Slice p = off == 0 && part == s.bytes() ? s
+                        : new PageStore.Slice(s.addr() + off, (int) (part / 4096), s.file(), s.offset() + off);
+                if (!cur.isEmpty() && (cur.size() == IOV_BATCH || !p.file().equals(cur.getFirst().file())
+                        || p.offset() != cur.getFirst().offset() + total || total + p.bytes() > max)) {
+                    calls.add(cur);
+                    cur = new ArrayList<>();
+                    total = 0;
+                }
+                cur.add(p);
+                total += p.bytes();
+            }
+        }
+        if (!cur.isEmpty()) calls.add(cur);
+        return calls;
     }
 
     /**
