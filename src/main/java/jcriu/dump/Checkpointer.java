@@ -1,7 +1,6 @@
 package jcriu.dump;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -127,6 +126,7 @@ public final class Checkpointer {
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants");
         TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug);
+        long frozenAt = System.nanoTime();
         List<Member> members = List.of();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         boolean killed = false;
@@ -164,6 +164,7 @@ public final class Checkpointer {
                 kill(tracer, tree);
                 log.info("process tree of " + pid + " killed");
             }
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
             if (!killed) abandon(tracer, tree, members, dir, before0, e, "dump", log);
@@ -186,9 +187,8 @@ public final class Checkpointer {
         ProcStat stat = Stat.read(PROC, pid);
         ProcStatus status = Status.read(PROC, pid);
         DumpEngine.MmParts parts;
-        try (ParentPages parent = parentPages(opts, pid, log);
-             FileChannel pages = dir.createRaw(ImageFile.pages(pagesId).name())) {
-            parts = eng.dumpMemory(pid, m.mem, pages, parent);
+        try (ParentPages parent = parentPages(opts, pid, log)) {
+            parts = eng.dumpMemory(pid, m.mem, dir.createRawFile(ImageFile.pages(pagesId).name()), parent);
         }
         List<ThreadState> threads = new ArrayList<>();
         for (DumpEngine.Early e : early) {
@@ -262,6 +262,7 @@ public final class Checkpointer {
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants for a pre-dump");
         TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug);
+        long frozenAt = System.nanoTime();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<Member> members = List.of();
         try {
@@ -273,9 +274,8 @@ public final class Checkpointer {
             for (int i = 0; i < members.size(); i++) {
                 Member m = members.get(i);
                 DumpEngine.MmParts parts;
-                try (ParentPages parent = parentPages(opts, m.pid(), log);
-                     FileChannel pages = dir.createRaw(ImageFile.pages(i + 1).name())) {
-                    parts = eng.dumpMemory(m.pid(), m.mem, pages, parent);
+                try (ParentPages parent = parentPages(opts, m.pid(), log)) {
+                    parts = eng.dumpMemory(m.pid(), m.mem, dir.createRawFile(ImageFile.pages(i + 1).name()), parent);
                 }
                 StateCodec.writePagemap(dir, m.pid(), i + 1, parts.runs(), parts.inParent());
                 pageBytes += parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
@@ -285,6 +285,7 @@ public final class Checkpointer {
             for (Member m : members) putBack(tracer, m.early, m.mem, log);
             for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             dir.syncDir(); // after the release: the processes need not wait for the disk
             log.info("pre-dump written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages), running again");
