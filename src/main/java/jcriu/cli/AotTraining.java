@@ -51,15 +51,16 @@ public final class AotTraining {
         try {
             String p = Integer.toString(pid);
             codes[3] = Main.run("pre-dump", "-t", p, "-D", dir.resolve("pre").toString(), "-v0");
+            // the sleep is in jcriu's own session and group: a shell job, as CRIU would call it
             codes[4] = Main.run("dump", "-t", p, "-D", dir.resolve("img").toString(), "--prev-images-dir", "../pre",
-                    "-v0");
+                    "--shell-job", "-v0");
             if (codes[4] != Main.OK) return;
             try {
                 Sys.wait4(pid, 0); // its PID must be free again for the restore
             } catch (SysException reaped) {
                 // the dump, tracing its own child, reaped it already
             }
-            codes[5] = Main.run("restore", "-d", "-D", dir.resolve("img").toString(), "-v0");
+            codes[5] = Main.run("restore", "-d", "--shell-job", "-D", dir.resolve("img").toString(), "-v0");
         } finally {
             try {
                 Sys.kill(pid, 9);

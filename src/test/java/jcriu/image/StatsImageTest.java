@@ -55,7 +55,10 @@ class StatsImageTest {
                         "--pretty");
                 assertEquals(0, rs.exit(), rs.output());
                 String restore = rs.output();
-                assertTrue(field(restore, "pages_restored") >= written, restore);
+                // all but a few: the vDSO's, compared with this kernel's instead, and the workload's
+                // shared anonymous pages, written once by jcriu into their object for every process
+                long restored = field(restore, "pages_restored");
+                assertTrue(restored <= written && restored >= written - 64, restore + "\n" + dump);
                 long total = field(restore, "restore_time");
                 assertTrue(total > 0 && field(restore, "forking_time") > 0 && field(restore, "forking_time") < total,
                         restore);
