@@ -83,12 +83,13 @@ public final class Checkpointer {
         List<Path> before0 = listDir(dir.path());
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ")");
-        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
         boolean killed = false;
         try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
             refuseTree(frozen, opts.leaveRunning());
+            opts.hooks().frozen(pid);
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
@@ -124,6 +125,7 @@ public final class Checkpointer {
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
             log.info("images written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages)");
+            opts.hooks().imagesWritten(pid);
             if (opts.leaveRunning()) {
                 putBack(tracer, frozen, early, mem, log);
                 Freezer.release(tracer, frozen);
@@ -173,7 +175,7 @@ public final class Checkpointer {
         List<Path> existed = listDir(dir.path());
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") for a pre-dump");
-        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<DumpEngine.Early> early = List.of();
         try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {

@@ -248,6 +248,7 @@ final class RestoreEngine {
             tracer.setSigmask(pid, t.sigmask());
             if (fin.inKernel()) park(pid);
         }
+        opts.hooks().beforeResume(pid);
         applySched();
         // The leader goes first: with SIGSTOP it starts a group stop that the others join
         // before they run a single instruction of their own. The signal is queued rather than
