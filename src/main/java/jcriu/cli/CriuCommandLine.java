@@ -22,35 +22,39 @@ import jcriu.cli.CriuOptions.Verb;
  * spelling ({@code --NAME=VALUE}) for the picocli command that runs it, plus notes for the log
  * about options accepted with no effect; an option jcriu cannot honour stops everything here.
  */
-final class CriuCommandLine {
+public final class CriuCommandLine {
     private CriuCommandLine() {}
 
     /** Where configuration comes from; {@link #system()} outside tests. */
-    record Env(Path globalConfig, Path home, String configFromEnv) {
-        static Env system() {
+    public record Env(Path globalConfig, Path home, String configFromEnv) {
+        public static Env system() {
             String home = System.getenv("HOME");
             return new Env(Path.of("/etc/criu/default.conf"), home == null ? null : Path.of(home),
                     System.getenv("CRIU_CONFIG_FILE"));
         }
 
+        /** No configuration file at all (a CRIU service worker starts from scratch for each client). */
+        public static Env none() { return new Env(null, null, null); }
+
         Path userConfig() { return home == null ? null : home.resolve(".criu/default.conf"); }
     }
 
-    sealed interface Outcome permits Run, Help, Version, Fail, Own {}
+    public sealed interface Outcome permits Run, Help, Version, Fail, Own {}
 
     /** Run {@code tokens} (the command first) through picocli; {@code notes} go to the command's log. */
-    record Run(Verb verb, List<String> tokens, List<String> notes) implements Outcome {}
+    public record Run(Verb verb, List<String> tokens, List<String> notes, List<String> argvOptions)
+            implements Outcome {}
 
     /** Show the help, of one command or of all. */
-    record Help(Optional<Verb> verb) implements Outcome {}
+    public record Help(Optional<Verb> verb) implements Outcome {}
 
-    record Version() implements Outcome {}
+    public record Version() implements Outcome {}
 
     /** Stop with this exit code and message (2: usage or an option jcriu cannot honour; 1: as CRIU). */
-    record Fail(int exitCode, String message) implements Outcome {}
+    public record Fail(int exitCode, String message) implements Outcome {}
 
     /** One of jcriu's own commands (no CRIU options, no configuration files). */
-    record Own(List<String> args) implements Outcome {}
+    public record Own(List<String> args) implements Outcome {}
 
     static final Set<String> OWN_COMMANDS = Set.of("demo", "rseq");
     private static final Set<String> NUMERIC = Set.of("tree", "timeout", "close", "status-fd");
@@ -60,6 +64,15 @@ final class CriuCommandLine {
     record Read(Getopt.Occurrence occ, String source) {}
 
     static Outcome interpret(List<String> args, Env env) {
+        return interpret(List.of(), args, env, null);
+    }
+
+    /**
+     * As CRIU reads an RPC request: {@code defaults} before everything (CRIU's defaults for RPC),
+     * then the configuration files, the arguments (the request's options), and last the request's
+     * own configuration file {@code rpcConfig}, which overrides everything.
+     */
+    public static Outcome interpret(List<String> defaults, List<String> args, Env env, Path rpcConfig) {
         if (!args.isEmpty() && OWN_COMMANDS.contains(args.getFirst())) return new Own(args);
         // CRIU's pre-parse: help first of all, and which configuration files are wanted.
         boolean noDefault = false;
@@ -80,7 +93,8 @@ final class CriuCommandLine {
         List<String> notes = new ArrayList<>();
         List<String> operands;
         try {
-            if (!noDefault) {
+            for (Getopt.Occurrence o : Getopt.parse(defaults).options()) read.add(new Read(o, "jcriu's RPC defaults"));
+            if (!noDefault && env.globalConfig() != null) {
                 readConfig(env.globalConfig(), false, read, notes);
                 if (env.userConfig() != null) readConfig(env.userConfig(), false, read, notes);
             }
@@ -89,6 +103,7 @@ final class CriuCommandLine {
             Getopt.Result r = Getopt.parse(args);
             for (Getopt.Occurrence o : r.options()) read.add(new Read(o, "the command line"));
             operands = r.operands();
+            if (rpcConfig != null) readConfig(rpcConfig, true, read, notes);
         } catch (Getopt.UsageException | ConfigFile.FormatException e) {
             return new Fail(Main.USAGE, e.getMessage());
         } catch (IOException e) {
@@ -114,6 +129,19 @@ final class CriuCommandLine {
                     + word + ": " + String.join(" ", rest));
         }
         return evaluate(verb, read, rest, notes);
+    }
+
+    /** The command line's own options, each in one spelling getopt reads back the same. */
+    private static List<String> argvOptions(List<Read> read) {
+        List<String> out = new ArrayList<>();
+        for (Read r : read) {
+            if (!r.source().equals("the command line")) continue;
+            Getopt.Occurrence o = r.occ();
+            if (SPECIAL.contains(o.opt().name())) continue;
+            String name = "--" + (o.negated() ? "no-" : "") + o.opt().name();
+            out.add(o.value() == null ? name : name + "=" + o.value());
+        }
+        return out;
     }
 
     private static Optional<Verb> firstVerb(List<String> args) {
@@ -230,7 +258,7 @@ final class CriuCommandLine {
                     + " yet:\n  " + String.join("\n  ", refusals));
         }
         tokens.addAll(operands);
-        return new Run(verb, List.copyOf(tokens), List.copyOf(notes));
+        return new Run(verb, List.copyOf(tokens), List.copyOf(notes), argvOptions(read));
     }
 
     /** --daemon is CRIU's other name for --restore-detached (one field in its options). */

@@ -18,11 +18,11 @@ import java.util.Set;
  * ({@link ByValue}). On a command where CRIU ignores an option, jcriu ignores it too and says
  * so in the log; never silently.
  */
-final class CriuOptions {
+public final class CriuOptions {
     private CriuOptions() {}
 
     /** CRIU's commands that jcriu has. */
-    enum Verb {
+    public enum Verb {
         DUMP("dump"), PRE_DUMP("pre-dump"), RESTORE("restore"), CHECK("check"), SERVICE("service"), SWRK("swrk");
 
         final String word;
@@ -178,7 +178,7 @@ final class CriuOptions {
         value("pidfile", (char) 0, on(EnumSet.of(Verb.RESTORE, Verb.SERVICE), PASS),
                 "write the restored (or service) PID to FILE, relative to the work directory");
         list("veth-pair", on(EnumSet.of(Verb.RESTORE), noEffect(NETNS)), "veth pair mapping (deprecated)");
-        list("action-script", on(EnumSet.of(Verb.DUMP, Verb.RESTORE, Verb.SERVICE), PASS),
+        list("action-script", on(EnumSet.of(Verb.DUMP, Verb.RESTORE, Verb.SERVICE, Verb.SWRK), PASS),
                 "run FILE at CRIU's hook points, with CRTOOLS_SCRIPT_ACTION set");
         bool("link-remap", (char) 0, on(DR, noEffect(DELETED)), "link unlinked files back");
         bool("shell-job", 'j', on(DR, PASS), "allow a shell job (fds 0-2 on a terminal)");

@@ -36,8 +36,8 @@ import picocli.CommandLine.ParentCommand;
                         + " before the command) and read from /etc/criu/default.conf, ~/.criu/default.conf,"
                         + " $CRIU_CONFIG_FILE and --config FILE unless --no-default-config; an option jcriu cannot"
                         + " honour yet is refused by name (exit 2). Each command's --help lists them."},
-        subcommands = {Main.Dump.class, Main.PreDump.class, Main.Restore.class, Main.Check.class, Demo.class,
-                RseqCommand.class},
+        subcommands = {Main.Dump.class, Main.PreDump.class, Main.Restore.class, Main.Check.class,
+                jcriu.rpc.ServiceCommand.class, jcriu.rpc.SwrkCommand.class, Demo.class, RseqCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)",
                 "2:usage error, or an option jcriu cannot honour yet",
@@ -51,6 +51,12 @@ public final class Main implements Callable<Integer> {
 
     /** Options accepted with no effect, for the command's log. */
     List<String> notes = List.of();
+    /** The command line's own options (a swrk worker applies them to every request, as CRIU). */
+    List<String> argvOptions = List.of();
+
+    public List<String> notes() { return notes; }
+
+    public List<String> argvOptions() { return argvOptions; }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -89,12 +95,13 @@ public final class Main implements Callable<Integer> {
                 List<String> notes = new ArrayList<>(r.notes());
                 List<String> tokens = closeFds(r.tokens(), notes);
                 m.notes = List.copyOf(notes);
+                m.argvOptions = r.argvOptions();
                 return picocli(m).execute(tokens.toArray(String[]::new));
             }
         }
     }
 
-    static CommandLine picocli(Main m) {
+    public static CommandLine picocli(Main m) {
         CommandLine cl = new CommandLine(m);
         cl.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("jcriu: " + ex.getMessage());
@@ -151,7 +158,7 @@ public final class Main implements Callable<Integer> {
     }
 
     /** A command whose options are CRIU's. */
-    interface CriuCommand {
+    public interface CriuCommand {
         CriuOptions.Verb verb();
     }
 
@@ -183,16 +190,18 @@ public final class Main implements Callable<Integer> {
                 description = "directory of the log, pidfile and action scripts (default: the images directory)")
         Path workDir;
 
-        Path workDir(Path imagesDir) { return workDir != null ? workDir : imagesDir; }
+        public int verbosity() { return verbosity; }
+
+        public Path workDir(Path imagesDir) { return workDir != null ? workDir : imagesDir; }
 
         /** The log file's path (null: standard error or output), resolved as CRIU does. */
-        Path resolvedLogFile(Path imagesDir) {
+        public Path resolvedLogFile(Path imagesDir) {
             if (logFile == null || logFile.equals("-")) return null;
             Path f = Path.of(logFile);
             return f.isAbsolute() ? f : workDir(imagesDir).resolve(f);
         }
 
-        Log open(Path imagesDir, List<String> notes) throws IOException {
+        public Log open(Path imagesDir, List<String> notes) throws IOException {
             Log l;
             Path f = resolvedLogFile(imagesDir);
             if (f == null) {
