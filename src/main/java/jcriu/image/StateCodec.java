@@ -61,11 +61,9 @@ import jcriu.state.VmaState;
 public final class StateCodec {
     public static final int PAGES_ID = 1;
     public static final String PAGES_FILE = ImageFile.pages(PAGES_ID).name();
-    private static final int FILES_ID = 1;
     private static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
     private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
     private static final int O_CLOEXEC = 02000000;
-    private static final int XSAVE_HDR = 512, YMMH = 576, YMMH_BYTES = 256;
 
     /** No F_SETOWN: jcriu neither saves nor restores signal-driven I/O owners yet. */
     private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
@@ -78,10 +76,9 @@ public final class StateCodec {
     public static void write(ImageDir dir, ProcessState st) throws IOException {
         Map<String, Integer> fileIds = new LinkedHashMap<>();
         List<FileEntry> files = new ArrayList<>();
-        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(1).setFilesId(FILES_ID).setFsId(1)
-                .setSighandId(1).build();
+        TaskKobjIdsEntry ids = CriuLayout.taskIds();
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
-            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids)
+            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(CriuLayout.dumperIds())
                     .setLsmtype(Lsmtype.NO_LSM).build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
@@ -125,12 +122,12 @@ public final class StateCodec {
             };
             // fds sharing one open file description share one file entry, as in CRIU
             int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith())
-                    : fileId(fileIds, files, f.path(), f.flags(), f.pos(), mode, "fd" + f.fd());
+                    : fileId(fileIds, files, f.path(), CriuLayout.fileFlags(f.flags()), f.pos(), mode, "fd" + f.fd());
             idOfFd.put(f.fd(), id);
             fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0)
                     .setType(f.kind() == FdState.Kind.INHERITED_TTY ? FdTypes.TTY : FdTypes.REG).setFd(f.fd()).build());
         }
-        try (ImageOutput o = dir.create(ImageFile.fdinfo(FILES_ID))) {
+        try (ImageOutput o = dir.create(ImageFile.fdinfo(ids.getFilesId()))) {
             for (FdinfoEntry e : fdinfos) o.write(e);
         }
         if (!st.pipes().isEmpty()) {
@@ -161,7 +158,7 @@ public final class StateCodec {
         int id = files.size() + 1;
         ids.put(key, id);
         files.add(FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
-                .setFlags(flags).setPos(pos).setName(path).setMode(mode)
+                .setFlags(flags).setPos(pos).setName(path).setMode(CriuLayout.fullMode(path, mode))
                 .setFown(NO_OWNER)).build());
         return id;
     }
@@ -177,7 +174,7 @@ public final class StateCodec {
                 .setSs(r.get(Regs.SS)).setFsBase(r.get(Regs.FS_BASE)).setGsBase(r.get(Regs.GS_BASE))
                 .setDs(r.get(Regs.DS)).setEs(r.get(Regs.ES)).setFs(r.get(Regs.FS)).setGs(r.get(Regs.GS));
         ThreadInfoX86 ti = ThreadInfoX86.newBuilder().setClearTidAddr(t.clearChildTid()).setGpregs(g)
-                .setFpregs(fpregs(t.xstate())).build();
+                .setFpregs(CriuXsave.toImage(t.xstate())).build();
         ThreadCoreEntry.Builder tc = ThreadCoreEntry.newBuilder().setFutexRla(t.robustListHead())
                 .setFutexRlaLen((int) t.robustListLen()).setBlkSigset(t.sigmask()).setComm(t.comm())
                 .setSchedPolicy(t.sched().policyWord()).setSchedNice(t.sched().nice())
@@ -204,7 +201,7 @@ public final class StateCodec {
         if (leader) {
             TaskCoreEntry.Builder task = TaskCoreEntry.newBuilder().setTaskState(st.wasStopped() ? TASK_STOPPED : TASK_ALIVE)
                     .setExitCode(0).setPersonality(st.personality()).setFlags(0).setBlkSigset(t.sigmask())
-                    .setComm(st.comm());
+                    .setComm(st.comm()).setTimers(CriuLayout.noTimers());
             TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
             for (long[] l : st.rlimits()) rl.addRlimits(RlimitEntry.newBuilder().setCur(l[0]).setMax(l[1]));
             task.setRlimits(rl);
@@ -237,33 +234,16 @@ public final class StateCodec {
         return b.build();
     }
 
-    /** CRIU's split of the XSAVE area, plus the whole area so a same-machine restore is exact. */
-    private static UserX86FpregsEntry fpregs(byte[] x) {
-        ByteBuffer b = ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN);
-        UserX86FpregsEntry.Builder f = UserX86FpregsEntry.newBuilder().setCwd(b.getShort(0) & 0xffff)
-                .setSwd(b.getShort(2) & 0xffff).setTwd(b.getShort(4) & 0xffff).setFop(b.getShort(6) & 0xffff)
-                .setRip(b.getLong(8)).setRdp(b.getLong(16)).setMxcsr(b.getInt(24)).setMxcsrMask(b.getInt(28));
-        for (int i = 0; i < 32; i++) f.addStSpace(b.getInt(32 + 4 * i));
-        for (int i = 0; i < 64; i++) f.addXmmSpace(b.getInt(160 + 4 * i));
-        if (x.length >= YMMH + YMMH_BYTES) {
-            UserX86XsaveEntry.Builder xs = UserX86XsaveEntry.newBuilder().setXstateBv(b.getLong(XSAVE_HDR));
-            for (int i = 0; i < YMMH_BYTES / 4; i++) xs.addYmmhSpace(b.getInt(YMMH + 4 * i));
-            f.setXsave(xs);
-        }
-        f.setJcriuXsaveArea(ByteString.copyFrom(x));
-        return f.build();
-    }
-
     private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, List<FileEntry> files) {
         MmEntry.Builder m = MmEntry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
                 .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
                 .setMmStartBrk(mm.startBrk()).setMmBrk(mm.brk()).setMmArgStart(mm.argStart())
                 .setMmArgEnd(mm.argEnd()).setMmEnvStart(mm.envStart()).setMmEnvEnd(mm.envEnd())
                 .setExeFileId(fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"));
-        for (long a : mm.auxv()) m.addMmSavedAuxv(a);
+        for (long a : CriuLayout.auxvForImage(mm.auxv())) m.addMmSavedAuxv(a);
         for (VmaState v : mm.vmas()) {
             VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
-                    .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1).setShmid(0);
+                    .setProt(v.prot()).setFlags(CriuLayout.vmaFlags(v)).setStatus(status(v)).setFd(-1).setShmid(0);
             if (v.path() != null) {
                 int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
@@ -282,7 +262,8 @@ public final class StateCodec {
             if (madv != 0) e.setMadv(madv);
             m.addVmas(e);
         }
-        return m.build();
+        List<VmaEntry> merged = CriuLayout.mergeVvar(m.getVmasList());
+        return m.clearVmas().addAllVmas(merged).build();
     }
 
     private static int status(VmaState v) {
@@ -331,20 +312,19 @@ public final class StateCodec {
         ProcessState.Creds creds = null;
         for (int tid : ps.getThreadsList()) {
             CoreEntry c;
+            byte[] xstate;
             try (ImageInput in = dir.open(ImageFile.core(tid))) {
                 c = in.single(CoreEntry.parser());
                 if (c.getMtype() != CoreEntry.March.X86_64 || !c.hasThreadInfo() || !c.hasThreadCore()) {
                     throw new ImageException(in.file(), 0, "not an x86_64 thread image");
                 }
-                if (!c.getThreadInfo().getFpregs().hasJcriuXsaveArea()) {
-                    throw new ImageException(in.file(), 0, "no full XSAVE area (an image not written by jcriu?)");
-                }
+                xstate = CriuXsave.area(c.getThreadInfo().getFpregs(), in.file());
             }
             if (tid == pid) {
                 task = c.getTc();
                 creds = creds(c.getThreadCore().getCreds());
             }
-            threads.add(thread(tid, c));
+            threads.add(thread(tid, c, xstate));
         }
         if (task == null) throw new IOException("core image of the leader " + pid + " has no task state");
         List<SigAction> acts = new ArrayList<>();
@@ -360,7 +340,7 @@ public final class StateCodec {
         MmState mm = readMm(dir, pid, files);
         List<FdState> fds = new ArrayList<>();
         Map<Integer, Integer> firstFdOfId = new HashMap<>();
-        try (ImageInput in = dir.open(ImageFile.fdinfo(FILES_ID))) {
+        try (ImageInput in = dir.open(ImageFile.fdinfo(CriuLayout.filesId(dir, pid)))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
                 int shares0 = firstFdOfId.getOrDefault(e.getId(), -1);
                 if (e.getType() == FdTypes.PIPE) {
@@ -384,8 +364,9 @@ public final class StateCodec {
                         };
                 int shares = firstFdOfId.getOrDefault(e.getId(), -1);
                 firstFdOfId.putIfAbsent(e.getId(), e.getFd());
-                fds.add(new FdState(e.getFd(), kind, r.getName(), r.getFlags(), r.getPos(), (e.getFlags() & 1) != 0,
-                        shares));
+                boolean cloexec = (e.getFlags() & 1) != 0;
+                fds.add(new FdState(e.getFd(), kind, r.getName(), CriuLayout.openFlags(r.getFlags(), cloexec), r.getPos(),
+                        cloexec, shares));
             }
         }
         FsEntry fs;
@@ -432,7 +413,7 @@ public final class StateCodec {
         return r.getName();
     }
 
-    private static ThreadState thread(int tid, CoreEntry c) {
+    private static ThreadState thread(int tid, CoreEntry c, byte[] xstate) {
         UserX86RegsEntry g = c.getThreadInfo().getGpregs();
         long[] v = {g.getR15(), g.getR14(), g.getR13(), g.getR12(), g.getBp(), g.getBx(), g.getR11(), g.getR10(),
                 g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(), g.getIp(),
@@ -450,7 +431,7 @@ public final class StateCodec {
         ThreadState.AltStack alt = tc.hasSas()
                 ? new ThreadState.AltStack(tc.getSas().getSsSp(), tc.getSas().getSsFlags(), tc.getSas().getSsSize())
                 : null;
-        return new ThreadState(tid, new Regs(v), c.getThreadInfo().getFpregs().getJcriuXsaveArea().toByteArray(),
+        return new ThreadState(tid, new Regs(v), xstate,
                 tc.getBlkSigset(), infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
                 c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm(), tc.hasJcriuSleep()
                         ? new ThreadState.SleepRestart(tc.getJcriuSleep().getClockId(), tc.getJcriuSleep().getExpiryNs(),
@@ -513,7 +494,8 @@ public final class StateCodec {
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
-                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs,
+                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"),
+                CriuLayout.splitVvar(vmas), runs,
                 inParent, snapshots(files));
     }
 
