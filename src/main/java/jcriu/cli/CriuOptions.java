@@ -228,7 +228,7 @@ public final class CriuOptions {
         value("cgroup-props", (char) 0, on(DR, refused(CGROUPS)), "cgroup properties");
         value("cgroup-props-file", (char) 0, on(DR, refused(CGROUPS)), "cgroup properties file");
         list("cgroup-dump-controller", on(DR, refused(CGROUPS)), "cgroup controller to dump");
-        bool("tcp-skip-in-flight", (char) 0, on(DR, noEffect(SOCKETS)), "skip in-flight TCP connections");
+        bool("skip-in-flight", (char) 0, on(DR, noEffect(SOCKETS)), "skip in-flight TCP connections");
         bool("deprecated", (char) 0, on(ALL, noEffect("jcriu has no deprecated features to allow")),
                 "allow deprecated features");
         bool("display-stats", (char) 0, on(DPR, PASS), "print dump/restore statistics");

@@ -65,7 +65,7 @@ final class RequestArgs {
         flag(a, o.hasExtUnixSk(), o.getExtUnixSk(), "ext-unix-sk", false);
         for (var u : o.getUnixSkInoList()) a.add("--ext-unix-sk=" + Integer.toUnsignedString(u.getInode()));
         flag(a, o.hasTcpEstablished(), o.getTcpEstablished(), "tcp-established", true);
-        flag(a, o.hasTcpSkipInFlight(), o.getTcpSkipInFlight(), "tcp-skip-in-flight", true);
+        flag(a, o.hasTcpSkipInFlight(), o.getTcpSkipInFlight(), "skip-in-flight", true);
         flag(a, o.hasTcpClose(), o.getTcpClose(), "tcp-close", true);
         flag(a, o.hasWeakSysctls(), o.getWeakSysctls(), "weak-sysctls", true);
         flag(a, o.hasEvasiveDevices(), o.getEvasiveDevices(), "evasive-devices", true);

@@ -134,11 +134,12 @@ class CriuCommandLineTest {
     void optionsWithNoEffectAreAcceptedAndLogged() {
         CriuCommandLine.Run r = run("dump", "-t", "1", "--tcp-established", "--ext-unix-sk", "--file-locks",
                 "--link-remap", "--track-mem", "--manage-cgroups=ignore", "--external", "mnt[/dev]:ZDTM_DEV",
-                "--root", "/", "--cpu-cap=none", "--pidfile", "x.pid", "--network-lock", "nftables", "--log-pid");
+                "--root", "/", "--cpu-cap=none", "--pidfile", "x.pid", "--network-lock", "nftables", "--log-pid",
+                "--skip-in-flight");
         String notes = String.join("\n", r.notes());
         for (String o : List.of("--tcp-established", "--ext-unix-sk", "--link-remap", "--track-mem",
                 "--manage-cgroups=ignore", "--external=mnt[/dev]:ZDTM_DEV", "--root=/", "--cpu-cap=none",
-                "--network-lock=nftables", "--log-pid")) {
+                "--network-lock=nftables", "--log-pid", "--skip-in-flight")) {
             assertTrue(notes.contains(o + ": accepted with no effect"), o + " in\n" + notes);
         }
         assertTrue(notes.contains("--pidfile: no effect on dump (CRIU ignores it there too)"), notes);
