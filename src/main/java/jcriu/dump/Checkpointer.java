@@ -125,7 +125,7 @@ public final class Checkpointer {
         List<Path> before0 = listDir(dir.path());
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants");
-        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug);
+        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
         long frozenAt = System.nanoTime();
         List<Member> members = List.of();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
@@ -133,6 +133,7 @@ public final class Checkpointer {
         try {
             members = open(tree);
             checkTopology(tree, opts);
+            opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
             FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
@@ -144,7 +145,7 @@ public final class Checkpointer {
             int mappings = 0, threads = 0;
             for (int i = 0; i < members.size(); i++) {
                 Member m = members.get(i);
-                ProcessState st = dumpProcess(eng, tracer, m, i + 1, fds.get(m.pid()), dir, opts, log);
+                ProcessState st = dumpProcess(eng, tracer, m, StateCodec.imageId(i), fds.get(m.pid()), dir, opts, log);
                 states.add(st);
                 pageBytes += st.mm().pages().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
                 mappings += st.mm().vmas().size();
@@ -155,6 +156,7 @@ public final class Checkpointer {
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
             log.info("images written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages)");
+            opts.hooks().imagesWritten(pid);
             if (opts.leaveRunning()) {
                 for (Member m : members) putBack(tracer, m.early, m.mem, log);
                 for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
@@ -261,7 +263,7 @@ public final class Checkpointer {
         List<Path> existed = listDir(dir.path());
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants for a pre-dump");
-        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug);
+        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
         long frozenAt = System.nanoTime();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<Member> members = List.of();
@@ -275,9 +277,10 @@ public final class Checkpointer {
                 Member m = members.get(i);
                 DumpEngine.MmParts parts;
                 try (ParentPages parent = parentPages(opts, m.pid(), log)) {
-                    parts = eng.dumpMemory(m.pid(), m.mem, dir.createRawFile(ImageFile.pages(i + 1).name()), parent);
+                    parts = eng.dumpMemory(m.pid(), m.mem, dir.createRawFile(ImageFile.pages(StateCodec.imageId(i)).name()),
+                            parent);
                 }
-                StateCodec.writePagemap(dir, m.pid(), i + 1, parts.runs(), parts.inParent());
+                StateCodec.writePagemap(dir, m.pid(), StateCodec.imageId(i), parts.runs(), parts.inParent());
                 pageBytes += parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
                 mappings += parts.vmas().size();
                 threads += m.early.size();

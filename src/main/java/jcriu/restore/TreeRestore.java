@@ -322,7 +322,8 @@ final class TreeRestore {
      * Scheduling per thread, a SIGSTOP for processes that were stopped (or all, with
      * --leave-stopped), then every task detached, children before their parents.
      */
-    private void release() {
+    private void release() throws IOException {
+        opts.hooks().beforeResume(tree.root().pid()); // CRIU's pre-resume, once for the tree
         List<ProcessState> order = new ArrayList<>(tree.processes());
         java.util.Collections.reverse(order);
         for (ProcessState p : order) {

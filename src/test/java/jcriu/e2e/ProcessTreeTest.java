@@ -304,7 +304,7 @@ class ProcessTreeTest {
                 lastPages = s.filter(p -> p.getFileName().toString().matches("pages-\\d+\\.img"))
                         .max((a, b) -> Integer.compare(pagesId(a), pagesId(b))).orElseThrow();
             }
-            assertEquals(7, pagesId(lastPages));
+            assertEquals(jcriu.image.StateCodec.imageId(6), pagesId(lastPages), "the seventh process's pages");
             try (var ch = java.nio.channels.FileChannel.open(lastPages, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.truncate(ch.size() / 2);
             }
@@ -313,7 +313,8 @@ class ProcessTreeTest {
                     new RestoreOptions(dir, true, false, false), Checkpoints.log(log)));
             // every process had been made by then: the last one's pages are read after its parent cloned it
             assertTrue(log.toString().contains("created pid " + ids.getFirst()), log.toString());
-            assertTrue(e.getMessage().contains("pages-7.img") || e.getMessage().contains("vDSO"), e.getMessage());
+            assertTrue(e.getMessage().contains(lastPages.getFileName().toString()) || e.getMessage().contains("vDSO"),
+                    e.getMessage());
             Trees.awaitGone(ids);
         }
     }
