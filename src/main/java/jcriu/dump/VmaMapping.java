@@ -17,7 +17,7 @@ final class VmaMapping {
     static VmaState toState(Vma v, int pid) throws IOException {
         String where = String.format("mapping %#x-%#x of process %d (%s)", v.start(), v.end(), pid,
                 v.name().isEmpty() ? "anonymous" : v.name());
-        if (v.deleted() && !isSharedAnon(v)) {
+        if (v.deleted() && !isSharedAnon(v) && v.kind() != jcriu.proc.VmaKind.FILE_SHARED) {
             throw new IOException(where + ": its file was deleted; jcriu cannot restore deleted files yet");
         }
         if (v.vmFlags().contains("lo")) {
@@ -50,7 +50,11 @@ final class VmaMapping {
         if (v.vmFlags().contains("mg")) adv.add(MADV_MERGEABLE);
         boolean file = kind == VmaState.Kind.FILE_PRIVATE || kind == VmaState.Kind.FILE_SHARED;
         long dev = ((long) v.devMajor() << 8) | v.devMinor();
-        return new VmaState(v.start(), v.end(), file ? v.pgoff() : 0, prot, flags, kind, file ? v.name() : null,
+        // shared anonymous memory is a shmem object too: its inode names it (processes that map
+        // it share it), and pgoff is where the mapping starts in it
+        boolean object = file || kind == VmaState.Kind.ANON_SHARED;
+        return new VmaState(v.start(), v.end(), object ? v.pgoff() : 0, prot, flags, kind,
+                file ? v.path().orElseThrow() : null,
                 dev, v.inode(), adv.stream().mapToInt(Integer::intValue).toArray());
     }
 

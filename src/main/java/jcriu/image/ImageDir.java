@@ -116,6 +116,26 @@ public final class ImageDir {
         return java.util.Collections.unmodifiableMap(written);
     }
 
+    /**
+     * Creates (or replaces) an empty headerless file, mode 0600, made durable with the others
+     * by {@link #syncDir}, for a writer that opens it its own way (pages written with O_DIRECT).
+     * That writer must feed every byte, in file order, to {@link #checksumOf} of the file.
+     */
+    public Path createRawFile(String name) throws IOException {
+        Path file = path.resolve(new ImageFile(name, Magic.PAGES).name());
+        ChunkedCrc crc = computeChecksums ? new ChunkedCrc() : ChunkedCrc.sizeOnly();
+        newFile(file).close();
+        written.put(file.getFileName().toString(), crc);
+        return file;
+    }
+
+    /** The checksum being computed of a file created here (for {@link #createRawFile}'s writer). */
+    public ChunkedCrc checksumOf(Path file) {
+        ChunkedCrc c = written.get(file.getFileName().toString());
+        if (c == null || !file.getParent().equals(path)) throw new IllegalArgumentException(file + " was not created in " + path);
+        return c;
+    }
+
     /** Opens a headerless file for reading. */
     public FileChannel openRaw(String name) throws IOException {
         return openExisting(path.resolve(new ImageFile(name, Magic.PAGES).name()));

@@ -10,8 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import jcriu.files.InheritedTerminal;
+import jcriu.files.OpenFile;
+import jcriu.files.PipeEnd;
+import jcriu.files.RegularFile;
 import jcriu.image.pb.InventoryEntry;
-import jcriu.image.pb.TaskKobjIdsEntry;
 import jcriu.ptrace.Regs;
 import jcriu.state.FdState;
 import jcriu.state.PageRun;
@@ -19,17 +22,18 @@ import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
+import jcriu.state.TreeState;
 import jcriu.state.VmaState;
+import jcriu.state.ZombieState;
 
 /**
  * Values an image can hold well-formed that no process could have had (or that this machine
  * cannot give back), refused before a restore creates anything, each naming the image file
- * and the value: ids beyond pid_max, fds duplicated or sharing with an fd that is not there,
- * an fd whose kind no longer matches its file, mappings out of order or out of the address
- * space, pages outside every mapping, registers that are not a 64-bit user set. Checksums
- * catch damage; this catches images that were written wrong (or by hand), and CRIU's sets,
- * which carry no checksums. Also reads the files the restore itself does not need:
- * inventory.img and ids-PID.img.
+ * and the value: ids beyond pid_max or twice in the tree, fds duplicated, a file whose kind
+ * no longer matches what is at its path, mappings out of order or out of the address space,
+ * pages outside every mapping, registers that are not a 64-bit user set. Checksums catch
+ * damage; this catches images that were written wrong (or by hand), and CRIU's sets, which
+ * carry no checksums. Also reads inventory.img, which the restore itself does not need.
  */
 public final class ImageSanity {
     private static final Path PROC = Path.of("/proc");
@@ -41,20 +45,33 @@ public final class ImageSanity {
 
     private ImageSanity() {}
 
-    public static void check(ImageDir dir, ProcessState st) throws IOException {
-        inventoryAndIds(dir, st.pid());
-        ids(dir, st);
-        threads(dir, st);
-        files(dir, st);
-        memory(dir, st);
-        process(dir, st);
+    public static void check(ImageDir dir, TreeState tree) throws IOException {
+        inventory(dir);
+        long max = jcriu.proc.KernelInfo.pidMax(PROC);
+        Set<Integer> seen = new HashSet<>(); // every PID and TID of the tree, once
+        for (ProcessState st : tree.processes()) {
+            ids(dir, st, max, seen);
+            threads(dir, st);
+            fds(dir, st, CriuLayout.filesId(dir, st.pid()));
+            memory(dir, st);
+            PageStore.open(dir.path(), st.pid()); // pagemap, pages file and parents agree, before anything is made
+            process(dir, st);
+        }
+        for (ZombieState z : tree.zombies()) {
+            long v = Integer.toUnsignedLong(z.pid());
+            if (v == 0 || v > max) {
+                throw bad(dir, ImageFile.pstree(), "zombie " + v + " is not a possible PID here (1 to pid_max " + max + ")");
+            }
+            if (!seen.add(z.pid())) throw bad(dir, ImageFile.pstree(), "PID " + z.pid() + " is listed twice");
+        }
+        files(dir, tree);
     }
 
     private static IOException bad(ImageDir dir, ImageFile f, String what) {
         return new IOException(dir.path().resolve(f.name()) + ": " + what);
     }
 
-    private static void inventoryAndIds(ImageDir dir, int pid) throws IOException {
+    private static void inventory(ImageDir dir) throws IOException {
         InventoryEntry inv;
         try (ImageInput in = dir.open(ImageFile.inventory())) {
             inv = in.single(InventoryEntry.parser());
@@ -62,26 +79,9 @@ public final class ImageSanity {
         if (inv.getImgVersion() != 2) {
             throw bad(dir, ImageFile.inventory(), "image version " + inv.getImgVersion() + "; jcriu reads version 2");
         }
-        TaskKobjIdsEntry ids;
-        try (ImageInput in = dir.open(ImageFile.ids(pid))) {
-            ids = in.single(TaskKobjIdsEntry.parser());
-        }
-        if (inv.hasRootIds() && !inv.getRootIds().equals(ids)) {
-            throw bad(dir, ImageFile.ids(pid), "the kernel object ids of the root process (" + oneLine(ids)
-                    + ") differ from those inventory.img records (" + oneLine(inv.getRootIds()) + ")");
-        }
-        if (!dir.exists(ImageFile.fdinfo(ids.getFilesId()))) {
-            throw bad(dir, ImageFile.ids(pid), "names descriptor table " + Integer.toUnsignedString(ids.getFilesId())
-                    + ", but " + ImageFile.fdinfo(ids.getFilesId()).name() + " is not in the set");
-        }
     }
 
-    private static String oneLine(com.google.protobuf.MessageOrBuilder m) {
-        return com.google.protobuf.TextFormat.printer().shortDebugString(m);
-    }
-
-    private static void ids(ImageDir dir, ProcessState st) throws IOException {
-        long max = jcriu.proc.KernelInfo.pidMax(PROC);
+    private static void ids(ImageDir dir, ProcessState st, long max, Set<Integer> seen) throws IOException {
         ImageFile ps = ImageFile.pstree();
         for (var id : List.of(java.util.Map.entry("pid", (long) st.pid()), java.util.Map.entry("pgid", (long) st.pgid()),
                 java.util.Map.entry("sid", (long) st.sid()))) {
@@ -92,7 +92,6 @@ public final class ImageSanity {
                         + " (1 to pid_max " + max + ")");
             }
         }
-        Set<Integer> seen = new HashSet<>();
         for (ThreadState t : st.threads()) {
             long v = Integer.toUnsignedLong(t.tid());
             if (v == 0 || v > max) {
@@ -102,7 +101,8 @@ public final class ImageSanity {
             if (!seen.add(t.tid())) throw bad(dir, ps, "thread " + t.tid() + " is listed twice");
         }
         if (st.threads().isEmpty() || st.leader().tid() != st.pid()) {
-            throw bad(dir, ps, "process " + st.pid() + " is not the first of its threads " + seen);
+            throw bad(dir, ps, "process " + st.pid() + " is not the first of its threads "
+                    + st.threads().stream().map(ThreadState::tid).toList());
         }
     }
 
@@ -136,57 +136,48 @@ public final class ImageSanity {
         }
     }
 
-    private static void files(ImageDir dir, ProcessState st) throws IOException {
-        ImageFile fi = ImageFile.fdinfo(1);
+    /** One process's fd table (fdinfo-ID.img): fds possible here, each once. */
+    private static void fds(ImageDir dir, ProcessState st, int filesId) throws IOException {
+        ImageFile fi = ImageFile.fdinfo(filesId);
         // not RLIMIT_NOFILE: a process may lower it below fds it already has
         long nrOpen = jcriu.proc.KernelInfo.nrOpen(PROC);
-        Map<Integer, FdState> byFd = new HashMap<>();
-        Map<Long, int[]> pipeEnds = new HashMap<>();
+        Set<Integer> fds = new HashSet<>();
         for (FdState f : st.fds()) {
             if (f.fd() < 0 || f.fd() >= nrOpen) {
-                throw bad(dir, fi, "fd " + Integer.toUnsignedString(f.fd()) + " is not a possible descriptor here (0 to"
-                        + " fs.nr_open " + nrOpen + ")");
+                throw bad(dir, fi, "fd " + Integer.toUnsignedString(f.fd()) + " of process " + st.pid() + " is not a"
+                        + " possible descriptor here (0 to fs.nr_open " + nrOpen + ")");
             }
-            if (byFd.put(f.fd(), f) != null) throw bad(dir, fi, "fd " + f.fd() + " appears twice");
-            if (f.sharesWith() >= 0) {
-                FdState o = byFd.get(f.sharesWith());
-                if (o == null || o.fd() == f.fd()) {
-                    throw bad(dir, fi, "fd " + f.fd() + " shares its open file with fd " + f.sharesWith()
-                            + ", which does not come before it");
+            if (!fds.add(f.fd())) throw bad(dir, fi, "fd " + f.fd() + " of process " + st.pid() + " appears twice");
+        }
+    }
+
+    /** The open files of the tree (files.img) and the pipes' data (pipes-data.img). */
+    private static void files(ImageDir dir, TreeState tree) throws IOException {
+        ImageFile fl = ImageFile.files();
+        Set<Long> pipes = new HashSet<>();
+        for (OpenFile f : tree.files()) {
+            String what = "file " + f.id() + " (" + f.describe() + ")";
+            switch (f) {
+                case RegularFile r -> {
+                    if ((r.flags() & 3) == 3) throw bad(dir, fl, what + " has access mode 3 (neither read nor write)");
+                    if (r.pos() < 0) throw bad(dir, fl, what + " at negative offset " + r.pos());
+                    kindMatches(dir, what, r);
                 }
-                if (o.kind() != f.kind()) {
-                    throw bad(dir, fi, "fd " + f.fd() + " (" + f.kind() + ") shares its open file with fd " + o.fd()
-                            + " (" + o.kind() + ")");
+                case PipeEnd p -> {
+                    if ((p.flags() & 3) == 3) throw bad(dir, fl, what + " has access mode 3 (neither read nor write)");
+                    pipes.add(p.ino());
                 }
-                continue;
-            }
-            if ((f.flags() & FdState.O_ACCMODE) == 3 && f.kind() != FdState.Kind.INHERITED_TTY) {
-                throw bad(dir, ImageFile.files(), "fd " + f.fd() + " has access mode 3 (neither read nor write)");
-            }
-            switch (f.kind()) {
-                case INHERITED_TTY -> {
-                    if (f.fd() > 2) throw bad(dir, fi, "fd " + f.fd() + " is marked as a terminal of the shell job;"
-                            + " only fds 0-2 can be");
-                }
-                case PIPE -> {
-                    int[] n = pipeEnds.computeIfAbsent(f.pipeIno(), k -> new int[2]);
-                    n[f.readEnd() ? 0 : 1]++;
-                }
-                case REGULAR, DIRECTORY, CHAR_DEVICE -> {
-                    if (f.pos() < 0) throw bad(dir, ImageFile.files(), "fd " + f.fd() + " at negative offset " + f.pos());
-                    kindMatches(dir, f);
+                case InheritedTerminal t -> {
+                    if (t.fd() < 0 || t.fd() > 2) {
+                        throw bad(dir, fl, what + " is marked as fd " + t.fd() + " of the shell job's terminal; only fds"
+                                + " 0-2 can be");
+                    }
                 }
             }
         }
-        for (var e : pipeEnds.entrySet()) {
-            if (e.getValue()[0] != 1 || e.getValue()[1] != 1) {
-                throw bad(dir, fi, "pipe:[" + e.getKey() + "] has " + e.getValue()[0] + " read and " + e.getValue()[1]
-                        + " write ends; jcriu restores pipes with one of each");
-            }
-        }
-        for (PipeState p : st.pipes()) {
-            if (!pipeEnds.containsKey(p.ino())) {
-                throw bad(dir, ImageFile.pipesData(), "holds data of pipe:[" + p.ino() + "], which no fd has");
+        for (PipeState p : tree.pipes()) {
+            if (!pipes.contains(p.ino())) {
+                throw bad(dir, ImageFile.pipesData(), "holds data of pipe:[" + p.ino() + "], which no file has");
             }
             if (p.data().length > p.capacity() && p.capacity() > 0) {
                 throw bad(dir, ImageFile.pipesData(), "pipe:[" + p.ino() + "] holds " + p.data().length
@@ -195,22 +186,20 @@ public final class ImageSanity {
         }
     }
 
-    /** A file that exists must still be of the kind the fd had (a missing one is the preflight's to report). */
-    private static void kindMatches(ImageDir dir, FdState f) throws IOException {
+    /** A file that exists must still be of the kind it was (a missing one is the preflight's to report). */
+    private static void kindMatches(ImageDir dir, String what, RegularFile f) throws IOException {
         Path p = Path.of(f.path());
-        if (!p.isAbsolute()) throw bad(dir, ImageFile.files(), "fd " + f.fd() + " names a relative path " + f.path());
+        if (!p.isAbsolute()) throw bad(dir, ImageFile.files(), what + " names a relative path");
         if (!Files.exists(p)) return;
         String now = Files.isDirectory(p) ? "a directory" : Files.isRegularFile(p) ? "a regular file"
                 : isCharDevice(p) ? "a character device" : "neither a file, a directory nor a character device";
-        String was = switch (f.kind()) {
-            case REGULAR -> "a regular file";
-            case DIRECTORY -> "a directory";
-            default -> "a character device";
+        String was = switch (f.mode() & RegularFile.S_IFMT) {
+            case RegularFile.S_IFDIR -> "a directory";
+            case RegularFile.S_IFCHR -> "a character device";
+            case RegularFile.S_IFREG -> "a regular file";
+            default -> String.format("of type %#o", f.mode() & RegularFile.S_IFMT);
         };
-        if (!now.equals(was)) {
-            throw bad(dir, ImageFile.fdinfo(1), "fd " + f.fd() + " was " + was + " (" + f.path() + "), which is "
-                    + now + " now");
-        }
+        if (!now.equals(was)) throw bad(dir, ImageFile.files(), what + " was " + was + ", which is " + now + " now");
     }
 
     private static boolean isCharDevice(Path p) throws IOException {

@@ -131,6 +131,20 @@ public final class ImageSet implements AutoCloseable {
         return m;
     }
 
+    /**
+     * Takes a published set back out of DIR (a post-dump action script vetoed the dump): its
+     * manifest first, so that from then on DIR holds no set, then its files and parent link.
+     * DIR's older set was replaced at publication: DIR is then left without one.
+     */
+    public void withdraw(Log log) throws IOException {
+        if (published == null) throw new IllegalStateException("no set published in " + target);
+        if (Files.deleteIfExists(target.resolve(Manifest.NAME))) fsyncDir(target);
+        for (String n : published.files().keySet()) Files.deleteIfExists(target.resolve(n));
+        if (published.parent() != null) Files.deleteIfExists(target.resolve(PageStore.PARENT_LINK));
+        fsyncDir(target);
+        log.debug("image set " + published.id() + " withdrawn from " + target);
+    }
+
     /** Steps 1-2: the staging directory holds a complete, durable set. */
     Manifest seal(Manifest.Kind kind) throws IOException {
         if (published != null || closed) throw new IllegalStateException("set for " + target + " already published");

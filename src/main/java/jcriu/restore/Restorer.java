@@ -9,10 +9,10 @@ import jcriu.image.ImageSetCheck;
 import jcriu.image.Manifest;
 import jcriu.image.StateCodec;
 import jcriu.ptrace.Tracer;
-import jcriu.state.ProcessState;
+import jcriu.state.TreeState;
 import jcriu.sys.Sys;
 
-/** Brings a dumped process back from an image directory, with its original PID. */
+/** Brings a dumped process tree back from an image directory, with its original PIDs. */
 public final class Restorer {
     private Restorer() {}
 
@@ -39,12 +39,20 @@ public final class Restorer {
                         + " with --prev-images-dir leading to it", null);
             }
             ImageDir dir = ImageDir.open(opts.imageDir());
-            ProcessState st = StateCodec.read(dir);
-            jcriu.image.ImageSanity.check(dir, st);
+            TreeState tree = StateCodec.read(dir);
+            jcriu.image.ImageSanity.check(dir, tree);
             control.reached("checked");
-            log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
-            int pid = Tracer.run("jcriu-restore", tracer ->
-                    new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log, control).run());
+            log.info("restoring pid " + tree.root().pid() + " (" + tree.root().comm() + ")"
+                    + (tree.processes().size() + tree.zombies().size() > 1 ? " and "
+                            + (tree.processes().size() + tree.zombies().size() - 1) + " descendant(s)" : "")
+                    + " from " + dir.path());
+            long t0 = System.nanoTime();
+            TreeRestore[] done = new TreeRestore[1];
+            int pid = Tracer.run("jcriu-restore", tracer -> {
+                done[0] = new TreeRestore(tracer, tree, dir.path(), opts, log, control);
+                return done[0].run();
+            });
+            RestoreStatistics.write(dir, done[0].forkNanos(), System.nanoTime() - t0, done[0].pagesRestored(), log);
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;

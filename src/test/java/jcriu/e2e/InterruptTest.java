@@ -7,17 +7,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
 import jcriu.image.ImageSet;
 import jcriu.image.Manifest;
+import jcriu.proc.ProcStat;
 import jcriu.testsupport.Checkpoints;
 import jcriu.testsupport.Gcc;
 import jcriu.testsupport.JcriuRun;
 import jcriu.testsupport.Sig;
 import jcriu.testsupport.TargetState;
+import jcriu.testsupport.Trees;
 import jcriu.testsupport.Workload;
 
 /**
@@ -171,6 +177,82 @@ class InterruptTest {
             }
             assertEquals(List.of(), failures);
         }
+    }
+
+    /**
+     * A tree of three processes (root, child in a session of its own, grandchild), dumped
+     * without --leave-running: SIGTERM at a phase before the commit puts every process back.
+     * Each phase catches the tree in another state: all frozen, the root inside an injected
+     * call (the others frozen), the root's memory written (the others not yet injected),
+     * every process injected and written. Afterwards all three run, untraced, with the
+     * mappings and blocked signals they had, their tick counters go on, and the directory
+     * keeps its old set.
+     */
+    @Test
+    void aSigtermDuringTheDumpOfAThreeProcessTreeLeavesAllThreeRunning() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "1", "1"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=3");
+            List<ProcStat> members = Trees.awaitMembers(w.pid(), 3);
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, true); // an older set that the interrupted dumps must leave alone
+            List<String> failures = new ArrayList<>();
+            for (String phase : List.of("frozen", "injecting", "memory-written", "images-written")) {
+                String why = "dump of the tree at " + phase + " with SIGTERM: ";
+                Map<Integer, TargetState> before = new HashMap<>();
+                for (ProcStat p : members) before.put(p.pid(), TargetState.of(p.pid()));
+                Map<Integer, Long> ticks = ticks(w, members);
+                String oldSet = manifestId(dir);
+                Path out = w.dir().resolve("tree-dump-" + phase + ".out");
+                try (JcriuRun j = JcriuRun.start(phase, out, "dump", "-t", Integer.toString(w.pid()), "-D",
+                        dir.toString(), "-v4")) {
+                    j.awaitPaused(phase, WAIT);
+                    j.signal(Sig.SIGTERM);
+                    int exit = j.awaitExit(WAIT);
+                    if (exit != 128 + Sig.SIGTERM || !j.output().contains("interrupted by SIGTERM")) {
+                        failures.add(why + "exit " + exit + ":\n" + j.output());
+                    }
+                }
+                for (ProcStat p : members) {
+                    if (!Files.exists(Path.of("/proc/" + p.pid()))) {
+                        failures.add(why + "process " + p.pid() + " is gone:\n" + w.text());
+                        continue;
+                    }
+                    TargetState.awaitReleased(p.pid(), Duration.ofSeconds(10));
+                    TargetState after = TargetState.of(p.pid());
+                    if (!after.equals(before.get(p.pid()))) {
+                        failures.add(why + "process " + p.pid() + " changed: " + before.get(p.pid()) + " -> " + after);
+                    }
+                }
+                if (!failures.isEmpty()) break;
+                Map<Integer, Long> later = ticks(w, members);
+                for (ProcStat p : members) {
+                    if (later.get(p.pid()) <= ticks.get(p.pid())) {
+                        failures.add(why + "process " + p.pid() + " stopped counting at " + later.get(p.pid()));
+                    }
+                }
+                if (!java.util.Objects.equals(oldSet, manifestId(dir))) failures.add(why + "the old image set was replaced");
+                if (!ImageSetsLeft.staging(dir).isEmpty()) failures.add(why + "left " + ImageSetsLeft.staging(dir));
+            }
+            assertEquals(List.of(), failures);
+            assertEquals(members.stream().map(ProcStat::pid).toList(),
+                    Trees.members(w.pid()).stream().map(ProcStat::pid).toList(), "the same three processes");
+        }
+    }
+
+    /** Every member's tick counter ("alive pid=P ticks=T" on SIGUSR1). */
+    private static Map<Integer, Long> ticks(Workload w, List<ProcStat> ps) {
+        w.skipToEnd();
+        for (ProcStat p : ps) Sig.kill(p.pid(), Sig.SIGUSR1);
+        Map<Integer, Long> out = new HashMap<>();
+        Pattern alive = Pattern.compile("alive pid=(\\d+) ticks=(\\d+)");
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (out.size() < ps.size()) {
+            assertTrue(System.nanoTime() < deadline, "answers from " + out.keySet() + " only");
+            Matcher m = alive.matcher(w.awaitOutput("alive pid="));
+            assertTrue(m.find());
+            out.put(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)));
+        }
+        return out;
     }
 
     /** Staging directories left in an images directory. */

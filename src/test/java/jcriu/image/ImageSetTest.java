@@ -86,6 +86,20 @@ class ImageSetTest {
         assertEquals(m.id(), check(dir).id());
     }
 
+    /** A post-dump script's veto takes the published set out: no manifest, none of its files; a log stays. */
+    @Test
+    void aWithdrawnSetLeavesNothingThatCouldPassForACheckpoint() throws Exception {
+        Path dir = tmp.resolve("img");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("dump.log"), "a log of the user's");
+        try (ImageSet set = stage(dir, files("core-1.img", "new core", "pages-1.img", "new pages"))) {
+            set.publish(Manifest.Kind.DUMP, log);
+            set.withdraw(log);
+        }
+        assertEquals(new TreeSet<>(List.of("dump.log")), names(dir));
+        assertThrows(IOException.class, () -> check(dir));
+    }
+
     @Test
     void aDumpThatFailsLeavesTheOldSetAsItWas() throws Exception {
         Path dir = tmp.resolve("img");
