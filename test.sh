@@ -11,4 +11,7 @@ if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" 2>/dev/null || echo 0
 fi
 [ -n "${JAVA_HOME:-}" ] || { echo "test.sh: no JDK 25 found" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "test.sh: the tests ptrace and choose PIDs: run them as root" >&2; exit 2; }
-exec mvn -B test
+# Build first (and the launcher's AOT cache), so that tests running the command line do not
+# wait for a build inside their time limit.
+./jcriu --version >/dev/null
+exec mvn -B test "$@"

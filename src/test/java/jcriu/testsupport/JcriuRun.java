@@ -24,8 +24,29 @@ public final class JcriuRun implements AutoCloseable {
         this.out = out;
     }
 
+    private static boolean built;
+
+    /**
+     * The launcher builds jcriu when its sources are newer than the last build, which on a busy
+     * machine takes minutes: done once, before any run a test times.
+     */
+    private static synchronized void ensureBuilt() throws IOException {
+        if (built) return;
+        Process p = new ProcessBuilder(Gcc.projectDir().resolve("jcriu").toString(), "--version")
+                .redirectErrorStream(true).start();
+        try {
+            String o = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(15, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException("jcriu --version: " + o);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while building jcriu", e);
+        }
+        built = true;
+    }
+
     /** Starts {@code jcriu args}, to pause at {@code pauseAt} (null: no pause); output to {@code out}. */
     public static JcriuRun start(String pauseAt, Path out, String... args) throws IOException {
+        ensureBuilt();
         List<String> cmd = new ArrayList<>();
         cmd.add(Gcc.projectDir().resolve("jcriu").toString());
         cmd.addAll(List.of(args));
