@@ -239,6 +239,44 @@ class InterruptTest {
         }
     }
 
+    /**
+     * The restore of the same tree interrupted where every process exists (their memory back,
+     * then files and threads being set up, then ready to be let go): each of the three is
+     * killed and reaped, no helper is left, and the set still restores whole afterwards.
+     */
+    @Test
+    void aSigtermDuringTheRestoreOfAThreeProcessTreeLeavesNone() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "1", "1"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=3");
+            List<Integer> pids = Trees.awaitMembers(w.pid(), 3).stream().map(ProcStat::pid).toList();
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            Trees.awaitGone(pids);
+            List<String> failures = new ArrayList<>();
+            for (String phase : List.of("files", "threads", "ready")) {
+                Path out = w.dir().resolve("tree-restore-" + phase + ".out");
+                try (JcriuRun j = JcriuRun.start(phase, out, "restore", "-d", "-D", dir.toString(), "-v4")) {
+                    j.awaitPaused(phase, WAIT);
+                    j.signal(Sig.SIGTERM);
+                    int exit = j.awaitExit(WAIT);
+                    if (exit != 128 + Sig.SIGTERM || !j.output().contains("interrupted by SIGTERM")) {
+                        failures.add("restore of the tree at " + phase + ": exit " + exit + ":\n" + j.output());
+                    }
+                }
+                for (int pid : pids) {
+                    String left = Leftovers.of(pid);
+                    if (left != null) failures.add("restore of the tree at " + phase + ": " + left);
+                }
+            }
+            assertEquals(List.of(), failures);
+            try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount()); var killBack = Trees.killOnClose(back)) {
+                assertEquals(pids, Trees.awaitMembers(back.pid(), 3).stream().map(ProcStat::pid).toList());
+                Map<Integer, Long> t = ticks(back, Trees.members(back.pid()));
+                assertEquals(3, t.size());
+            }
+        }
+    }
+
     /** Every member's tick counter ("alive pid=P ticks=T" on SIGUSR1). */
     private static Map<Integer, Long> ticks(Workload w, List<ProcStat> ps) {
         w.skipToEnd();
