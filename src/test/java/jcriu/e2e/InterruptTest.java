@@ -277,6 +277,40 @@ class InterruptTest {
         }
     }
 
+    /**
+     * SIGKILL, which jcriu cannot catch, at each phase of the restore of the three-process tree
+     * before it is let go: the kernel ends what jcriu made (the helper by its death signal before
+     * it is traced, every traced task by PTRACE_O_EXITKILL), so neither a process of the tree nor
+     * a helper is left, and the set still restores whole.
+     */
+    @Test
+    void aSigkillDuringTheRestoreOfAThreeProcessTreeLeavesNone() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "1", "1"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=3");
+            List<Integer> pids = Trees.awaitMembers(w.pid(), 3).stream().map(ProcStat::pid).toList();
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            Trees.awaitGone(pids);
+            List<String> failures = new ArrayList<>();
+            for (String phase : List.of("helper-spawned", "helper", "created", "memory", "files", "threads", "ready")) {
+                Path out = w.dir().resolve("tree-restore-kill-" + phase + ".out");
+                try (JcriuRun j = JcriuRun.start(phase, out, "restore", "-d", "-D", dir.toString(), "-v4")) {
+                    j.awaitPaused(phase, WAIT);
+                    j.signal(Sig.SIGKILL);
+                    j.awaitExit(WAIT);
+                }
+                for (int pid : pids) {
+                    String left = Leftovers.of(pid);
+                    if (left != null) failures.add("restore of the tree killed at " + phase + ": " + left);
+                }
+            }
+            assertEquals(List.of(), failures);
+            try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount()); var killBack = Trees.killOnClose(back)) {
+                assertEquals(pids, Trees.awaitMembers(back.pid(), 3).stream().map(ProcStat::pid).toList());
+            }
+        }
+    }
+
     /** Every member's tick counter ("alive pid=P ticks=T" on SIGUSR1). */
     private static Map<Integer, Long> ticks(Workload w, List<ProcStat> ps) {
         w.skipToEnd();
