@@ -137,6 +137,7 @@ public final class Checkpointer {
             FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
+            files.link();
             List<PipeState> pipes = files.pipes();
             linkParent(opts, dir);
             List<ProcessState> states = new ArrayList<>();

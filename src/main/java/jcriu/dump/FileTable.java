@@ -12,10 +12,12 @@ import java.util.Map;
 import jcriu.api.Log;
 import jcriu.files.OpenFile;
 import jcriu.files.PipeEnd;
+import jcriu.files.SaveContext;
 import jcriu.proc.FdInfo;
 import jcriu.proc.Fds;
 import jcriu.state.FdState;
 import jcriu.state.PipeState;
+import jcriu.sys.FdSys;
 import jcriu.sys.Sys;
 
 /**
@@ -24,13 +26,13 @@ import jcriu.sys.Sys;
  * each fd is compared with one holder of each description already seen on its inode.
  * Every description gets one id, which all of its fds carry.
  */
-final class FileTable {
+final class FileTable implements jcriu.files.TreeFiles {
     private static final Path PROC = Path.of("/proc");
     private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
     private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
 
     /** An fd through which a description can be reached at dump time. */
-    private record Holder(int pid, int fd, OpenFile file) {}
+    private record Holder(int pid, int fd, long ino, OpenFile file) {}
 
     private final boolean shellJob;
     private final Log log;
@@ -44,6 +46,41 @@ final class FileTable {
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
     List<FdState> add(int pid) throws IOException {
+        try (Source src = new Source(pid, shellJob)) {
+            return add(pid, src);
+        }
+    }
+
+    /** What a kind may use to save a description of {@code pid}: a pidfd, opened on first use, for pidfd_getfd. */
+    private static final class Source implements SaveContext, AutoCloseable {
+        private final int pid;
+        private final boolean shellJob;
+        private int pidfd = -1;
+
+        Source(int pid, boolean shellJob) {
+            this.pid = pid;
+            this.shellJob = shellJob;
+        }
+
+        @Override
+        public int pid() { return pid; }
+
+        @Override
+        public boolean shellJob() { return shellJob; }
+
+        @Override
+        public int borrow(int fd) {
+            if (pidfd < 0) pidfd = FdSys.pidfdOpen(pid);
+            return FdSys.pidfdGetfd(pidfd, fd);
+        }
+
+        @Override
+        public void close() {
+            if (pidfd >= 0) Sys.close(pidfd);
+        }
+    }
+
+    private List<FdState> add(int pid, Source src) throws IOException {
         List<FdState> out = new ArrayList<>();
         for (FdInfo fd : Fds.list(PROC, pid)) {
             List<Holder> same = byInode.computeIfAbsent(fd.stat().dev() + ":" + fd.ino(), k -> new ArrayList<>());
@@ -55,7 +92,7 @@ final class FileTable {
                 }
             }
             if (h == null) {
-                h = new Holder(pid, fd.fd(), OpenFile.save(files.size() + 1, pid, fd, shellJob));
+                h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(files.size() + 1, fd, src));
                 files.add(h.file());
                 same.add(h);
             } else {
@@ -68,6 +105,35 @@ final class FileTable {
 
     List<OpenFile> files() {
         return List.copyOf(files);
+    }
+
+    /**
+     * Once every process's fds are added: each description's references to others (the files
+     * an epoll watches) resolved to their ids; a reference to a file no fd of the tree holds
+     * is refused.
+     */
+    void link() throws IOException {
+        for (List<Holder> hs : byInode.values()) {
+            for (int i = 0; i < hs.size(); i++) {
+                Holder h = hs.get(i);
+                OpenFile linked = h.file().link(this, h.pid(), h.fd());
+                if (linked != h.file()) {
+                    files.set(files.indexOf(h.file()), linked);
+                    hs.set(i, new Holder(h.pid(), h.fd(), h.ino(), linked));
+                }
+            }
+        }
+    }
+
+    @Override
+    public int epollTarget(int pid, int efd, int tfd, int toff, long ino) {
+        for (List<Holder> hs : byInode.values()) {
+            for (Holder h : hs) {
+                if (h.ino() != ino) continue;
+                if (FdSys.kcmpEpollTarget(h.pid(), h.fd(), pid, efd, tfd, toff) == 0) return h.file().id();
+            }
+        }
+        return -1;
     }
 
     /**

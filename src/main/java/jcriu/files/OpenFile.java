@@ -7,6 +7,7 @@ import jcriu.image.pb.FdTypes;
 import jcriu.image.pb.FileEntry;
 import jcriu.image.pb.FownEntry;
 import jcriu.proc.FdInfo;
+import jcriu.sys.Sys;
 
 /**
  * An open file description of a dumped process tree, one record per kind (CRIU's
@@ -14,9 +15,11 @@ import jcriu.proc.FdInfo;
  * {@code files.img}, and opened again at restore. Descriptions are opened in jcriu's own
  * process and then copied into every restored fd that refers to them, so a description
  * shared by several fds, threads or processes stays one (one offset, one set of flags).
- * {@link #id} is the CRIU file id that fdinfo entries refer to.
+ * What must be done inside a process once its fds are in place (epoll watches under its fd
+ * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
+ * refer to.
  */
-public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal {
+public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, EventFd, TimerFd, SignalFd, Epoll {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -31,19 +34,40 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
     int open(FileOpener opener) throws IOException;
 
     /**
-     * The description behind {@code fd} of process {@code pid}, or a refusal naming the fd.
-     * {@code shellJob}: fds 0-2 on a terminal are taken from the restoring jcriu.
+     * At dump, once every fd of the tree is known: the description with its references to
+     * other descriptions resolved ({@code fd} of {@code pid} is one of its fds).
      */
-    static OpenFile save(int id, int pid, FdInfo fd, boolean shellJob) throws IOException {
+    default OpenFile link(TreeFiles tree, int pid, int fd) throws IOException {
+        return this;
+    }
+
+    /**
+     * At restore, once every fd of process {@code p} is in place, for each description it
+     * holds; {@code first}: {@code p} is the first restored process that holds it.
+     */
+    default void setUp(ProcessFiles p, boolean first) throws IOException {}
+
+    /**
+     * The description behind {@code fd} of the process {@code ctx} names, or a refusal naming the fd.
+     */
+    static OpenFile save(int id, FdInfo fd, SaveContext ctx) throws IOException {
+        int pid = ctx.pid();
         String what = "fd " + fd.fd() + " of process " + pid + " (" + fd.target() + ")";
         return switch (fd.kind()) {
             case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd);
             case PIPE -> PipeEnd.save(id, fd);
             case TTY -> {
-                if (shellJob && fd.fd() <= 2) yield InheritedTerminal.save(id, fd);
+                if (ctx.shellJob() && fd.fd() <= 2) yield InheritedTerminal.save(id, fd);
                 throw new IOException(what + " is a terminal"
                         + (fd.fd() <= 2 ? "; use --shell-job to take the restoring terminal instead" : ""));
             }
+            case ANON_INODE -> switch (fd.anonInodeName().orElse("")) {
+                case "[eventfd]" -> EventFd.save(id, what, fd);
+                case "[timerfd]" -> TimerFd.save(id, what, fd, ctx);
+                case "[signalfd]" -> SignalFd.save(id, what, fd);
+                case "[eventpoll]" -> Epoll.save(id, what, fd);
+                default -> throw new IOException(what + ": this kind of file is not supported yet");
+            };
             case SOCKET -> throw new IOException(what + " is a socket; sockets are not supported yet");
             case DELETED -> throw new IOException(what + " refers to a deleted file; not supported yet");
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
@@ -56,6 +80,10 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
             case REG -> RegularFile.decode(e, where, offset);
             case PIPE -> PipeEnd.decode(e, where, offset);
             case TTY -> InheritedTerminal.decode(e, where, offset);
+            case EVENTFD -> EventFd.decode(e, where, offset);
+            case TIMERFD -> TimerFd.decode(e, where, offset);
+            case SIGNALFD -> SignalFd.decode(e, where, offset);
+            case EVENTPOLL -> Epoll.decode(e, where, offset);
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
@@ -66,6 +94,20 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
 
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
-        return t == FdTypes.REG || t == FdTypes.PIPE || t == FdTypes.TTY;
+        return switch (t) {
+            case REG, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL -> true;
+            default -> false;
+        };
+    }
+
+    /** {@code fd}, just made by jcriu, with the description's status flags (O_NONBLOCK...); closed on failure. */
+    static int withFlags(int fd, int flags) {
+        try {
+            Sys.fcntl(fd, Sys.F_SETFL, flags);
+            return fd;
+        } catch (RuntimeException e) {
+            Sys.close(fd);
+            throw e;
+        }
     }
 }

@@ -8,6 +8,7 @@ import java.util.Map;
 import jcriu.api.Log;
 import jcriu.files.FileOpener;
 import jcriu.files.OpenFile;
+import jcriu.files.ProcessFiles;
 import jcriu.state.FdState;
 import jcriu.state.PipeState;
 import jcriu.state.TreeState;
@@ -119,6 +120,70 @@ final class FileInstaller implements FileOpener, AutoCloseable {
             log.debug("process " + t.pid() + " fd " + f.fd() + ": " + tree.file(f.fileId()).describe());
         }
         inj.call("close pidfd", Nr.CLOSE, pidfd);
+        setUp(t);
+    }
+
+    /** Descriptions that {@link OpenFile#setUp} has seen once, in a first process. */
+    private final java.util.Set<Integer> setUpDone = new java.util.HashSet<>();
+
+    /** Once every fd of the process is in place: what each description needs done inside it. */
+    private void setUp(Target t) throws IOException {
+        t.ctl().reset();
+        ProcessFiles view = new View(t);
+        for (FdState f : t.st().fds()) {
+            if (view.fdsOf(f.fileId()).getFirst() != f.fd()) continue; // once per description and process
+            tree.file(f.fileId()).setUp(view, setUpDone.add(f.fileId()));
+        }
+    }
+
+    /** The process as {@link OpenFile#setUp} sees it. */
+    private final class View implements ProcessFiles {
+        private final Target t;
+
+        View(Target t) {
+            this.t = t;
+        }
+
+        @Override
+        public int pid() { return t.pid(); }
+
+        @Override
+        public long call(String what, int nr, long... args) {
+            return t.inj().call(what + " in " + t.pid(), nr, args);
+        }
+
+        @Override
+        public long put(byte[] bytes) throws IOException {
+            long a = t.ctl().alloc(bytes.length);
+            t.mem().write(a, bytes);
+            return a;
+        }
+
+        @Override
+        public int fileAt(int fd) {
+            for (FdState f : t.st().fds()) if (f.fd() == fd) return f.fileId();
+            return -1;
+        }
+
+        @Override
+        public List<Integer> fdsOf(int id) {
+            return t.st().fds().stream().filter(f -> f.fileId() == id).map(FdState::fd).sorted().toList();
+        }
+
+        @Override
+        public boolean cloexec(int fd) {
+            return t.st().fds().stream().anyMatch(f -> f.fd() == fd && f.cloexec());
+        }
+
+        @Override
+        public int borrow(int id) throws IOException {
+            return (int) fetch(t, fdOf(id));
+        }
+
+        @Override
+        public int opened(int id) throws IOException {
+            return fdOf(id);
+        }
     }
 
     /** jcriu's fd {@code src} copied into the target (close-on-exec there); the caller closes it. */
