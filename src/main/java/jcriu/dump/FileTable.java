@@ -46,7 +46,7 @@ final class FileTable implements jcriu.files.TreeFiles {
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
     List<FdState> add(int pid) throws IOException {
-        try (Source src = new Source(pid, shellJob)) {
+        try (Source src = new Source(pid, shellJob, log)) {
             return add(pid, src);
         }
     }
@@ -55,12 +55,17 @@ final class FileTable implements jcriu.files.TreeFiles {
     private static final class Source implements SaveContext, AutoCloseable {
         private final int pid;
         private final boolean shellJob;
+        private final Log log;
         private int pidfd = -1;
 
-        Source(int pid, boolean shellJob) {
+        Source(int pid, boolean shellJob, Log log) {
             this.pid = pid;
             this.shellJob = shellJob;
+            this.log = log;
         }
+
+        @Override
+        public void warn(String message) { log.warn(message); }
 
         @Override
         public int pid() { return pid; }

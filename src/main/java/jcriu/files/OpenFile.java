@@ -19,7 +19,8 @@ import jcriu.sys.Sys;
  * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
  * refer to.
  */
-public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, EventFd, TimerFd, SignalFd, Epoll {
+public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, EventFd, TimerFd, SignalFd, Epoll,
+        Inotify {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -66,6 +67,9 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
                 case "[timerfd]" -> TimerFd.save(id, what, fd, ctx);
                 case "[signalfd]" -> SignalFd.save(id, what, fd);
                 case "[eventpoll]" -> Epoll.save(id, what, fd);
+                case "inotify" -> Inotify.save(id, what, fd, ctx);
+                case "[fanotify]" -> throw new IOException(what + " is a fanotify group; fanotify is not supported"
+                        + " (its marks and permission events cannot be restored)");
                 default -> throw new IOException(what + ": this kind of file is not supported yet");
             };
             case SOCKET -> throw new IOException(what + " is a socket; sockets are not supported yet");
@@ -84,6 +88,7 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
             case TIMERFD -> TimerFd.decode(e, where, offset);
             case SIGNALFD -> SignalFd.decode(e, where, offset);
             case EVENTPOLL -> Epoll.decode(e, where, offset);
+            case INOTIFY -> Inotify.decode(e, where, offset);
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
@@ -95,7 +100,7 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
         return switch (t) {
-            case REG, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL -> true;
+            case REG, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY -> true;
             default -> false;
         };
     }

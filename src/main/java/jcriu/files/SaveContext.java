@@ -19,4 +19,7 @@ public interface SaveContext {
      * caller closes it.
      */
     int borrow(int fd) throws IOException;
+
+    /** Something the dump loses but may go on without; the log says it. */
+    void warn(String message);
 }

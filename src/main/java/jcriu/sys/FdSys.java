@@ -20,6 +20,8 @@ public final class FdSys {
             NR_EPOLL_CREATE1 = 291, NR_INOTIFY_INIT1 = 294, NR_OPEN_BY_HANDLE_AT = 304, NR_NAME_TO_HANDLE_AT = 303;
 
     public static final int EPOLL_CTL_ADD = 1;
+    /** _IOW('I', 0, int): the wd the next inotify_add_watch gets (CONFIG_CHECKPOINT_RESTORE). */
+    public static final long INOTIFY_IOC_SETNEXTWD = 0x40044900L;
     public static final int F_SETLK = 6, F_GETLK = 5, F_SETOWN = 8, F_GETOWN = 9, F_SETSIG = 10, F_GETSIG = 11,
             F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_ADD_SEALS = 1033,
             F_GET_SEALS = 1034;
