@@ -183,8 +183,8 @@ public final class CriuOptions {
         bool("link-remap", (char) 0, on(DR, noEffect(DELETED)), "link unlinked files back");
         bool("shell-job", 'j', on(DR, PASS), "allow a shell job (fds 0-2 on a terminal)");
         bool("file-locks", 'l', merge(on(EnumSet.of(Verb.DUMP), PASS),
-                on(EnumSet.of(Verb.RESTORE), noEffect("images written by jcriu hold no file locks"))),
-                "dump file locks (jcriu refuses a process that holds one, with or without this option)");
+                on(EnumSet.of(Verb.RESTORE), noEffect("the locks in the images are taken again either way"))),
+                "dump file locks (flock, POSIX, OFD); without it a process holding one is refused");
         bool("page-server", (char) 0, on(DP, refused(PAGE_SERVER)), "send pages to a page server");
         value("address", (char) 0, merge(on(EnumSet.of(Verb.SERVICE), PASS),
                 on(DP, noEffect("it only matters with --page-server"))), "service socket path");
@@ -214,7 +214,7 @@ public final class CriuOptions {
         flag("enable-external-sharing", (char) 0, on(DR, noEffect(MOUNTS)), "external mount sharing");
         flag("enable-external-masters", (char) 0, on(DR, noEffect(MOUNTS)), "external mount masters");
         value("freeze-cgroup", (char) 0, on(DP, refused("jcriu freezes with ptrace only")), "cgroup freezer");
-        value("ghost-limit", (char) 0, on(EnumSet.of(Verb.DUMP), noEffect(DELETED)), "deleted file size limit");
+        value("ghost-limit", (char) 0, on(EnumSet.of(Verb.DUMP), PASS), "deleted file size limit");
         list("irmap-scan-path", on(EnumSet.of(Verb.DUMP), noEffect(INOTIFY)), "inotify path hints");
         value("lsm-profile", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu sets no LSM profile")), "LSM profile");
         value("timeout", (char) 0, on(DP, PASS), "seconds allowed to freeze the process (default 10, 0: no limit)");
@@ -252,8 +252,8 @@ public final class CriuOptions {
         value("pre-dump-mode", (char) 0, on(DP, new ByValue(CriuOptions::judgePreDumpMode, "splice or read, no effect (one way of reading pages)")), "splice or read");
         value("file-validation", (char) 0, on(DR, refused("jcriu does not validate mapped files by size or build-id")),
                 "file validation method");
-        bool("skip-file-rwx-check", (char) 0, on(EnumSet.of(Verb.RESTORE), noEffect(
-                "jcriu does not check file permissions ahead of opening the files")), "skip file rwx checks");
+        bool("skip-file-rwx-check", (char) 0, on(EnumSet.of(Verb.RESTORE), PASS),
+                "use files reopened by path even if their permissions or size changed since the dump");
         value("lsm-mount-context", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu mounts nothing")),
                 "LSM mount context");
         value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu locks no network)")),

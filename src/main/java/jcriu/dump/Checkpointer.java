@@ -135,7 +135,7 @@ public final class Checkpointer {
             checkTopology(tree, opts);
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
-            FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
+            FileTable files = new FileTable(opts.shellJob(), opts.files(), log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
             files.link();

@@ -1,6 +1,5 @@
 package jcriu.dump;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,6 +10,7 @@ import java.util.Map;
 
 import jcriu.api.Log;
 import jcriu.files.OpenFile;
+import jcriu.files.PipeData;
 import jcriu.files.PipeEnd;
 import jcriu.files.SaveContext;
 import jcriu.proc.FdInfo;
@@ -28,25 +28,25 @@ import jcriu.sys.Sys;
  */
 final class FileTable implements jcriu.files.TreeFiles {
     private static final Path PROC = Path.of("/proc");
-    private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
-    private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
 
     /** An fd through which a description can be reached at dump time. */
     private record Holder(int pid, int fd, long ino, OpenFile file) {}
 
     private final boolean shellJob;
+    private final DumpOptions.FileOptions options;
     private final Log log;
     private final List<OpenFile> files = new ArrayList<>();
     private final Map<String, List<Holder>> byInode = new HashMap<>();
 
-    FileTable(boolean shellJob, Log log) {
+    FileTable(boolean shellJob, DumpOptions.FileOptions options, Log log) {
         this.shellJob = shellJob;
+        this.options = options;
         this.log = log;
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
     List<FdState> add(int pid) throws IOException {
-        try (Source src = new Source(pid, shellJob, log)) {
+        try (Source src = new Source(pid, shellJob, options, log)) {
             return add(pid, src);
         }
     }
@@ -55,14 +55,22 @@ final class FileTable implements jcriu.files.TreeFiles {
     private static final class Source implements SaveContext, AutoCloseable {
         private final int pid;
         private final boolean shellJob;
+        private final DumpOptions.FileOptions options;
         private final Log log;
         private int pidfd = -1;
 
-        Source(int pid, boolean shellJob, Log log) {
+        Source(int pid, boolean shellJob, DumpOptions.FileOptions options, Log log) {
             this.pid = pid;
             this.shellJob = shellJob;
+            this.options = options;
             this.log = log;
         }
+
+        @Override
+        public long ghostLimit() { return options.ghostLimit(); }
+
+        @Override
+        public boolean fileLocks() { return options.fileLocks(); }
 
         @Override
         public void warn(String message) { log.warn(message); }
@@ -102,6 +110,11 @@ final class FileTable implements jcriu.files.TreeFiles {
                 same.add(h);
             } else {
                 log.debug("fd " + fd.fd() + " of " + pid + " shares its description with fd " + h.fd() + " of " + h.pid());
+                OpenFile more = OpenFile.moreLocks(h.file(), fd, src);
+                if (more != h.file()) {
+                    files.set(files.indexOf(h.file()), more);
+                    same.set(same.indexOf(h), h = new Holder(h.pid(), h.fd(), h.ino(), more));
+                }
             }
             out.add(new FdState(fd.fd(), h.file().id(), fd.cloexec()));
         }
@@ -170,37 +183,10 @@ final class FileTable implements jcriu.files.TreeFiles {
         return out;
     }
 
-    /**
-     * Capacity and unread bytes, copied by tee(2) from a second opening of the read end
-     * (/proc/PID/fd/N), so that nothing is consumed: a --leave-running dump loses nothing.
-     */
+    /** Capacity and unread bytes, read without consuming them (a --leave-running dump loses nothing). */
     private PipeState peek(long ino, Holder readEnd) throws IOException {
-        int fd = Sys.open("/proc/" + readEnd.pid() + "/fd/" + readEnd.fd(), O_RDONLY_NONBLOCK_CLOEXEC);
-        int[] tmp = null;
-        try {
-            int capacity = (int) Sys.fcntl(fd, Sys.F_GETPIPE_SZ, 0);
-            int queued = Sys.ioctlInt(fd, FIONREAD);
-            byte[] data = new byte[0];
-            if (queued > 0) {
-                tmp = Sys.pipe2(O_RDONLY_NONBLOCK_CLOEXEC);
-                Sys.fcntl(tmp[1], Sys.F_SETPIPE_SZ, capacity);
-                long n = Sys.tee(fd, tmp[1], capacity, SPLICE_F_NONBLOCK);
-                if (n != queued) {
-                    throw new IOException("pipe:[" + ino + "] holds " + queued + " bytes but only " + n
-                            + " could be copied");
-                }
-                ByteArrayOutputStream b = new ByteArrayOutputStream(queued);
-                while (b.size() < queued) b.writeBytes(Sys.read(tmp[0], queued - b.size()));
-                data = b.toByteArray();
-            }
-            log.debug("pipe:[" + ino + "]: " + data.length + " unread bytes, capacity " + capacity);
-            return new PipeState(ino, capacity, data);
-        } finally {
-            Sys.close(fd);
-            if (tmp != null) {
-                Sys.close(tmp[0]);
-                Sys.close(tmp[1]);
-            }
-        }
+        PipeData d = PipeData.peek("/proc/" + readEnd.pid() + "/fd/" + readEnd.fd(), "pipe:[" + ino + "]");
+        log.debug("pipe:[" + ino + "]: " + d.data().length + " unread bytes, capacity " + d.capacity());
+        return new PipeState(ino, d.capacity(), d.data());
     }
 }

@@ -1,6 +1,8 @@
 package jcriu.files;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 import jcriu.image.ImageException;
 import jcriu.image.pb.FdTypes;
@@ -19,8 +21,8 @@ import jcriu.sys.Sys;
  * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
  * refer to.
  */
-public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, EventFd, TimerFd, SignalFd, Epoll,
-        Inotify {
+public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, EventFd,
+        TimerFd, SignalFd, Epoll, Inotify {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -52,11 +54,61 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
      * The description behind {@code fd} of the process {@code ctx} names, or a refusal naming the fd.
      */
     static OpenFile save(int id, FdInfo fd, SaveContext ctx) throws IOException {
+        String what = what(fd, ctx);
+        OpenFile f = saveKind(id, what, fd, ctx);
+        List<FileLock> locks = FileLock.parse(fd, what);
+        return locks.isEmpty() ? f : f.withLocks(checked(locks, what, ctx));
+    }
+
+    /**
+     * Description {@code f}, already saved through another fd, as fd {@code fd} of another
+     * process shows it: the POSIX locks that process holds on it are added.
+     */
+    static OpenFile moreLocks(OpenFile f, FdInfo fd, SaveContext ctx) throws IOException {
+        String what = what(fd, ctx);
+        List<FileLock> more = new ArrayList<>();
+        for (FileLock l : FileLock.parse(fd, what)) if (l.kind() == FileLock.Kind.POSIX && l.pid() == ctx.pid()) more.add(l);
+        if (more.isEmpty()) return f;
+        List<FileLock> all = new ArrayList<>(f.locks());
+        all.addAll(checked(more, what, ctx));
+        return f.withLocks(all);
+    }
+
+    private static String what(FdInfo fd, SaveContext ctx) {
+        return "fd " + fd.fd() + " of process " + ctx.pid() + " (" + fd.target() + ")";
+    }
+
+    private static List<FileLock> checked(List<FileLock> locks, String what, SaveContext ctx) throws IOException {
+        if (!ctx.fileLocks()) {
+            throw new IOException(what + " holds a file lock (" + locks.getFirst().describe() + "); dump with --file-locks"
+                    + " to save it");
+        }
+        return locks;
+    }
+
+    /** The locks held through this description ({@code files.img} keeps them only for files opened by path). */
+    default List<FileLock> locks() {
+        return List.of();
+    }
+
+    /** This description holding {@code held}; refused for kinds that cannot be locked again. */
+    default OpenFile withLocks(List<FileLock> held) throws IOException {
+        throw new IOException(describe() + " holds a file lock (" + held.getFirst().describe() + "), which jcriu restores"
+                + " only on files opened by path");
+    }
+
+    private static OpenFile saveKind(int id, String what, FdInfo fd, SaveContext ctx) throws IOException {
         int pid = ctx.pid();
-        String what = "fd " + fd.fd() + " of process " + pid + " (" + fd.target() + ")";
         return switch (fd.kind()) {
-            case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd);
-            case PIPE -> PipeEnd.save(id, fd);
+            case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd, ctx);
+            case DELETED -> DeletedFile.save(id, what, fd, ctx);
+            case MEMFD -> Memfd.save(id, what, fd, ctx);
+            case FIFO -> Fifo.save(id, what, fd, ctx);
+            case OTHER -> {
+                if ((fd.flags() & RegularFile.O_PATH) != 0 && fd.path().isPresent()) yield RegularFile.save(id, what, fd, ctx);
+                throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
+            }
+            case PIPE -> PipeEnd.save(id, fd, ctx);
             case TTY -> {
                 if (ctx.shellJob() && fd.fd() <= 2) yield InheritedTerminal.save(id, fd);
                 throw new IOException(what + " is a terminal"
@@ -73,7 +125,6 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
                 default -> throw new IOException(what + ": this kind of file is not supported yet");
             };
             case SOCKET -> throw new IOException(what + " is a socket; sockets are not supported yet");
-            case DELETED -> throw new IOException(what + " refers to a deleted file; not supported yet");
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
         };
     }
@@ -82,6 +133,8 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
     static OpenFile decode(FileEntry e, java.nio.file.Path where, long offset) throws IOException {
         return switch (e.getType()) {
             case REG -> RegularFile.decode(e, where, offset);
+            case MEMFD -> Memfd.decode(e, where, offset);
+            case FIFO -> Fifo.decode(e, where, offset);
             case PIPE -> PipeEnd.decode(e, where, offset);
             case TTY -> InheritedTerminal.decode(e, where, offset);
             case EVENTFD -> EventFd.decode(e, where, offset);
@@ -100,7 +153,7 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
         return switch (t) {
-            case REG, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY -> true;
+            case REG, MEMFD, FIFO, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY -> true;
             default -> false;
         };
     }

@@ -15,6 +15,12 @@ public interface ProcessFiles {
     /** Runs a system call in the process; throws naming {@code what} on failure. */
     long call(String what, int nr, long... args);
 
+    /** Runs a system call in the process and returns what it returned, -errno on failure. */
+    long raw(int nr, long... args);
+
+    /** A debug line in the restore's log. */
+    void log(String message);
+
     /** Copies {@code bytes} into scratch memory of the process and returns their address there. */
     long put(byte[] bytes) throws IOException;
 

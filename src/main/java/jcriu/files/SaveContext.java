@@ -20,6 +20,12 @@ public interface SaveContext {
      */
     int borrow(int fd) throws IOException;
 
+    /** The most bytes of a deleted file the dump saves (CRIU's --ghost-limit); a larger one is refused. */
+    long ghostLimit();
+
+    /** Whether file locks are dumped (CRIU's --file-locks); without it a lock is refused. */
+    boolean fileLocks();
+
     /** Something the dump loses but may go on without; the log says it. */
     void warn(String message);
 }

@@ -22,11 +22,16 @@ import jcriu.sys.Sys;
  * (dup, fork, threads) share it again, with one offset and one set of flags.
  */
 final class FileInstaller implements FileOpener, AutoCloseable {
-    private static final int O_RDONLY = 0, O_WRONLY = 1, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
+    private static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
     private static final int FD_CLOEXEC = 1;
 
     private final TreeState tree;
     private final Log log;
+    private final SharedMemory shm;
+    private final boolean checkFiles;
+    /** Each FIFO's fd held open read-write while the tree's ends are reopened, by inode. */
+    private final Map<Long, Integer> fifos = new HashMap<>();
+    private final java.util.Set<Long> sealed = new java.util.HashSet<>();
     private final int self = Sys.getpid();
     private final Map<Integer, Integer> byId = new HashMap<>();
     private final Map<Long, int[]> pipes = new HashMap<>();
@@ -34,9 +39,56 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     /** Every fd of jcriu's that this object opened; jcriu's own fds 0-2 (--shell-job) are not among them. */
     private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
 
-    FileInstaller(TreeState tree, Log log) {
+    FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles) {
         this.tree = tree;
         this.log = log;
+        this.shm = shm;
+        this.checkFiles = checkFiles;
+    }
+
+    @Override
+    public boolean checkFiles() {
+        return checkFiles;
+    }
+
+    @Override
+    public int ghost(jcriu.files.DeletedFile f) throws IOException {
+        return shm.ghostOf(new jcriu.state.FileSnapshot(f.path(), f.mode(), f.uid(), f.gid(), f.content(), true));
+    }
+
+    /**
+     * Made once (or the one its mappings use); its seals are added on first use, which is
+     * after every process of the tree has mapped its memory, so no mapping is refused by them.
+     */
+    @Override
+    public int memfd(jcriu.files.Memfd m) throws IOException {
+        int fd = shm.ghostOf(new jcriu.state.FileSnapshot(m.path(), m.mode(), m.uid(), m.gid(), m.content(), true));
+        if (m.seals() != 0 && sealed.add(m.inode())) {
+            Sys.fcntl(fd, jcriu.sys.FdSys.F_ADD_SEALS, m.seals());
+            log.debug(m.path() + ": seals " + Integer.toHexString(m.seals()) + " added again");
+        }
+        return fd;
+    }
+
+    /**
+     * Opened read-write without blocking (Linux allows it on a FIFO), so neither side waits
+     * for the other, and refilled with its unread bytes on first use.
+     */
+    @Override
+    public int fifo(String path, long ino, byte[] data) throws IOException {
+        Integer have = fifos.get(ino);
+        if (have != null) return have;
+        int fd;
+        try {
+            fd = Sys.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        } catch (jcriu.sys.SysException e) {
+            throw new IOException("cannot open the FIFO " + path + " again: " + e.getMessage(), e);
+        }
+        owned.add(fd);
+        fifos.put(ino, fd);
+        if (data.length > 0) Sys.write(fd, data);
+        log.debug("FIFO " + path + ": " + data.length + " unread bytes put back");
+        return fd;
     }
 
     /** jcriu's fd of description {@code id}, opened on first use. */
@@ -150,6 +202,16 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         @Override
         public long call(String what, int nr, long... args) {
             return t.inj().call(what + " in " + t.pid(), nr, args);
+        }
+
+        @Override
+        public long raw(int nr, long... args) {
+            return t.inj().raw(nr, args);
+        }
+
+        @Override
+        public void log(String message) {
+            t.log().debug(message);
         }
 
         @Override

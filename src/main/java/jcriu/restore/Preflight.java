@@ -36,9 +36,12 @@ final class Preflight {
             }
             for (FdState f : st.fds()) {
                 OpenFile file = tree.file(f.fileId());
-                if (file instanceof RegularFile r && !Files.exists(Path.of(r.path()))) {
-                    throw new IOException("fd " + f.fd() + " of process " + st.pid() + " needs " + r.path()
-                            + ", which no longer exists");
+                if (file instanceof RegularFile r && !ofTree(r.path(), tree)) {
+                    if (!Files.exists(Path.of(r.path()))) {
+                        throw new IOException("fd " + f.fd() + " of process " + st.pid() + " needs " + r.path()
+                                + ", which no longer exists");
+                    }
+                    r.verify(!opts.skipFileCheck());
                 }
                 if (file instanceof InheritedTerminal && !opts.shellJob()) {
                     throw new IOException("fd " + f.fd() + " of process " + st.pid() + " was a terminal: restore with"
@@ -51,6 +54,12 @@ final class Preflight {
             }
         }
         log.debug("preflight ok: " + tree.allIds().size() + " PIDs and TIDs are free, files are present");
+    }
+
+    /** A file under /proc/PID of a process or thread of the tree: it exists again once the tree is made. */
+    private static boolean ofTree(String path, TreeState tree) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^/proc/(\\d+)(/.*)?$").matcher(path);
+        return m.matches() && tree.allIds().contains(Integer.parseInt(m.group(1)));
     }
 
     /**

@@ -162,16 +162,24 @@ class CriuCliTest {
     }
 
     @Test
-    void fileLocksAreRefusedWithOrWithoutTheOption() throws Exception {
+    void fileLocksAreDumpedOnlyWithTheOptionAndHeldAgainAfterTheRestore() throws Exception {
         for (String kind : List.of("flock", "posix")) {
             try (Workload w = Workload.start(Gcc.compile("locker"), kind)) {
                 w.awaitOutput("ready");
                 String out = finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs"), 1);
-                assertTrue(out.contains("holds file locks") && out.contains("lock.file"), out);
-                out = finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs", "--file-locks"), 1);
-                assertTrue(out.contains("holds file locks"), out);
+                assertTrue(out.contains("holds file locks") && out.contains("lock.file")
+                        && out.contains("--file-locks"), out);
                 assertTrue(w.alive());
-                w.skipToEnd().awaitOutput("alive");
+                finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs", "--file-locks"), 0);
+                w.awaitGone(Duration.ofSeconds(30));
+                finish(jcriu(w.dir(), "restore", "-d", "-D", "imgs"), 0);
+                try (Workload r = Workload.adopt(w.pid(), w.dir()).seek(w.lineCount())) {
+                    r.awaitOutput("alive");
+                    String lines = Files.readString(Path.of("/proc/locks"));
+                    assertTrue(lines.lines().anyMatch(l -> l.contains((kind.equals("flock") ? "FLOCK" : "POSIX"))
+                            && l.contains(" " + w.pid() + " ")), "the restored process holds its lock again:\n" + lines);
+                    r.kill9AndAwaitGone();
+                }
             }
         }
     }
