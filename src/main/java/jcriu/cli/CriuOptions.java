@@ -205,9 +205,9 @@ public final class CriuOptions {
         add("manage-cgroups", (char) 0, Arg.OPTIONAL, false, false, on(DR, new ByValue(CriuOptions::judgeCgroups, "only ignore (" + CGROUPS + ")")),
                 "cgroup handling mode");
         list("cgroup-root", on(DR, refused(CGROUPS)), "cgroup root");
-        list("inherit-fd", merge(on(EnumSet.of(Verb.RESTORE), refused(
-                "jcriu cannot hand its own file descriptors to the restored process yet")),
-                on(DP, refused("--inherit-fd is a restore option (CRIU refuses it here too)"))), "inherit an fd");
+        list("inherit-fd", merge(on(EnumSet.of(Verb.RESTORE), PASS),
+                on(DP, refused("--inherit-fd is a restore option (CRIU refuses it here too)"))),
+                "use fd N of jcriu for KEY (fd[N]:pipe:[INODE]: a pipe whose other end was outside the dump)");
         value("feature", (char) 0, on(EnumSet.of(Verb.CHECK), PASS), "check one feature");
         list("skip-mnt", on(EnumSet.of(Verb.DUMP), noEffect(MOUNTS)), "skip a mount");
         list("enable-fs", on(DR, noEffect(MOUNTS)), "file systems to dump mounts of");

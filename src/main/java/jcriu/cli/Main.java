@@ -447,6 +447,10 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--display-stats", description = "print the restore's statistics on standard output")
         boolean displayStats;
 
+        @Option(names = "--inherit-fd", paramLabel = "fd[N]:KEY", description = "use jcriu's fd N for KEY;"
+                + " KEY pipe:[INODE] is a pipe whose other end was outside the dumped processes (the dump logs its key)")
+        List<String> inheritFds = new ArrayList<>();
+
         @Option(names = "--skip-file-rwx-check", description = "use files reopened by path even if their permissions"
                 + " or size changed since the dump (otherwise the restore refuses them, naming the file)")
         boolean skipFileCheck;
@@ -457,8 +461,17 @@ public final class Main implements Callable<Integer> {
         @Override
         public CriuOptions.Verb verb() { return CriuOptions.Verb.RESTORE; }
 
+        private java.util.Map<String, Integer> inherited() throws Failure {
+            try {
+                return RestoreOptions.parseInheritFds(inheritFds);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(2, e.getMessage(), e);
+            }
+        }
+
         RestoreOptions options() {
-            return new RestoreOptions(dir, detach, leaveStopped, shellJob, RestoreHooks.NONE, skipFileCheck);
+            return new RestoreOptions(dir, detach, leaveStopped, shellJob, RestoreHooks.NONE, skipFileCheck,
+                    RestoreOptions.parseInheritFds(inheritFds));
         }
 
         @Override
@@ -492,7 +505,7 @@ public final class Main implements Callable<Integer> {
                 hooks.run("pre-restore");
                 long t0 = System.nanoTime();
                 Restorer.Result r = Restorer.restore(new RestoreOptions(dir, !parent, leaveStopped, shellJob,
-                        hooks.forRestore(pf), skipFileCheck), l);
+                        hooks.forRestore(pf), skipFileCheck, inherited()), l);
                 Duration took = Duration.ofNanos(System.nanoTime() - t0);
                 hooks.runLogged("post-resume");
                 if (displayStats) Stats.restore(System.out, took);

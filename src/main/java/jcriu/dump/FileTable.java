@@ -155,8 +155,10 @@ final class FileTable implements jcriu.files.TreeFiles {
     }
 
     /**
-     * The pipes behind the tree's pipe ends, with their unread bytes. Both ends must be held
-     * inside the tree; a pipe to a process outside it is refused, naming the fd.
+     * The pipes behind the tree's pipe ends, with their unread bytes. A pipe with an end held
+     * outside the tree (a shell's pipe, a supervisor's) is external, as CRIU dumps it: no data
+     * is saved (it stays in the pipe, for the outside end) and the restore plugs in a pipe the
+     * user gives with --inherit-fd.
      */
     List<PipeState> pipes() throws IOException {
         Map<Long, List<Holder>> byPipe = new LinkedHashMap<>();
@@ -173,14 +175,26 @@ final class FileTable implements jcriu.files.TreeFiles {
                 else writer = writer == null ? h : writer;
             }
             if (reader == null || writer == null) {
-                Holder h = e.getValue().getFirst();
-                throw new IOException("fd " + h.fd() + " of process " + h.pid() + " (pipe:[" + e.getKey() + "]) is a pipe"
-                        + " whose " + (reader == null ? "read" : "write") + " end is held outside the dumped processes;"
-                        + " pipes to other processes are not supported yet");
+                external(e.getValue());
+                continue;
             }
             out.add(peek(e.getKey(), reader));
         }
         return out;
+    }
+
+    private void external(List<Holder> ends) {
+        for (Holder h : ends) {
+            PipeEnd p = (PipeEnd) h.file();
+            if (p.external()) continue;
+            PipeEnd ext = p.asExternal();
+            files.set(files.indexOf(p), ext);
+            List<Holder> same = byInode.values().stream().filter(l -> l.contains(h)).findFirst().orElseThrow();
+            same.set(same.indexOf(h), new Holder(h.pid(), h.fd(), h.ino(), ext));
+            log.warn("fd " + h.fd() + " of process " + h.pid() + " is " + p.key() + ", whose " + (p.readEnd() ? "write"
+                    : "read") + " end is outside the dumped processes: dumped as external; restore with --inherit-fd"
+                    + " fd[N]:" + p.key());
+        }
     }
 
     /** Capacity and unread bytes, read without consuming them (a --leave-running dump loses nothing). */

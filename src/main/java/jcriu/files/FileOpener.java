@@ -14,6 +14,9 @@ public interface FileOpener {
      */
     int pipeEnd(long ino, boolean readEnd) throws IOException;
 
+    /** jcriu's own fd given for {@code key} with --inherit-fd ({@code pipe:[INODE]}). */
+    int inheritedFor(String key) throws IOException;
+
     /** jcriu's own fd {@code fd} (0-2), which a {@code --shell-job} restore hands on. */
     int inherited(int fd) throws IOException;
 

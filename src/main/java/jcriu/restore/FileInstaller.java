@@ -39,11 +39,23 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     /** Every fd of jcriu's that this object opened; jcriu's own fds 0-2 (--shell-job) are not among them. */
     private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
 
-    FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles) {
+    private final Map<String, Integer> inheritFds;
+
+    FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds) {
         this.tree = tree;
         this.log = log;
         this.shm = shm;
         this.checkFiles = checkFiles;
+        this.inheritFds = inheritFds;
+    }
+
+    /** jcriu's own fd, never closed here; the preflight made sure it was given. */
+    @Override
+    public int inheritedFor(String key) throws IOException {
+        Integer fd = inheritFds.get(key);
+        if (fd == null) throw new IOException(key + " was outside the dumped processes: restore with --inherit-fd fd[N]:" + key);
+        log.debug(key + ": jcriu's fd " + fd + " (--inherit-fd)");
+        return fd;
     }
 
     @Override
@@ -97,7 +109,9 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         if (have != null) return have;
         OpenFile f = tree.file(id);
         int fd = f.open(this);
-        if (!(f instanceof jcriu.files.InheritedTerminal)) owned.add(fd);
+        if (!(f instanceof jcriu.files.InheritedTerminal) && !(f instanceof jcriu.files.PipeEnd p && p.external())) {
+            owned.add(fd);
+        }
         byId.put(id, fd);
         log.debug("file " + id + " (" + f.describe() + ") open as jcriu's fd " + fd);
         return fd;

@@ -43,6 +43,17 @@ final class Preflight {
                     }
                     r.verify(!opts.skipFileCheck());
                 }
+                if (file instanceof jcriu.files.PipeEnd p && p.external()) {
+                    Integer given = opts.inheritFds().get(p.key());
+                    if (given == null) {
+                        throw new IOException("fd " + f.fd() + " of process " + st.pid() + " is " + p.key() + ", whose other"
+                                + " end was outside the dumped processes: restore with --inherit-fd fd[N]:" + p.key()
+                                + ", N being an fd of jcriu's on the pipe to use");
+                    }
+                    if (!Files.exists(Path.of("/proc/self/fd/" + given))) {
+                        throw new IOException("--inherit-fd fd[" + given + "]:" + p.key() + ": jcriu has no fd " + given);
+                    }
+                }
                 if (file instanceof InheritedTerminal && !opts.shellJob()) {
                     throw new IOException("fd " + f.fd() + " of process " + st.pid() + " was a terminal: restore with"
                             + " --shell-job");

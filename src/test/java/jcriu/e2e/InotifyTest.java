@@ -56,7 +56,13 @@ class InotifyTest {
             Checkpoints.dump(b, dir, false);
             b.awaitGone(Duration.ofSeconds(30));
             append(file, "line 2 (while dead)\n");
-            try (Workload r = Checkpoints.restore(dir, b.dir(), b.lineCount())) {
+            // the file tail reads grew while it was dead: refused as changed since the dump (as CRIU
+            // does), unless the restore is told to use it as it is
+            var refused = org.junit.jupiter.api.Assertions.assertThrows(jcriu.restore.Restorer.RestoreException.class,
+                    () -> jcriu.restore.Restorer.restore(new jcriu.restore.RestoreOptions(dir, true, false, false),
+                            jcriu.api.Log.quiet()));
+            assertTrue(refused.getMessage().contains(file + " changed since the dump"), refused.getMessage());
+            try (Workload r = Checkpoints.restore(dir, b.dir(), b.lineCount(), true)) {
                 assertEquals(watchBefore, watchLines(r.pid()), "the same watch: descriptor, inode, mask");
                 append(file, "line 3\n");
                 r.awaitOutput("^line 2 \\(while dead\\)$");
