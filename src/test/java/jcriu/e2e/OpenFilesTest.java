@@ -145,11 +145,12 @@ class OpenFilesTest {
     @Test
     void aDeletedFileAboveTheGhostLimitIsRefused() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("openfiles"), Integer.toString(3 << 20))) {
-            w.awaitOutput("^ready ");
+            String ready = w.awaitOutput("^ready ");
             Path dir = Checkpoints.imageDir(w);
             var e = assertThrows(Checkpointer.DumpException.class, () -> dump(w, dir, 1 << 20, true));
-            assertTrue(e.getMessage().contains("ghost.dat") && e.getMessage().contains("ghost limit of 1048576"),
-                    e.getMessage());
+            assertTrue(e.getMessage().contains("fd " + Workload.number(ready, "ghost") + " of process " + w.pid())
+                    && e.getMessage().contains("ghost.dat") && e.getMessage().contains("ghost limit of 1048576")
+                    && e.getMessage().contains("--ghost-limit"), e.getMessage());
             assertTrue(w.alive(), "a refused dump leaves the process running");
             List<String> before = obs(w);
 
