@@ -175,12 +175,41 @@ final class FileTable implements jcriu.files.TreeFiles {
                 else writer = writer == null ? h : writer;
             }
             if (reader == null || writer == null) {
-                external(e.getValue());
-                continue;
+                Holder held = reader != null ? reader : writer;
+                if (otherEndHeld(held, reader != null)) {
+                    external(e.getValue());
+                    continue;
+                }
+                // no one holds the other end (closed everywhere): the tree's own pipe, as it is
+                log.debug("pipe:[" + e.getKey() + "]: its " + (reader != null ? "write" : "read") + " end is closed");
+                if (reader == null) {
+                    out.add(new PipeState(e.getKey(), 0, new byte[0])); // nothing can read what it holds
+                    continue;
+                }
             }
             out.add(peek(e.getKey(), reader));
         }
         return out;
+    }
+
+    /**
+     * Whether some process holds the end of the pipe that the tree does not: asked of the
+     * description itself (a copy by pidfd_getfd), which polls EPOLLHUP for a read end without
+     * writers and EPOLLERR for a write end without readers.
+     */
+    private static boolean otherEndHeld(Holder h, boolean readEnd) {
+        int pidfd = FdSys.pidfdOpen(h.pid());
+        try {
+            int fd = FdSys.pidfdGetfd(pidfd, h.fd());
+            try {
+                int ev = FdSys.pollNow(fd, 0);
+                return (ev & (readEnd ? FdSys.POLLHUP : FdSys.POLLERR)) == 0;
+            } finally {
+                Sys.close(fd);
+            }
+        } finally {
+            Sys.close(pidfd);
+        }
     }
 
     private void external(List<Holder> ends) {

@@ -163,6 +163,19 @@ public final class FdSys {
                 .putShort((short) 0).putInt(0).putLong(start).putLong(len).putInt(0).putInt(0).array();
     }
 
+    public static final int POLLERR = 0x8, POLLHUP = 0x10;
+
+    /** poll(2) of one fd without waiting: its revents. */
+    public static int pollNow(int fd, int events) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(8, 4);
+            p.set(ValueLayout.JAVA_INT, 0, fd);
+            p.set(ValueLayout.JAVA_SHORT, 4, (short) events);
+            Sys.call("poll(" + fd + ")", 7 /* poll */, p.address(), 1, 0);
+            return p.get(ValueLayout.JAVA_SHORT, 6) & 0xffff;
+        }
+    }
+
     /** F_GETOWN_EX: {type, pid}. */
     public static int[] getOwnEx(int fd) {
         try (Arena a = Arena.ofConfined()) {

@@ -164,6 +164,28 @@ class OpenFilesTest {
         }
     }
 
+    /** A parent and its child each hold a POSIX lock through one shared open file: each gets its own back. */
+    @Test
+    void posixLocksOfTwoProcessesSharingAFileComeBackToEach() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("locker"), "fork")) {
+            String ready = w.awaitOutput("^ready ");
+            int child = (int) Workload.number(ready, "child");
+            Path dir = Checkpoints.imageDir(w);
+            dump(w, dir, 1 << 20, true);
+            w.awaitGone(Duration.ofSeconds(30));
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                r.awaitOutput("^alive ");
+                String locks = Files.readString(Path.of("/proc/locks"));
+                assertTrue(locks.lines().anyMatch(l -> l.contains("POSIX  ADVISORY  WRITE " + w.pid() + " ")
+                        && l.endsWith(" 0 9")), locks);
+                assertTrue(locks.lines().anyMatch(l -> l.contains("POSIX  ADVISORY  WRITE " + child + " ")
+                        && l.endsWith(" 20 29")), locks);
+                Sig.kill(child, Sig.SIGKILL);
+                r.kill9AndAwaitGone();
+            }
+        }
+    }
+
     private static void dump(Workload w, Path dir, long ghostLimit, boolean locks) throws IOException {
         Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false, null, RseqConfigSource.PTRACE, null,
                 DumpHooks.NONE, new DumpOptions.FileOptions(ghostLimit, locks)), Log.quiet());
