@@ -153,9 +153,10 @@ public final class Checkpointer {
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
             control.reached("threads-read");
-            FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
+            FileTable files = new FileTable(opts.shellJob(), opts.files(), log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
+            files.link();
             List<PipeState> pipes = files.pipes();
             control.reached("files-read");
             linkParent(opts, set);
