@@ -97,6 +97,7 @@ public final class Checkpointer {
             DumpEngine.Injected inj = eng.inject(leader, mem, true);
             java.util.Map<Integer, DumpEngine.Injected> perThread = new java.util.HashMap<>();
             for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));
+            jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log).read(pid, early, mem);
             ProcStat stat = Stat.read(PROC, pid);
             ProcStatus status = Status.read(PROC, pid);
             DumpEngine.MmParts parts;
@@ -118,7 +119,7 @@ public final class Checkpointer {
             ProcessState st = new ProcessState(pid, stat.pgrp(), stat.session(), stat.comm(), threads, inj.sigactions(),
                     tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
                     status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T',
-                    pipes);
+                    pipes, attrs);
             StateCodec.write(dir, st);
             dir.syncDir();
             long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();

@@ -16,7 +16,13 @@ final class FdMapping {
         boolean cloexec = (fd.flags() & O_CLOEXEC) != 0;
         return switch (fd.kind()) {
             case REGULAR_FILE -> new FdState(fd.fd(), FdState.Kind.REGULAR, fd.target(), fd.flags(), fd.pos(), cloexec, sharesWith);
-            case DIRECTORY -> new FdState(fd.fd(), FdState.Kind.DIRECTORY, fd.target(), fd.flags(), fd.pos(), cloexec, sharesWith);
+            case DIRECTORY -> {
+                if (fd.target().endsWith(jcriu.proc.Vma.DELETED_SUFFIX)) {
+                    throw new IOException(what + " is a deleted directory; jcriu cannot recreate it, so the images"
+                            + " could not be restored");
+                }
+                yield new FdState(fd.fd(), FdState.Kind.DIRECTORY, fd.target(), fd.flags(), fd.pos(), cloexec, sharesWith);
+            }
             case CHAR_DEVICE -> {
                 if (!isSimpleDevice(fd.target())) {
                     throw new IOException(what + ": character device not supported (only /dev/null, /dev/zero, "

@@ -99,7 +99,7 @@ public final class StateCodec {
             }
         }
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
-            o.write(mm(st.mm(), fileIds, files));
+            o.write(AttrsCodec.putMm(mm(st.mm(), fileIds, files).toBuilder(), st.attrs()).build());
         }
         writePagemap(dir, st.pid(), st.mm().pages(), st.mm().pagesInParent());
         List<FdinfoEntry> fdinfos = new ArrayList<>();
@@ -215,6 +215,7 @@ public final class StateCodec {
             }
             c.setTc(task);
         }
+        AttrsCodec.putCore(c, st.attrs(), t.tid(), leader);
         return c.build();
     }
 
@@ -265,7 +266,7 @@ public final class StateCodec {
             VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
                     .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1).setShmid(0);
             if (v.path() != null) {
-                int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
+                int flags = v.kind() == VmaState.Kind.FILE_SHARED ? v.attrs().fileFlags() : 0;
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
                 e.setShmid(id).setFdflags(flags);
                 var snap = v.kind() == VmaState.Kind.FILE_SHARED ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
@@ -280,6 +281,7 @@ public final class StateCodec {
             long madv = 0;
             for (int a : v.madvise()) madv |= 1L << a;
             if (madv != 0) e.setMadv(madv);
+            AttrsCodec.putVma(e, v);
             m.addVmas(e);
         }
         return m.build();
@@ -395,7 +397,7 @@ public final class StateCodec {
         return new ProcessState(pid, ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
                 infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
                 pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
-                task.getTaskState() == TASK_STOPPED, readPipes(dir));
+                task.getTaskState() == TASK_STOPPED, readPipes(dir), AttrsCodec.read(dir, pid, ps.getThreadsList()));
     }
 
     private static List<PipeState> readPipes(ImageDir dir) throws IOException {
@@ -499,8 +501,8 @@ public final class StateCodec {
             }
             List<Integer> adv = new ArrayList<>();
             for (int a = 0; a < 64; a++) if ((e.getMadv() & (1L << a)) != 0) adv.add(a);
-            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), e.getFlags(), kind, path, 0, 0,
-                    adv.stream().mapToInt(Integer::intValue).toArray()));
+            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), AttrsCodec.mmapFlags(e), kind,
+                    path, 0, 0, adv.stream().mapToInt(Integer::intValue).toArray(), AttrsCodec.vmaAttrs(e)));
         }
         List<PageRun> runs = new ArrayList<>(), inParent = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pagemap(pid))) {

@@ -46,7 +46,8 @@ final class RestoreEngine {
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14;
     private static final int SEEK_SET = 0;
-    private static final int PR_CAPBSET_DROP = 24, PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47;
+    private static final int PR_CAPBSET_DROP = 24, PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47, PR_SET_SECUREBITS = 28;
+    private static final int SECBIT_KEEP_CAPS = 1 << 4, SECBIT_KEEP_CAPS_LOCKED = 1 << 5;
     private static final int IOV_BATCH = 1024;
     private static final int OPEN_FLAGS_DROPPED = 0100 | 01000 | 0200 | 0400; // O_CREAT O_TRUNC O_EXCL O_NOCTTY
 
@@ -57,6 +58,7 @@ final class RestoreEngine {
     private final Log log;
     /** Threads created so far: on failure they must be reaped before the leader can be. */
     private final List<Integer> threadsCreated = new ArrayList<>();
+    private final ProcessAttrsRestorer attrs;
 
     RestoreEngine(Tracer tracer, ProcessState st, jcriu.image.PageStore pageStore, RestoreOptions opts, Log log) {
         this.tracer = tracer;
@@ -64,6 +66,7 @@ final class RestoreEngine {
         this.pageStore = pageStore;
         this.opts = opts;
         this.log = log;
+        this.attrs = new ProcessAttrsRestorer(st, log);
     }
 
     /** Restores and returns the PID; on failure nothing of the attempt is left running. */
@@ -209,6 +212,7 @@ final class RestoreEngine {
         Regs start = tracer.getRegs(pid);
         Injector inj = new Injector(tracer, pid, start, HelperElf.gadget());
         try (TaskMemory mem = TaskMemory.open(pid, true)) {
+            attrs.enterCgroups(pid); // before any memory is charged
             List<Vma> helperMaps = Maps.read(Path.of("/proc"), pid);
             ControlArea ctl = new ControlArea(findHole(helperMaps, ControlArea.SIZE));
             inj.call("mmap control area", Nr.MMAP, ctl.base, ControlArea.SIZE, 7 /* rwx */,
@@ -229,10 +233,12 @@ final class RestoreEngine {
             restoreProcessAttrs(inj, mem, ctl, pid);
             ThreadState t = st.leader();
             restoreThread(inj, mem, ctl, pid, t);
+            attrs.restoreProcess(inj, mem, ctl, pid);
             for (ThreadState other : st.threads()) {
                 if (other.tid() != pid) createThread(inj, mem, ctl, pid, other);
             }
             restoreCreds(inj, mem, ctl);
+            attrs.restoreThread(inj, mem, ctl, pid); // the leader last: its timers may notify any thread
 
             Resume fin = resume(inj, mem, ctl, t);
             // The last injected call removes the control area; at its exit stop the task gets its own registers.
@@ -452,7 +458,9 @@ final class RestoreEngine {
             int flags = v.flags() | VmaState.MAP_FIXED_NOREPLACE;
             long fd = -1;
             if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
-                boolean rw = v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0;
+                // opened as the original was: a read-only mapping of a read-write file may be mprotect'ed writable
+                boolean rw = v.kind() == VmaState.Kind.FILE_SHARED
+                        && ((v.attrs().fileFlags() & 3) == O_RDWR || (v.prot() & VmaState.PROT_WRITE) != 0);
                 fd = openIn(inj, mem, ctl, v.path(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
             } else {
                 flags |= VmaState.MAP_ANONYMOUS;
@@ -755,6 +763,7 @@ final class RestoreEngine {
         inj.useStack(ctl.stackTop());
         restoreThread(inj, mem, ctl, pid, t);
         restoreCreds(inj, mem, ctl); // credentials are per thread; the leader's come last, after all clones
+        attrs.restoreThread(inj, mem, ctl, t.tid());
         Resume fin = resume(inj, mem, ctl, t);
         inj.finish(fin.regs());
         tracer.setXstate(t.tid(), t.xstate());
@@ -776,18 +785,19 @@ final class RestoreEngine {
             if (r == -Errno.EINVAL) break; // past the last capability this kernel knows
             if (r < 0) throw new IOException("PR_CAPBSET_DROP(" + cap + ") failed: " + Errno.name((int) -r));
         }
-        boolean allRoot = Arrays.stream(c.uid()).allMatch(x -> x == 0) && Arrays.stream(c.gid()).allMatch(x -> x == 0);
-        if (!allRoot) {
-            inj.call("prctl(PR_SET_KEEPCAPS)", Nr.PRCTL, PR_SET_KEEPCAPS, 1, 0, 0, 0); // keep them across setresuid
-            long g = ctl.alloc(4L * Math.max(1, c.groups().length));
-            ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
-            for (int x : c.groups()) b.putInt(x);
-            mem.write(g, b.array());
-            inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
-            inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
-            inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
-            inj.call("prctl(PR_SET_KEEPCAPS, 0)", Nr.PRCTL, PR_SET_KEEPCAPS, 0, 0, 0, 0);
-        }
+        // Secure bits before the ids change (NO_SETUID_FIXUP and KEEP_CAPS decide what setresuid does to the
+        // capabilities), with KEEP_CAPS on so that capset below can still give the saved sets.
+        int secbits = st.attrs().thread(inj.tid()).map(jcriu.state.ProcessAttrs.ThreadAttrs::secureBits).orElse(0);
+        inj.call("prctl(PR_SET_SECUREBITS)", Nr.PRCTL, PR_SET_SECUREBITS,
+                (secbits | SECBIT_KEEP_CAPS) & ~(SECBIT_KEEP_CAPS_LOCKED & ~secbits), 0, 0, 0);
+        // Supplementary groups always, root's included: a root process may have some of its own.
+        long g = ctl.alloc(4L * Math.max(1, c.groups().length));
+        ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
+        for (int x : c.groups()) b.putInt(x);
+        mem.write(g, b.array());
+        inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
+        inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
+        inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
         // capset: header {version 3, pid 0 (self)}, then two {effective, permitted, inheritable} words.
         long hdr = ctl.alloc(8), data = ctl.alloc(24);
         mem.write(hdr, ControlArea.le(8).putInt(0x20080522).putInt(0).array());
@@ -802,6 +812,12 @@ final class RestoreEngine {
             if ((c.capAmb() & (1L << cap)) != 0) {
                 inj.call("PR_CAP_AMBIENT_RAISE(" + cap + ")", Nr.PRCTL, PR_CAP_AMBIENT, 2, cap, 0, 0);
             }
+        }
+        if ((secbits & SECBIT_KEEP_CAPS) == 0) {
+            inj.call("prctl(PR_SET_KEEPCAPS, 0)", Nr.PRCTL, PR_SET_KEEPCAPS, 0, 0, 0, 0); // needs no capability
+        }
+        if ((secbits & SECBIT_KEEP_CAPS_LOCKED) != 0 && (secbits & SECBIT_KEEP_CAPS) == 0) {
+            inj.call("prctl(PR_SET_SECUREBITS) final", Nr.PRCTL, PR_SET_SECUREBITS, secbits, 0, 0, 0);
         }
         log.debug(String.format("creds: uid %d gid %d, caps eff %#x prm %#x inh %#x bnd %#x amb %#x", c.uid()[0],
                 c.gid()[0], c.capEff(), c.capPrm(), c.capInh(), c.capBnd(), c.capAmb()));

@@ -6,7 +6,8 @@ import java.util.List;
 public record ProcessState(int pid, int pgid, int sid, String comm, List<ThreadState> threads,
                            List<SigAction> sigactions, List<byte[]> sharedPendingSiginfo, MmState mm,
                            List<FdState> fds, String cwd, String root, int umask, Creds creds,
-                           long[][] rlimits, int personality, boolean wasStopped, List<PipeState> pipes) {
+                           long[][] rlimits, int personality, boolean wasStopped, List<PipeState> pipes,
+                           ProcessAttrs attrs) {
     /** Ids as in /proc/PID/status (real, effective, saved, fs) plus groups and capability sets. */
     public record Creds(int[] uid, int[] gid, int[] groups, long capInh, long capPrm, long capEff, long capBnd,
                         long capAmb) {}
