@@ -398,6 +398,7 @@ static void report(int gen)
 	prctl(PR_GET_CHILD_SUBREAPER, &v);
 	printf("report proc subreaper=%d\n", v);
 	printf("report proc dumpable=%d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+	printf("report proc securebits=%#x\n", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
 	printf("report proc thp_disable=%d\n", prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
 	printf("report proc mdwe=%d\n", prctl(PR_GET_MDWE, 0, 0, 0, 0));
 	printf("report proc membarrier=%#lx\n", syscall(SYS_membarrier, MEMBARRIER_GET_REGISTRATIONS, 0, 0));
@@ -504,11 +505,14 @@ int main(int argc, char **argv)
 	gid_t groups[] = {7, 42, 1000};
 	TRY(setgroups(3, groups), "setgroups");
 	TRY(prctl(PR_SET_CHILD_SUBREAPER, 1), "subreaper");
+	/* secure bits (per thread, inherited by the workers): no root magic at exec, keep caps across setuid */
+	TRY(prctl(PR_SET_SECUREBITS, (1 << 0) | (1 << 4)), "securebits");
 	if (prctl(PR_SET_THP_DISABLE, 1, 2 /* PR_THP_DISABLE_EXCEPT_ADVISED */, 0, 0) < 0)
 		TRY(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), "thp_disable");
 	TRY(prctl(PR_SET_TIMERSLACK, 3333), "timerslack main");
 	TRY(prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0), "mce_kill main");
-	write_file("/proc/self/coredump_filter", "0x3f", "coredump_filter");
+	write_file("/proc/self/coredump_filter", "0x7", "coredump_filter"); /* a JVM sets 0x3f */
+	write_file("/proc/self/autogroup", "7", "autogroup nice"); /* the nice of its session's autogroup */
 	TRY(syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0), "membarrier");
 
 	if (deleted_cwd) {

@@ -108,6 +108,12 @@ final class ProcessAttrsReader {
             throw new IOException("the current directory of process " + pid + " was deleted (" + cwd + "); jcriu"
                     + " cannot recreate a deleted directory, so the images could not be restored");
         }
+        String label = lsmLabel(pid), mine = lsmLabel(Sys.getpid());
+        if (!label.equals(mine)) {
+            throw new IOException("process " + pid + " has the security label '" + label + "' (jcriu: '" + mine
+                    + "'); LSM labels are not supported yet");
+        }
+        refuseProtectionKeys(pid);
         ProcStatus lead = Status.read(PROC, pid);
         for (DumpEngine.Early t : threads) {
             ProcStatus s = Status.readTask(PROC, pid, t.tid());
@@ -129,6 +135,36 @@ final class ProcessAttrsReader {
             if (!(clamp[0] == 0 && (clamp[1] == 1024 || clamp[1] == 0))) {
                 throw new IOException(who + " has scheduler utilization clamps " + clamp[0] + ".." + clamp[1]
                         + "; not supported yet");
+            }
+        }
+    }
+
+    /** /proc/PID/attr/current, "" when no LSM answers (EINVAL). */
+    private static String lsmLabel(int pid) {
+        try {
+            return java.nio.file.Files.readString(PROC.resolve(pid + "/attr/current")).replace("\0", "").strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * Memory protection keys (pkey_mprotect) show as "ProtectionKey:" in smaps on CPUs that have
+     * them; a mapping with a key other than 0 depends on keys allocated with pkey_alloc and on
+     * the PKRU register, which jcriu does not restore.
+     */
+    private static void refuseProtectionKeys(int pid) throws IOException {
+        if (!java.nio.file.Files.readString(PROC.resolve("self/smaps")).contains("ProtectionKey:")) {
+            return; // no protection keys on this CPU or kernel
+        }
+        String range = "";
+        for (String l : java.nio.file.Files.readAllLines(PROC.resolve(pid + "/smaps"))) {
+            int sp = l.indexOf(' ');
+            if (sp > 0 && l.substring(0, sp).matches("[0-9a-f]+-[0-9a-f]+")) {
+                range = l.substring(0, sp);
+            } else if (l.startsWith("ProtectionKey:") && !l.substring(14).strip().equals("0")) {
+                throw new IOException("mapping " + range + " of process " + pid + " has memory protection key "
+                        + l.substring(14).strip() + "; protection keys are not supported yet");
             }
         }
     }

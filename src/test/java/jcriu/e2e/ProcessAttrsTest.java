@@ -152,4 +152,57 @@ class ProcessAttrsTest {
         assertEquals("1", after.get("proc.onfault_resident"));
         assertEquals("1", after.get("proc.new_mapping_locked"), "mlockall(MCL_FUTURE) is in force again");
     }
+
+    @Test
+    void everyThreadKeepsItsOwnAttributes() {
+        for (int i = 0; i < 3; i++) sameInReport("thread." + i);
+        // per-thread values that differ between threads, as the kernel shows them
+        for (String k : procBefore.keySet()) {
+            if (!k.startsWith("task.")) continue;
+            String field = k.substring(k.indexOf('.', 5) + 1);
+            if (List.of("status.SigBlk", "status.NoNewPrivs", "status.Cpus_allowed_list", "status.Mems_allowed_list",
+                    "status.Speculation_Store_Bypass", "status.Name", "stat.19", "stat.41", "sched.policy", "sched.prio")
+                    .contains(field)) {
+                sameInProc(k);
+            }
+        }
+        // and they do differ: a restore giving every thread the leader's would show
+        assertFalse(before.get("thread.0").equals(before.get("thread.1").replace("idx=1", "idx=0")));
+        noBad();
+    }
+
+    @Test
+    void processWidePrctlFlags() {
+        sameInReport("proc.subreaper", "proc.dumpable", "proc.securebits", "proc.thp_disable", "proc.mdwe", "proc.membarrier",
+                "proc.coredump_filter", "proc.timerslack", "proc.personality", "proc.uname");
+        assertEquals("1", after.get("proc.subreaper"));
+        assertEquals("0", after.get("proc.dumpable"));
+        assertEquals("0x11", after.get("proc.securebits"));
+        assertEquals("1", after.get("proc.mdwe"));
+        assertEquals("0x10", after.get("proc.membarrier"));
+        assertEquals("00000007", after.get("proc.coredump_filter"));
+        sameInProc("coredump_filter", "timerslack_ns", "personality", "status.THP_enabled");
+    }
+
+    @Test
+    void mappingsKeepFlagsAdviceLocksSealsAndPolicies() {
+        List<String> flags = procBefore.keySet().stream().filter(k -> k.startsWith("smaps.") && k.endsWith(".VmFlags")).toList();
+        for (String k : flags) sameInProc(k);
+        // each kind of advice is present, so that a restore losing one shows
+        String all = String.join(" ", flags.stream().map(procBefore::get).toList());
+        for (String f : List.of("sr", "rr", "dc", "wf", "dd", "nh", "nr", "lo", "lf", "dp", "sl")) {
+            assertTrue((" " + all + " ").contains(" " + f + " "), "some mapping has VmFlags " + f + ": " + all);
+        }
+        List<String> numa = procBefore.keySet().stream().filter(k -> k.startsWith("numa_maps.")).toList();
+        for (String k : numa) sameInProc(k);
+        assertTrue(numa.stream().anyMatch(k -> procBefore.get(k).startsWith("bind:")), "an mbind policy: " + numa);
+        sameInProc("status.VmSize", "status.VmData", "status.VmStk", "status.VmExe", "status.VmLib");
+    }
+
+    @Test
+    void autogroupNiceOfItsSession() {
+        String a = procBefore.get("autogroup"), b = procAfter.get("autogroup");
+        assertTrue(a.endsWith(" nice 7"), a);
+        assertTrue(b.endsWith(" nice 7"), "a new session, a new autogroup, the same nice: " + b);
+    }
 }
