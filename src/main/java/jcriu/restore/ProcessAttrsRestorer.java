@@ -70,6 +70,8 @@ final class ProcessAttrsRestorer {
         if (attrs.cgroups().isEmpty()) return;
         List<CgroupMounts.Mount> mounts = CgroupMounts.read();
         for (ProcessAttrs.Cgroup g : attrs.cgroups()) {
+            String now = CgroupMounts.current(pid, g);
+            if (g.path().equals(now)) continue; // already there (it inherited jcriu's)
             Path dir = CgroupMounts.directory(mounts, g);
             String where = "cgroup " + g.path() + " of hierarchy " + g.hierarchy()
                     + (g.controllers().isEmpty() ? " (v2)" : " (" + g.controllers() + ")");
@@ -81,8 +83,6 @@ final class ProcessAttrsRestorer {
                 log.warn(where + ": " + dir + " no longer exists; the process stays in jcriu's");
                 continue;
             }
-            String now = CgroupMounts.current(pid, g);
-            if (g.path().equals(now)) continue;
             try {
                 Files.writeString(dir.resolve("cgroup.procs"), Integer.toString(pid));
                 log.debug(where + ": joined");

@@ -351,6 +351,22 @@ class CheckpointRestoreTest {
         }
     }
 
+    /** A process of another user: its rlimits come from /proc (prlimit64 would need CAP_SYS_RESOURCE). */
+    @Test
+    void processOfAnotherUserKeepsItsIdsAndLimits() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"), "nobody")) {
+            w.awaitOutput("count=2");
+            Map<String, String> before = caps(w.pid());
+            assertTrue(before.get("Uid").startsWith("65534"), before.toString());
+            String limits = Files.readString(Path.of("/proc/" + w.pid() + "/limits"));
+            try (Workload r = Checkpoints.cycle(w)) {
+                r.awaitOutput("count=");
+                assertEquals(before, caps(r.pid()));
+                assertEquals(limits, Files.readString(Path.of("/proc/" + r.pid() + "/limits")));
+            }
+        }
+    }
+
     /** A vDSO that is not byte-identical (as after a kernel change) is refused before anything runs. */
     @Test
     void differentVdsoIsRefused() throws Exception {
