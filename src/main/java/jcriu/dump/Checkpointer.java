@@ -89,6 +89,7 @@ public final class Checkpointer {
         boolean killed = false;
         try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
             refuseTree(frozen, opts.leaveRunning());
+            ProcessAttrsReader.refuse(pid, frozen.tids()); // before anything runs in the process
             early = eng.readThreads(frozen, mem);
             DumpEngine.Early leader = early.getFirst();
             var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once

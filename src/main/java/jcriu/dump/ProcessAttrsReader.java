@@ -66,10 +66,19 @@ final class ProcessAttrsReader {
         this.log = log;
     }
 
+    /**
+     * Refuses, from /proc alone, what jcriu cannot restore. Called right after the freeze,
+     * before anything is injected: a seccomp filter could kill the process for an injected
+     * system call, and a refusal must leave the process as it was.
+     */
+    static void refuse(int pid, List<Integer> tids) throws IOException {
+        refuseFromProc(pid, tids);
+        refuseTimers(pid, PosixTimers.read(PROC, pid), tids.size());
+    }
+
+    /** Everything else, partly by injection; {@link #refuse} has passed. */
     ProcessAttrs read(int pid, List<DumpEngine.Early> threads, TaskMemory mem) throws IOException {
-        refuseFromProc(pid, threads);
         List<PosixTimers.Entry> timers = PosixTimers.read(PROC, pid);
-        refuseTimers(pid, timers, threads.size());
         List<ThreadAttrs> perThread = new ArrayList<>();
         Leader leader = null;
         for (DumpEngine.Early t : threads) {
@@ -89,7 +98,7 @@ final class ProcessAttrsReader {
     // ---------------------------------------------------------------- refusals from /proc
 
     /** What /proc alone shows jcriu cannot restore. */
-    private void refuseFromProc(int pid, List<DumpEngine.Early> threads) throws IOException {
+    private static void refuseFromProc(int pid, List<Integer> tids) throws IOException {
         for (String ns : NAMESPACES) {
             String mine = ProcAttrs.namespace(PROC, Sys.getpid(), ns);
             String theirs;
@@ -115,9 +124,9 @@ final class ProcessAttrsReader {
         }
         refuseProtectionKeys(pid);
         ProcStatus lead = Status.read(PROC, pid);
-        for (DumpEngine.Early t : threads) {
-            ProcStatus s = Status.readTask(PROC, pid, t.tid());
-            String who = "thread " + t.tid() + " of process " + pid;
+        for (int tid : tids) {
+            ProcStatus s = Status.readTask(PROC, pid, tid);
+            String who = "thread " + tid + " of process " + pid;
             if (s.seccomp() != 0) {
                 throw new IOException(who + " runs under seccomp (mode " + (s.seccomp() == 1 ? "strict" : "filter")
                         + (s.seccompFilters().isPresent() ? ", " + s.seccompFilters().getAsInt() + " filters" : "")
@@ -131,7 +140,7 @@ final class ProcessAttrsReader {
             if (!untag.equals("0xffffffffffffffff")) {
                 throw new IOException(who + " uses linear address masking (untag_mask " + untag + "); not supported yet");
             }
-            int[] clamp = Sys.schedUtilClamp(t.tid());
+            int[] clamp = Sys.schedUtilClamp(tid);
             if (!(clamp[0] == 0 && (clamp[1] == 1024 || clamp[1] == 0))) {
                 throw new IOException(who + " has scheduler utilization clamps " + clamp[0] + ".." + clamp[1]
                         + "; not supported yet");
