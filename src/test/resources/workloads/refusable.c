@@ -10,6 +10,9 @@
  *   uts-ns          in a UTS namespace of its own
  *   traced          traced (PTRACE_SEIZE) by a child of its own, "tracer pid=<pid>"
  *   thread-cputimer a POSIX timer on CLOCK_THREAD_CPUTIME_ID, with a second thread
+ *   ldt             has a local descriptor table (modify_ldt)
+ *   threads         nothing to refuse by itself: a second thread, "thread tid=<tid>" (a test
+ *                   moves it into a cgroup of its own)
  * Output:
  *   [tracer pid=<pid>]
  *   ready pid=<pid> mode=<MODE>
@@ -34,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <asm/ldt.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +54,13 @@ static void bad(const char *what)
 static void *idle_thread(void *arg)
 {
 	if (arg && syscall(SYS_setresgid, -1, 5, -1) < 0) bad("setresgid in a thread");
+	while (!term) pause();
+	return NULL;
+}
+
+static void *idle_thread_tid(void *arg)
+{
+	*(volatile pid_t *)arg = syscall(SYS_gettid);
 	while (!term) pause();
 	return NULL;
 }
@@ -110,6 +121,15 @@ int main(int argc, char **argv)
 		struct itimerspec its = {{0, 0}, {100, 0}};
 		if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &t) < 0 || timer_settime(t, 0, &its, NULL) < 0)
 			bad("thread cpu timer");
+	} else if (!strcmp(mode, "ldt")) {
+		struct user_desc d = {.entry_number = 0, .base_addr = 0, .limit = 0xfff, .seg_32bit = 1,
+				      .limit_in_pages = 1, .useable = 1};
+		if (syscall(SYS_modify_ldt, 1, &d, sizeof(d)) < 0) bad("modify_ldt");
+	} else if (!strcmp(mode, "threads")) {
+		static pid_t tid;
+		pthread_create(&th, NULL, idle_thread_tid, &tid);
+		while (!tid) usleep(1000);
+		printf("thread tid=%d\n", tid);
 	} else {
 		fprintf(stderr, "unknown mode '%s'\n", mode);
 		return 2;

@@ -123,6 +123,7 @@ final class ProcessAttrsReader {
                     + "'); LSM labels are not supported yet");
         }
         refuseProtectionKeys(pid);
+        String cgroups = java.nio.file.Files.readString(PROC.resolve(pid + "/cgroup"));
         ProcStatus lead = Status.read(PROC, pid);
         for (int tid : tids) {
             ProcStatus s = Status.readTask(PROC, pid, tid);
@@ -139,6 +140,11 @@ final class ProcessAttrsReader {
             String untag = s.field("untag_mask").orElse("0xffffffffffffffff");
             if (!untag.equals("0xffffffffffffffff")) {
                 throw new IOException(who + " uses linear address masking (untag_mask " + untag + "); not supported yet");
+            }
+            String own = java.nio.file.Files.readString(PROC.resolve(pid + "/task/" + tid + "/cgroup"));
+            if (!own.equals(cgroups)) {
+                throw new IOException(who + " is in cgroups of its own (" + own.strip().replace('\n', ' ')
+                        + "); per-thread cgroups are not supported yet");
             }
             int[] clamp = Sys.schedUtilClamp(tid);
             if (!(clamp[0] == 0 && (clamp[1] == 1024 || clamp[1] == 0))) {
@@ -285,6 +291,8 @@ final class ProcessAttrsReader {
         r = inj.raw(Nr.PRCTL, PR_GET_IO_FLUSHER, 0, 0, 0, 0);
         if (r == 1) throw new IOException(who + " is an I/O flusher (PR_SET_IO_FLUSHER); not supported yet");
         if (r == -Errno.EPERM) log.debug(who + ": PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE, which jcriu lacks");
+        r = inj.raw(Nr.MODIFY_LDT, 0 /* read */, page + SPEC, 16);
+        if (r > 0) throw new IOException(who + " has a local descriptor table (modify_ldt); not supported yet");
         mem.writeLong(page + OUT, 0);
         r = inj.raw(Nr.PRCTL, PR_SCHED_CORE, 0 /* PR_SCHED_CORE_GET */, 0, 0 /* PIDTYPE_PID */, page + OUT);
         if (r == 0 && mem.readLong(page + OUT) != 0) {

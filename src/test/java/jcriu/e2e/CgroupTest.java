@@ -76,6 +76,31 @@ class CgroupTest {
         }
     }
 
+    /** A thread in a cgroup other than its process's (v1 tasks, v2 threaded cgroups) is refused, naming it. */
+    @Test
+    void aThreadInACgroupOfItsOwnIsRefused() throws Exception {
+        try (Fresh cg = freshCgroup(); Workload w = Workload.start(Gcc.compile("refusable"), "threads")) {
+            int tid = (int) Workload.number(w.awaitOutput("thread tid="), "tid");
+            w.awaitOutput("count=2");
+            if (cg.line().startsWith("0:")) {
+                Files.writeString(cg.dir().resolve("cgroup.type"), "threaded");
+                Files.writeString(cg.dir().resolve("cgroup.threads"), Integer.toString(tid));
+            } else {
+                Files.writeString(cg.dir().resolve("tasks"), Integer.toString(tid));
+            }
+            Path dir = Checkpoints.imageDir(w);
+            var e = org.junit.jupiter.api.Assertions.assertThrows(jcriu.dump.Checkpointer.DumpException.class, () ->
+                    jcriu.dump.Checkpointer.dump(new jcriu.dump.DumpOptions(w.pid(), dir, false, false),
+                            Checkpoints.log(new ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("thread " + tid) && e.getMessage().contains("cgroups of its own"),
+                    e.getMessage());
+            long at = Workload.number(w.lines().getLast(), "count");
+            w.awaitOutput("count=" + (at + 2));
+            w.close(); // out of the cgroup before it is removed
+            w.awaitGone(Duration.ofSeconds(30));
+        }
+    }
+
     @Test
     void aCgroupGoneMeanwhileLeavesTheProcessInJcriusWithAWarning() throws Exception {
         try (Fresh cg = freshCgroup(); Workload w = Workload.start(Gcc.compile("counter"))) {
