@@ -36,6 +36,16 @@ public final class Freezer {
     }
 
     public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log) throws IOException {
+        return freeze(tracer, pid, log, tid -> { });
+    }
+
+    /**
+     * As {@link #freeze(Tracer, int, Consumer)}, calling {@code afterSeize} with each thread
+     * between its PTRACE_SEIZE and its PTRACE_INTERRUPT: tests use it to make a signal arrive
+     * in that window, where it is reported before the interrupt stop.
+     */
+    public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log, java.util.function.IntConsumer afterSeize)
+            throws IOException {
         Set<Integer> stopped = new LinkedHashSet<>();
         try {
             for (int round = 0; round < MAX_ROUNDS; round++) {
@@ -55,6 +65,7 @@ public final class Freezer {
                         }
                         throw e;
                     }
+                    afterSeize.accept(tid);
                     tracer.interrupt(tid);
                     fresh.add(tid);
                 }
