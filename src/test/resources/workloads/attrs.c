@@ -79,6 +79,8 @@ static int nthreads = 3;
 static int have_avx;
 static char failed[512], skipped[512];
 static volatile sig_atomic_t report_gen, term;
+/* the generation whose "report begin" line is out: workers report only after it */
+static volatile int report_begun;
 static volatile sig_atomic_t alarm_count, rt_count, cpu_count;
 static __thread volatile sig_atomic_t tid_count;
 static volatile int tid_counts[MAX_THREADS];
@@ -236,8 +238,8 @@ static void *worker_main(void *arg)
 			load_vec(w->pattern);
 		}
 		tid_counts[w->idx] = tid_count;
-		if (report_gen != seen && w->acked != report_gen) {
-			seen = report_gen;
+		if (report_begun != seen && w->acked != report_begun) {
+			seen = report_begun;
 			thread_report(w);
 			w->acked = seen;
 			load_vec(w->pattern);
@@ -369,6 +371,8 @@ static void report(int gen)
 {
 	char buf[4096];
 	printf("report begin gen=%d\n", gen);
+	fflush(stdout);
+	report_begun = gen;
 	mode_t um = umask(0);
 	umask(um);
 	printf("report proc umask=%04o\n", um);

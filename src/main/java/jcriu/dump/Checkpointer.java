@@ -1,16 +1,18 @@
 package jcriu.dump;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
+import jcriu.image.ImageFile;
 import jcriu.image.StateCodec;
 import jcriu.inject.Freezer;
 import jcriu.proc.ProcAttrs;
@@ -24,22 +26,30 @@ import jcriu.ptrace.Tracer;
 import jcriu.ptrace.WaitStatus;
 import jcriu.rseq.RseqArea;
 import jcriu.rseq.RseqState;
+import jcriu.state.FdState;
+import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.ThreadState;
+import jcriu.state.TreeState;
+import jcriu.state.ZombieState;
 import jcriu.sys.Sys;
 import jcriu.sys.SysException;
+import jcriu.tree.Topology;
+import jcriu.tree.TreeFreezer;
 
 /**
- * Dumps a process into an image directory. The images are complete and on disk before the
- * process is killed; any failure puts the process back as it was and leaves it running.
+ * Dumps a process and all of its descendants into an image directory. The images are
+ * complete and on disk before any process is killed; any failure puts every process back as
+ * it was and leaves it running.
  */
 public final class Checkpointer {
     private static final Path PROC = Path.of("/proc");
 
     private Checkpointer() {}
 
-    /** What a successful dump did. */
-    public record Result(int pid, int threads, int mappings, long pageBytes, Duration frozenFor, boolean leftRunning) {}
+    /** What a successful dump did; {@code threads} and {@code mappings} are totals over the tree. */
+    public record Result(int pid, int processes, int threads, int mappings, long pageBytes, Duration frozenFor,
+                         boolean leftRunning) {}
 
     /** The dump failed; the process (if it still exists) is running as before. */
     public static final class DumpException extends IOException {
@@ -76,93 +86,174 @@ public final class Checkpointer {
         return st;
     }
 
+    /**
+     * One frozen process of the tree and what has been read of it so far. {@code early} is
+     * filled before the first injected syscall anywhere in the tree and may be replaced
+     * thread by thread ({@link DumpEngine#probeRseq}); a failure puts back what it holds.
+     */
+    private static final class Member implements AutoCloseable {
+        final TreeFreezer.Member frozen;
+        final TaskMemory mem;
+        List<DumpEngine.Early> early = List.of();
+
+        Member(TreeFreezer.Member frozen) throws IOException {
+            this.frozen = frozen;
+            this.mem = TaskMemory.open(frozen.pid(), true);
+        }
+
+        int pid() { return frozen.pid(); }
+
+        @Override
+        public void close() throws IOException { mem.close(); }
+    }
+
+    private static List<Member> open(TreeFreezer.FrozenTree tree) throws IOException {
+        List<Member> out = new ArrayList<>();
+        try {
+            for (TreeFreezer.Member m : tree.members()) out.add(new Member(m));
+        } catch (IOException e) {
+            for (Member m : out) m.close();
+            throw e;
+        }
+        return out;
+    }
+
     private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
         ImageDir dir = ImageDir.create(opts.imageDir());
         List<Path> before0 = listDir(dir.path());
         long t0 = System.nanoTime();
-        log.info("freezing process " + pid + " (" + before.comm() + ")");
-        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants");
+        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        long frozenAt = System.nanoTime();
+        List<Member> members = List.of();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
-        List<DumpEngine.Early> early = List.of();
         boolean killed = false;
-        try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
-            refuseTree(frozen, opts.leaveRunning());
-            ProcessAttrsReader.refuse(pid, frozen.tids()); // before anything runs in the process
-            early = eng.readThreads(frozen, mem);
-            DumpEngine.Early leader = early.getFirst();
-            var fds = eng.files(pid); // before anything slow: an unsupported fd fails the dump at once
-            var pipes = eng.pipes(pid, fds);
-            eng.probeRseq(early, mem); // first injection, old kernels only; may refuse
-            DumpEngine.Injected inj = eng.inject(leader, mem, true);
-            java.util.Map<Integer, DumpEngine.Injected> perThread = new java.util.HashMap<>();
-            for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, mem, false));
-            jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log).read(pid, early, mem);
-            ProcStat stat = Stat.read(PROC, pid);
-            ProcStatus status = Status.read(PROC, pid);
-            DumpEngine.MmParts parts;
-            try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
-                parts = eng.dumpMemory(pid, mem, pages, parent);
+        try {
+            members = open(tree);
+            for (Member m : members) ProcessAttrsReader.refuse(m.pid(), m.frozen.frozen().tids()); // before any injection
+            checkTopology(tree, opts);
+            opts.hooks().frozen(pid);
+            for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
+            FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
+            Map<Integer, List<FdState>> fds = new HashMap<>();
+            for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
+            List<PipeState> pipes = files.pipes();
+            linkParent(opts, dir);
+            List<ProcessState> states = new ArrayList<>();
+            long pageBytes = 0;
+            int mappings = 0, threads = 0;
+            for (int i = 0; i < members.size(); i++) {
+                Member m = members.get(i);
+                ProcessState st = dumpProcess(eng, tracer, m, StateCodec.imageId(i), fds.get(m.pid()), dir, opts, log);
+                states.add(st);
+                pageBytes += st.mm().pages().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
+                mappings += st.mm().vmas().size();
+                threads += st.threads().size();
             }
-            List<ThreadState> threads = new ArrayList<>();
-            for (DumpEngine.Early e : early) {
-                DumpEngine.Injected ti = perThread.get(e.tid());
-                threads.add(new ThreadState(e.tid(), e.resume(), e.xstate(), e.sigmask(), e.pending(), e.robust()[0],
-                        e.robust()[1], ti.clearChildTid(), ti.altStack(), e.rseq(), e.comm(), e.sleep(), e.sched(),
-                        SyscallRestart.restartCode(e.original())));
-            }
-            String cwd = ProcAttrs.cwd(PROC, pid);
-            String root = ProcAttrs.root(PROC, pid);
-            if (!root.equals("/")) throw new IOException("process " + pid + " runs chrooted in " + root
-                    + "; not supported yet");
-            int personality = ProcAttrs.personality(PROC, pid);
-            ProcessState st = new ProcessState(pid, stat.pgrp(), stat.session(), stat.comm(), threads, inj.sigactions(),
-                    tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
-                    status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, before.state() == 'T',
-                    pipes, attrs);
-            StateCodec.write(dir, st);
+            StateCodec.write(dir, new TreeState(states, zombies(tree), files.files(), pipes));
             dir.syncDir();
-            long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("images written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages)");
+            log.info("images written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
+                    + " KiB of pages)");
+            opts.hooks().imagesWritten(pid);
             if (opts.leaveRunning()) {
-                putBack(tracer, frozen, early, mem, log);
-                Freezer.release(tracer, frozen);
-                log.info("process " + pid + " left running");
+                for (Member m : members) putBack(tracer, m.early, m.mem, log);
+                for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
+                log.info("process tree of " + pid + " left running");
             } else {
                 killed = true;
-                kill(tracer, frozen);
-                log.info("process " + pid + " killed");
+                kill(tracer, tree);
+                log.info("process tree of " + pid + " killed");
             }
-            return new Result(pid, threads.size(), parts.vmas().size(), pageBytes, frozenFor, opts.leaveRunning());
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
+            return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
-            if (!killed) abandon(tracer, frozen, early, dir, before0, e, "dump", log);
+            if (!killed) abandon(tracer, tree, members, dir, before0, e, "dump", log);
             throw e;
+        } finally {
+            for (Member m : members) m.close();
         }
     }
 
-    /** After a failure: the process as it was, running, and no image left that could pass for a checkpoint. */
-    private static void abandon(Tracer tracer, Freezer.Frozen frozen, List<DumpEngine.Early> early, ImageDir dir,
+    /** Everything of one frozen process; its pages go to pages-{@code pagesId}.img. */
+    private static ProcessState dumpProcess(DumpEngine eng, Tracer tracer, Member m, int pagesId, List<FdState> fds,
+                                            ImageDir dir, DumpOptions opts, Log log) throws IOException {
+        int pid = m.pid();
+        List<DumpEngine.Early> early = m.early;
+        eng.probeRseq(early, m.mem); // first injection, old kernels only; may refuse
+        DumpEngine.Early leader = early.getFirst();
+        DumpEngine.Injected inj = eng.inject(leader, m.mem, true);
+        Map<Integer, DumpEngine.Injected> perThread = new HashMap<>();
+        for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, m.mem, false));
+        jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log).read(pid, early, m.mem);
+        ProcStat stat = Stat.read(PROC, pid);
+        ProcStatus status = Status.read(PROC, pid);
+        DumpEngine.MmParts parts;
+        try (ParentPages parent = parentPages(opts, pid, log)) {
+            parts = eng.dumpMemory(pid, m.mem, dir.createRawFile(ImageFile.pages(pagesId).name()), parent);
+        }
+        List<ThreadState> threads = new ArrayList<>();
+        for (DumpEngine.Early e : early) {
+            DumpEngine.Injected ti = perThread.get(e.tid());
+            threads.add(new ThreadState(e.tid(), e.resume(), e.xstate(), e.sigmask(), e.pending(), e.robust()[0],
+                    e.robust()[1], ti.clearChildTid(), ti.altStack(), e.rseq(), e.comm(), e.sleep(), e.sched(),
+                    SyscallRestart.restartCode(e.original())));
+        }
+        String cwd = ProcAttrs.cwd(PROC, pid);
+        String root = ProcAttrs.root(PROC, pid);
+        if (!root.equals("/")) throw new IOException("process " + pid + " runs chrooted in " + root
+                + "; not supported yet");
+        int personality = ProcAttrs.personality(PROC, pid);
+        return new ProcessState(pid, m.frozen.ppid(), stat.pgrp(), stat.session(), stat.comm(), threads,
+                inj.sigactions(), tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
+                status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, m.frozen.stopped(),
+                attrs);
+    }
+
+    private static List<ZombieState> zombies(TreeFreezer.FrozenTree tree) {
+        return tree.zombies().stream().map(z -> new ZombieState(z.pid(), z.ppid(), z.pgrp(), z.session(), z.comm(),
+                z.exitCode())).toList();
+    }
+
+    /** What the restore could not rebuild is refused before anything of the tree is read. */
+    private static void checkTopology(TreeFreezer.FrozenTree tree, DumpOptions opts) throws IOException {
+        List<Topology.Node> live = new ArrayList<>();
+        for (TreeFreezer.Member m : tree.members()) live.add(Topology.node(Stat.read(PROC, m.pid()), m.ppid()));
+        List<Topology.Node> all = new ArrayList<>(live);
+        for (ProcStat z : tree.zombies()) all.add(Topology.node(z, z.ppid()));
+        Topology.checkSharing(live);
+        Topology.checkExitSignals(all);
+        Topology.checkSessions(all, opts.shellJob());
+        Topology.checkOutsiders(all, opts.leaveRunning());
+    }
+
+    /** After a failure: every process as it was, running, and no image left that could pass for a checkpoint. */
+    private static void abandon(Tracer tracer, TreeFreezer.FrozenTree tree, List<Member> members, ImageDir dir,
                                 List<Path> existed, Throwable e, String what, Log log) {
-        if (Files.exists(PROC.resolve(Integer.toString(frozen.pid())))) {
-            try (TaskMemory mem = TaskMemory.open(frozen.pid(), true)) {
-                putBack(tracer, frozen, early, mem, log);
-            } catch (IOException | RuntimeException again) {
-                e.addSuppressed(again);
+        for (TreeFreezer.Member fm : tree.members()) {
+            Member m = members.stream().filter(x -> x.pid() == fm.pid()).findFirst().orElse(null);
+            if (m != null && Files.exists(PROC.resolve(Integer.toString(fm.pid())))) {
+                try {
+                    putBack(tracer, m.early, m.mem, log);
+                } catch (IOException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
             }
-            Freezer.release(tracer, frozen);
+            Freezer.release(tracer, fm.frozen());
         }
         removeNewFiles(dir.path(), existed);
-        log.error(what + " failed, process " + frozen.pid() + " left running: " + e.getMessage());
+        log.error(what + " failed, process " + tree.root().pid() + (tree.members().size() > 1 ? " and its descendants" : "")
+                + " left running: " + e.getMessage());
     }
 
     /**
-     * A pre-dump: the memory of a running process, written while it is frozen for as long as
+     * A pre-dump: the memory of a running tree, written while it is frozen for as long as
      * the copy takes, then it runs on (threads inside an rseq critical section resume at its
      * abort handler, as after any interruption). A later {@link #dump} with this directory as
      * {@link DumpOptions#prevImagesDir} writes only the pages that changed meanwhile. Nothing
-     * but pagemap and pages images is written; the process is never killed.
+     * but pagemap and pages images is written; the processes are never killed.
      */
     public static Result preDump(DumpOptions opts, Log log) throws DumpException {
         return onTracer("pre-dump", opts, tracer -> preDumpOn(tracer, opts, log));
@@ -174,100 +265,82 @@ public final class Checkpointer {
         ImageDir dir = ImageDir.create(opts.imageDir());
         List<Path> existed = listDir(dir.path());
         long t0 = System.nanoTime();
-        log.info("freezing process " + pid + " (" + before.comm() + ") for a pre-dump");
-        Freezer.Frozen frozen = Freezer.freeze(tracer, pid, log::debug);
+        log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants for a pre-dump");
+        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        long frozenAt = System.nanoTime();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
-        List<DumpEngine.Early> early = List.of();
-        try (TaskMemory mem = TaskMemory.open(pid, true); ParentPages parent = openParent(opts, dir)) {
-            early = eng.readThreads(frozen, mem); // registers and rseq, to put the threads back right
-            DumpEngine.MmParts parts;
-            try (FileChannel pages = dir.createRaw(StateCodec.PAGES_FILE)) {
-                parts = eng.dumpMemory(pid, mem, pages, parent);
+        List<Member> members = List.of();
+        try {
+            members = open(tree);
+            for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // to put them back right
+            linkParent(opts, dir);
+            long pageBytes = 0;
+            int mappings = 0, threads = 0;
+            for (int i = 0; i < members.size(); i++) {
+                Member m = members.get(i);
+                DumpEngine.MmParts parts;
+                try (ParentPages parent = parentPages(opts, m.pid(), log)) {
+                    parts = eng.dumpMemory(m.pid(), m.mem, dir.createRawFile(ImageFile.pages(StateCodec.imageId(i)).name()),
+                            parent);
+                }
+                StateCodec.writePagemap(dir, m.pid(), StateCodec.imageId(i), parts.runs(), parts.inParent());
+                pageBytes += parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
+                mappings += parts.vmas().size();
+                threads += m.early.size();
             }
-            StateCodec.writePagemap(dir, pid, parts.runs(), parts.inParent());
-            putBack(tracer, frozen, early, mem, log);
-            Freezer.release(tracer, frozen);
+            for (Member m : members) putBack(tracer, m.early, m.mem, log);
+            for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            dir.syncDir(); // after the release: the process need not wait for the disk
-            long pageBytes = parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
-            log.info("pre-dump written to " + dir.path() + " (" + (pageBytes >> 10) + " KiB of pages), process "
-                    + pid + " running again");
-            return new Result(pid, early.size(), parts.vmas().size(), pageBytes, frozenFor, true);
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
+            dir.syncDir(); // after the release: the processes need not wait for the disk
+            log.info("pre-dump written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
+                    + " KiB of pages), running again");
+            return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, true);
         } catch (Exception | Error e) {
-            abandon(tracer, frozen, early, dir, existed, e, "pre-dump", log);
+            abandon(tracer, tree, members, dir, existed, e, "pre-dump", log);
             throw e;
+        } finally {
+            for (Member m : members) m.close();
         }
     }
 
-    /** The previous images to compare with; links them as DIR/parent so that a restore finds them. */
-    private static ParentPages openParent(DumpOptions opts, ImageDir dir) throws IOException {
-        if (opts.prevImagesDir() == null) return null;
+    /** Links the previous images as DIR/parent, so that a restore finds them; checks they can be one. */
+    private static void linkParent(DumpOptions opts, ImageDir dir) throws IOException {
+        if (opts.prevImagesDir() == null) return;
         Path prev = opts.resolvedPrev();
         if (!Files.isDirectory(prev)) throw new IOException("previous images " + prev + " do not exist");
         if (Files.isSameFile(prev, dir.path())) {
             throw new IOException("previous images " + prev + " are the directory being written; use a new one");
         }
-        ParentPages p;
-        try {
-            p = new ParentPages(prev, opts.pid());
-        } catch (IOException e) {
-            throw new IOException("previous images " + prev + " are not a dump of process " + opts.pid() + ": "
-                    + e.getMessage(), e);
+        if (!Files.exists(prev.resolve(ImageFile.pagemap(opts.pid()).name()))) {
+            throw new IOException("previous images " + prev + " are not a dump of process " + opts.pid());
         }
         Path link = dir.path().resolve(jcriu.image.PageStore.PARENT_LINK);
         Files.deleteIfExists(link);
         Files.createSymbolicLink(link, opts.prevImagesDir());
-        return p;
     }
 
-    /**
-     * Only a single process is dumped. A child would be orphaned by the kill and missing from the
-     * images; another process in this one's group or session would keep its PID taken (as a PGID
-     * or SID) so that no restore could get it back. Both are refused while nothing has changed.
-     */
-    private static void refuseTree(Freezer.Frozen frozen, boolean leaveRunning) throws IOException {
-        int pid = frozen.pid();
-        for (int tid : frozen.tids()) {
-            List<Integer> kids = jcriu.proc.Tasks.children(PROC, pid, tid);
-            if (!kids.isEmpty()) {
-                throw new IOException("process " + pid + " has child process" + (kids.size() > 1 ? "es " : " ")
-                        + describe(kids) + "; process trees are not supported yet");
-            }
+    /** The previous images of one process to compare with, or null (no previous images, or a process born since). */
+    private static ParentPages parentPages(DumpOptions opts, int pid, Log log) throws IOException {
+        if (opts.prevImagesDir() == null) return null;
+        Path prev = opts.resolvedPrev();
+        if (!Files.exists(prev.resolve(ImageFile.pagemap(pid).name()))) {
+            log.debug("process " + pid + " is not in the previous images: all its pages are written");
+            return null;
         }
-        if (leaveRunning) return; // the PID stays in use by the process itself anyway
-        List<String> holders = new ArrayList<>();
-        for (ProcStat p : Stat.usersOf(PROC, pid)) {
-            if (p.pid() == pid) continue;
-            if (p.pgrp() == pid) holders.add(p.pid() + " (" + p.comm() + ", in its process group)");
-            else if (p.session() == pid) holders.add(p.pid() + " (" + p.comm() + ", in its session)");
+        try {
+            return new ParentPages(prev, pid);
+        } catch (IOException e) {
+            throw new IOException("previous images " + prev + " are not a dump of process " + pid + ": "
+                    + e.getMessage(), e);
         }
-        if (!holders.isEmpty()) {
-            throw new IOException("process " + pid + " leads a process group or session that also holds "
-                    + String.join(", ", holders) + "; they would keep PID " + pid
-                    + " taken, so a restore could not bring it back (dump with --leave-running, or end them first)");
-        }
-    }
-
-    private static String describe(List<Integer> pids) {
-        List<String> out = new ArrayList<>();
-        for (int p : pids) {
-            String comm;
-            try {
-                comm = Stat.read(PROC, p).comm();
-            } catch (IOException e) {
-                comm = "exited";
-            }
-            out.add(p + " (" + comm + ")");
-        }
-        return String.join(", ", out);
     }
 
     /**
      * Puts every thread back as the kernel would have left it: saved registers, except that a
      * thread caught in a restartable rseq critical section resumes at its abort handler.
      */
-    static void putBack(Tracer tracer, Freezer.Frozen frozen, List<DumpEngine.Early> early, TaskMemory mem, Log log)
-            throws IOException {
+    static void putBack(Tracer tracer, List<DumpEngine.Early> early, TaskMemory mem, Log log) throws IOException {
         for (DumpEngine.Early e : early) {
             Regs regs = e.original();
             switch (e.rseq()) {
@@ -291,17 +364,20 @@ public final class Checkpointer {
         }
     }
 
-    private static void kill(Tracer tracer, Freezer.Frozen frozen) {
-        Sys.kill(frozen.pid(), 9);
-        // The leader's exit is reported only after every other traced thread is reaped: leader last.
-        for (int tid : frozen.tids().reversed()) {
-            try {
-                while (true) {
-                    WaitStatus ws = tracer.waitFor(tid);
-                    if (!ws.stopped()) break;
+    /** SIGKILL to every process of the tree, then every traced thread reaped. */
+    private static void kill(Tracer tracer, TreeFreezer.FrozenTree tree) {
+        for (TreeFreezer.Member m : tree.members()) Sys.kill(m.pid(), 9);
+        for (TreeFreezer.Member m : tree.members()) {
+            // The leader's exit is reported only after every other traced thread is reaped: leader last.
+            for (int tid : m.frozen().tids().reversed()) {
+                try {
+                    while (true) {
+                        WaitStatus ws = tracer.waitFor(tid);
+                        if (!ws.stopped()) break;
+                    }
+                } catch (SysException ignored) {
+                    // already reaped with the group
                 }
-            } catch (SysException ignored) {
-                // already reaped with the group
             }
         }
     }

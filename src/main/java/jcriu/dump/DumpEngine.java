@@ -3,7 +3,6 @@ package jcriu.dump;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +20,7 @@ import jcriu.proc.Pagemap;
 import jcriu.proc.ProcAttrs;
 import jcriu.proc.ProcStat;
 import jcriu.proc.ProcStatus;
+import jcriu.proc.Status;
 import jcriu.proc.Vma;
 import jcriu.ptrace.Regs;
 import jcriu.ptrace.RseqConfig;
@@ -30,11 +30,9 @@ import jcriu.rseq.RseqConfigSource;
 import jcriu.rseq.RseqInspector;
 import jcriu.rseq.RseqProbe;
 import jcriu.rseq.RseqState;
-import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
 import jcriu.state.PageRun;
-import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
@@ -52,11 +50,13 @@ import jcriu.sys.SysException;
 final class DumpEngine {
     private static final Path PROC = Path.of("/proc");
     private static final int PR_GET_TID_ADDRESS = 40;
+    private static final int SIGCHLD = 17;
     private static final int RLIMIT_NLIMITS = 16;
 
     private final Tracer tracer;
     private final DumpOptions opts;
     private final Log log;
+    private PageWriter.Stats pageStats; // of every dumpMemory so far (all processes of a tree), for stats-dump
 
     DumpEngine(Tracer tracer, DumpOptions opts, Log log) {
         this.tracer = tracer;
@@ -223,8 +223,20 @@ final class DumpEngine {
         long page = inj.call("mmap scratch", Nr.MMAP, 0, 4096, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);
         try {
             List<SigAction> acts = new ArrayList<>();
+            // Only signals with a handler or ignored (SigCgt, SigIgn), and SIGCHLD, whose flags
+            // matter even at SIG_DFL (SA_NOCLDWAIT), are asked for; the others are SIG_DFL, whose
+            // flags and mask the kernel never uses. Saves an injected call per signal and process.
+            long asked = 0;
+            if (processWide) {
+                ProcStatus status = Status.read(PROC, t.tid());
+                asked = status.sigIgn() | status.sigCgt() | 1L << (SIGCHLD - 1);
+            }
             for (int sig = 1; processWide && sig <= 64; sig++) {
                 if (sig == 9 || sig == 19) continue;
+                if ((asked & 1L << (sig - 1)) == 0) {
+                    acts.add(new SigAction(sig, 0, 0, 0, 0));
+                    continue;
+                }
                 inj.call("rt_sigaction(" + sig + ")", Nr.RT_SIGACTION, sig, 0, page, 8);
                 ByteBuffer b = ByteBuffer.wrap(mem.read(page, 32)).order(ByteOrder.LITTLE_ENDIAN);
                 acts.add(new SigAction(sig, b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)));
@@ -248,21 +260,39 @@ final class DumpEngine {
      * Every mapping and the pages worth saving. With {@code parent} (a previous pre-dump),
      * pages equal to the parent's copy are only referenced.
      */
-    MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, ParentPages parent) throws IOException {
+    MmParts dumpMemory(int pid, TaskMemory mem, Path pages, ParentPages parent) throws IOException {
         List<VmaState> vmas = new ArrayList<>();
         long bytes;
         List<PageRun> present, inParent;
-        try (Pagemap pagemap = Pagemap.open(PROC, pid);
-             PageWriter writer = new PageWriter(pid, mem, pages, parent,
-                     done -> log.info("memory: " + (done >> 20) + " MiB written"))) {
+        // the runs are listed first, so that progress knows the total
+        record Queued(PageRun run, boolean readable, boolean mayUseParent) {}
+        List<Queued> queue = new ArrayList<>();
+        long total = 0;
+        try (Pagemap pagemap = Pagemap.open(PROC, pid)) {
             for (Vma v : Maps.read(PROC, pid)) {
                 VmaState vs = VmaMapping.toState(v, pid);
                 vmas.add(vs);
                 if (!vs.hasPrivateContent()) continue;
                 // the vDSO is compared with the restoring kernel's, so its pages stay in every image
-                for (PageRun r : pagemap.dumpableRuns(v)) writer.add(r, v.read(), vs.kind() != VmaState.Kind.VDSO);
+                for (PageRun r : pagemap.dumpableRuns(v)) {
+                    queue.add(new Queued(r, v.read(), vs.kind() != VmaState.Kind.VDSO));
+                    total += r.bytes();
+                }
             }
+        }
+        jcriu.api.Progress shown = jcriu.api.Progress.onTerminal("dump " + pid, total);
+        long[] logged = {0};
+        try (PageWriter writer = new PageWriter(pid, mem, pages, parent, done -> {
+            shown.update(done);
+            if ((done >> 28) != (logged[0] >> 28)) log.info("memory: " + (done >> 20) + " MiB written");
+            logged[0] = done;
+        })) {
+            for (Queued q : queue) writer.add(q.run(), q.readable(), q.mayUseParent());
             writer.flush();
+            shown.finish();
+            PageWriter.Stats ps = writer.stats();
+            log.info("pages of " + pid + ": " + ps);
+            pageStats = pageStats == null ? ps : pageStats.plus(ps);
             bytes = writer.written();
             present = List.copyOf(writer.present());
             inParent = List.copyOf(writer.inParent());
@@ -273,88 +303,10 @@ final class DumpEngine {
         return new MmParts(vmas, present, inParent);
     }
 
+    /** What the last {@link #dumpMemory} did (null before one). */
+    PageWriter.Stats pageStats() { return pageStats; }
+
     record MmParts(List<VmaState> vmas, List<PageRun> runs, List<PageRun> inParent) {}
-
-    List<FdState> files(int pid) throws IOException {
-        List<FdState> out = new ArrayList<>();
-        List<FdInfo> fds = Fds.list(PROC, pid);
-        for (int i = 0; i < fds.size(); i++) {
-            int shares = -1;
-            for (int j = 0; j < i && shares < 0; j++) {
-                if (sameDescription(pid, fds.get(i).fd(), fds.get(j).fd())) shares = fds.get(j).fd();
-            }
-            out.add(FdMapping.toState(pid, fds.get(i), opts.shellJob(), shares));
-        }
-        return out;
-    }
-
-    private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
-    private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
-
-    /**
-     * Pipes whose both ends the process holds, with their unread bytes, copied by tee(2) from
-     * a second opening of the read end (/proc/PID/fd/N) so that nothing is consumed. A pipe
-     * with an end elsewhere (a parent's, a shell pipeline) is refused, naming the fd.
-     */
-    List<PipeState> pipes(int pid, List<FdState> fds) throws IOException {
-        java.util.Map<Long, List<FdState>> ends = new java.util.TreeMap<>();
-        for (FdState f : fds) {
-            if (f.kind() == FdState.Kind.PIPE && f.sharesWith() < 0) {
-                ends.computeIfAbsent(f.pipeIno(), k -> new ArrayList<>()).add(f);
-            }
-        }
-        List<PipeState> out = new ArrayList<>();
-        for (var e : ends.entrySet()) {
-            List<FdState> fs = e.getValue();
-            long readers = fs.stream().filter(FdState::readEnd).count();
-            if (readers != 1 || fs.size() != 2) {
-                FdState f = fs.getFirst();
-                throw new IOException("fd " + f.fd() + " of process " + pid + " (" + f.path() + ") is a pipe "
-                        + (fs.size() == 1 ? "whose other end is not held by this process"
-                                : "opened " + fs.size() + " times")
-                        + "; only pipes with both ends in the process are supported yet");
-            }
-            FdState r = fs.stream().filter(FdState::readEnd).findFirst().orElseThrow();
-            out.add(peekPipe(pid, r));
-        }
-        return out;
-    }
-
-    private PipeState peekPipe(int pid, FdState readEnd) throws IOException {
-        int fd = Sys.open("/proc/" + pid + "/fd/" + readEnd.fd(), O_RDONLY_NONBLOCK_CLOEXEC);
-        int[] tmp = null;
-        try {
-            int capacity = (int) Sys.fcntl(fd, Sys.F_GETPIPE_SZ, 0);
-            int queued = Sys.ioctlInt(fd, FIONREAD);
-            byte[] data = new byte[0];
-            if (queued > 0) {
-                tmp = Sys.pipe2(O_RDONLY_NONBLOCK_CLOEXEC);
-                Sys.fcntl(tmp[1], Sys.F_SETPIPE_SZ, capacity);
-                long n = Sys.tee(fd, tmp[1], capacity, SPLICE_F_NONBLOCK);
-                if (n != queued) {
-                    throw new IOException("pipe " + readEnd.path() + " of process " + pid + " holds " + queued
-                            + " bytes but only " + n + " could be copied");
-                }
-                java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream(queued);
-                while (b.size() < queued) b.writeBytes(Sys.read(tmp[0], queued - b.size()));
-                data = b.toByteArray();
-            }
-            log.debug("fd " + readEnd.fd() + " " + readEnd.path() + ": " + data.length + " unread bytes, capacity "
-                    + capacity);
-            return new PipeState(readEnd.pipeIno(), capacity, data);
-        } finally {
-            Sys.close(fd);
-            if (tmp != null) {
-                Sys.close(tmp[0]);
-                Sys.close(tmp[1]);
-            }
-        }
-    }
-
-    /** kcmp(KCMP_FILE): do two fds of the process refer to one open file description? */
-    private static boolean sameDescription(int pid, int fd1, int fd2) {
-        return Sys.call("kcmp(KCMP_FILE, " + fd1 + ", " + fd2 + ")", Nr.KCMP, pid, pid, 0, fd1, fd2) == 0;
-    }
 
     long[][] rlimits(int pid) throws IOException {
         long[][] out = new long[RLIMIT_NLIMITS][];
@@ -377,28 +329,45 @@ final class DumpEngine {
         if (exe.endsWith(" (deleted)")) throw new IOException("the executable of " + pid + " was deleted: " + exe);
         return new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(), brk,
                 stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(), auxv, exe,
-                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(parts.vmas()));
+                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(pid, parts.vmas()));
     }
 
-    /** Small regular files mapped shared are saved whole: another program may delete them before the restore. */
-    private List<FileSnapshot> sharedFiles(List<VmaState> vmas) throws IOException {
+    /**
+     * Small regular files mapped shared are saved whole: another program may delete them
+     * before the restore. They are read through /proc/PID/map_files, which reaches the mapped
+     * file itself even when it was unlinked; an unlinked one is saved up to the same limit
+     * and refused above it, since nothing else could bring it back.
+     */
+    private List<FileSnapshot> sharedFiles(int pid, List<VmaState> vmas) throws IOException {
         List<FileSnapshot> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (VmaState v : vmas) {
-            if (v.kind() != VmaState.Kind.FILE_SHARED || v.path() == null || !seen.add(v.path())) continue;
-            Path p = Path.of(v.path());
-            java.util.Map<String, Object> a;
+            if (v.kind() != VmaState.Kind.FILE_SHARED || v.path() == null || !seen.add(v.path() + "\0" + v.ino())) {
+                continue;
+            }
+            Path mapped = PROC.resolve(pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()));
+            java.util.Map<String, Object> a = Files.readAttributes(mapped, "unix:mode,uid,gid,size,ino,isRegularFile");
+            boolean deleted;
             try {
-                a = Files.readAttributes(p, "unix:mode,uid,gid,size,isRegularFile");
+                deleted = !Files.getAttribute(Path.of(v.path()), "unix:ino").equals(a.get("ino"));
             } catch (java.nio.file.NoSuchFileException gone) {
-                continue; // a deleted file is refused where the mapping is read
+                deleted = true;
             }
             long size = (Long) a.get("size");
-            if (!(Boolean) a.get("isRegularFile") || size > FileSnapshot.MAX_SIZE) continue;
-            byte[] content = Files.readAllBytes(p);
+            if (!(Boolean) a.get("isRegularFile")) continue;
+            if (size > FileSnapshot.MAX_SIZE) {
+                if (deleted) {
+                    throw new IOException(String.format("mapping %#x-%#x of process %d: %s was deleted and holds %d"
+                            + " bytes, more than the %d jcriu saves of a deleted file", v.start(), v.end(), pid,
+                            v.path(), size, FileSnapshot.MAX_SIZE));
+                }
+                continue;
+            }
+            byte[] content = Files.readAllBytes(mapped);
             out.add(new FileSnapshot(v.path(), (Integer) a.get("mode"), (Integer) a.get("uid"), (Integer) a.get("gid"),
-                    content));
-            log.debug("shared file " + v.path() + ": " + content.length + " bytes saved with the images");
+                    content, deleted));
+            log.debug("shared file " + v.path() + (deleted ? " (deleted)" : "") + ": " + content.length
+                    + " bytes saved with the images");
         }
         return out;
     }

@@ -1,6 +1,7 @@
 package jcriu.dump;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 import jcriu.rseq.RseqConfigSource;
@@ -12,12 +13,20 @@ import jcriu.rseq.RseqConfigSource;
  * same process (relative paths count from {@code imageDir}, as CRIU's --prev-images-dir);
  * pages that did not change since are not written again; null for a full dump.
  * {@code rseq}: where each thread's rseq registration is read (PTRACE_GET_RSEQ_CONFIGURATION
- * unless a test forces the path of an older kernel).
+ * unless a test forces the path of an older kernel). {@code freezeTimeout}: how long the
+ * threads may take to stop (CRIU's --timeout); null waits as long as it takes. {@code hooks}:
+ * the caller's points of action (action scripts, RPC notifications).
  */
 public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
-                          RseqConfigSource rseq) {
+                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks) {
     public DumpOptions {
         Objects.requireNonNull(rseq, "rseq");
+        Objects.requireNonNull(hooks, "hooks");
+    }
+
+    public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
+                       RseqConfigSource rseq) {
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, null, DumpHooks.NONE);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob) {

@@ -32,7 +32,7 @@ final class VmaMapping {
     static VmaState toState(Vma v, int pid) throws IOException {
         String where = String.format("mapping %#x-%#x of process %d (%s)", v.start(), v.end(), pid,
                 v.name().isEmpty() ? "anonymous" : v.name());
-        if (v.deleted() && !isSharedAnon(v)) {
+        if (v.deleted() && !isSharedAnon(v) && v.kind() != jcriu.proc.VmaKind.FILE_SHARED) {
             throw new IOException(where + ": its file was deleted; jcriu cannot restore deleted files yet");
         }
         VmaState.Kind kind = switch (v.kind()) {
@@ -76,7 +76,11 @@ final class VmaMapping {
                 : v.vmFlags().contains("lo") ? VmaAttrs.Lock.LOCKED : VmaAttrs.Lock.NONE;
         int fileFlags = kind == VmaState.Kind.FILE_SHARED ? fileOpenFlags(v, pid, where) : 0;
         VmaAttrs attrs = new VmaAttrs(fileFlags, lock, v.anonName().orElse(null), v.vmFlags().contains("sl"));
-        return new VmaState(v.start(), v.end(), file ? v.pgoff() : 0, prot, flags, kind, file ? v.name() : null,
+        // shared anonymous memory is a shmem object too: its inode names it (processes that map
+        // it share it), and pgoff is where the mapping starts in it
+        boolean object = file || kind == VmaState.Kind.ANON_SHARED;
+        return new VmaState(v.start(), v.end(), object ? v.pgoff() : 0, prot, flags, kind,
+                file ? v.path().orElseThrow() : null,
                 dev, v.inode(), adv.stream().mapToInt(Integer::intValue).toArray(), attrs);
     }
 

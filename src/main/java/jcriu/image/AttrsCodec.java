@@ -126,7 +126,9 @@ public final class AttrsCodec {
 
     /** The flags to mmap with: MAP_LOCKED is a lock, applied once the pages are in. */
     public static int mmapFlags(VmaEntry e) {
-        return e.getFlags() & ~VmaState.MAP_LOCKED;
+        // MAP_ANONYMOUS is written for CRIU (CriuLayout.vmaFlags); the restore adds it where it maps
+        // without a file, and must not where it maps a shmem object by fd (the fd would be ignored)
+        return e.getFlags() & ~(VmaState.MAP_LOCKED | VmaState.MAP_ANONYMOUS);
     }
 
     public static VmaAttrs vmaAttrs(VmaEntry e) {

@@ -43,6 +43,8 @@ import jcriu.image.pb.UserX86RegsEntry;
 import jcriu.image.pb.UserX86XsaveEntry;
 import jcriu.image.pb.VmaEntry;
 import jcriu.ptrace.Regs;
+import jcriu.files.OpenFile;
+import jcriu.files.RegularFile;
 import jcriu.rseq.RseqState;
 import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
@@ -52,46 +54,88 @@ import jcriu.state.PipeState;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
+import jcriu.state.TreeState;
 import jcriu.state.VmaState;
+import jcriu.state.ZombieState;
 
 /**
- * {@link ProcessState} to CRIU's image files and back. The split of state over files and
+ * {@link TreeState} to CRIU's image files and back. The split of state over files and
  * the meaning of each field follow CRIU, so its tools read what jcriu writes.
  */
 public final class StateCodec {
-    public static final int PAGES_ID = 1;
-    public static final String PAGES_FILE = ImageFile.pages(PAGES_ID).name();
-    private static final int FILES_ID = 1;
-    private static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
-    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
-    private static final int O_CLOEXEC = 02000000;
-    private static final int XSAVE_HDR = 512, YMMH = 576, YMMH_BYTES = 256;
-
-    /** No F_SETOWN: jcriu neither saves nor restores signal-driven I/O owners yet. */
-    private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
-            .setPid(0).build();
+    // CRIU's task states (compel/include/uapi/task-state.h): a zombie is stored as dead.
+    private static final int TASK_ALIVE = 1, TASK_DEAD = 2, TASK_STOPPED = 3;
+    private static final int S_IFDIR = 0040000, S_IFREG = 0100000;
 
     private StateCodec() {}
 
     // ---------------------------------------------------------------- write
 
-    public static void write(ImageDir dir, ProcessState st) throws IOException {
+    /**
+     * The ids of the process at {@code index} (0 for the root) in tree order: its kernel-object
+     * ids, which name its fdinfo-ID.img, and its pages-ID.img. They start at 2, as CRIU's do:
+     * 1 is the dumper's own (inventory root_ids), which CRIU's restore tells apart from the tasks'.
+     */
+    public static int imageId(int index) {
+        return index + 2;
+    }
+
+    /**
+     * The whole tree: per process its ids ({@link #imageId}), threads, memory and fds; zombies
+     * have a core image only.
+     */
+    public static void write(ImageDir dir, TreeState tree) throws IOException {
         Map<String, Integer> fileIds = new LinkedHashMap<>();
-        List<FileEntry> files = new ArrayList<>();
-        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(1).setFilesId(FILES_ID).setFsId(1)
-                .setSighandId(1).build();
+        Map<Integer, FileEntry> files = new LinkedHashMap<>();
+        for (OpenFile f : tree.files()) files.put(f.id(), f.encode());
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
-            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids)
+            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(CriuLayout.dumperIds())
                     .setLsmtype(Lsmtype.NO_LSM).build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
-            PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(st.pid()).setPpid(0).setPgid(st.pgid())
-                    .setSid(st.sid());
-            for (ThreadState t : st.threads()) p.addThreads(t.tid());
-            o.write(p.build());
+            for (ProcessState st : tree.processes()) {
+                PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(st.pid()).setPpid(st.ppid()).setPgid(st.pgid())
+                        .setSid(st.sid());
+                for (ThreadState t : st.threads()) p.addThreads(t.tid());
+                o.write(p.build());
+            }
+            for (ZombieState z : tree.zombies()) {
+                o.write(PstreeEntry.newBuilder().setPid(z.pid()).setPpid(z.ppid()).setPgid(z.pgid()).setSid(z.sid())
+                        .addThreads(z.pid()).build());
+            }
         }
+        for (int i = 0; i < tree.processes().size(); i++) {
+            writeProcess(dir, tree.processes().get(i), imageId(i), fileIds, files);
+        }
+        for (ZombieState z : tree.zombies()) {
+            try (ImageOutput o = dir.create(ImageFile.core(z.pid()))) {
+                o.write(CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setTc(TaskCoreEntry.newBuilder()
+                        .setTaskState(TASK_DEAD).setExitCode(z.exitStatus()).setPersonality(0).setFlags(0)
+                        .setBlkSigset(0).setComm(z.comm())).build());
+            }
+        }
+        if (!tree.pipes().isEmpty()) {
+            try (ImageOutput o = dir.create(ImageFile.pipesData())) {
+                for (PipeState p : tree.pipes()) {
+                    o.write(PipeDataEntry.newBuilder().setPipeId((int) p.ino()).setBytes(p.data().length)
+                            .setSize(p.capacity()).build());
+                    o.writeRaw(p.data());
+                }
+            }
+        }
+        try (ImageOutput o = dir.create(ImageFile.files())) {
+            for (FileEntry f : files.values()) o.write(f);
+        }
+    }
+
+    private static TaskKobjIdsEntry ids(int id) {
+        return TaskKobjIdsEntry.newBuilder().setVmId(id).setFilesId(id).setFsId(id).setSighandId(id).build();
+    }
+
+    private static void writeProcess(ImageDir dir, ProcessState st, int id, Map<String, Integer> fileIds,
+                                     Map<Integer, FileEntry> files) throws IOException {
         try (ImageOutput o = dir.create(ImageFile.ids(st.pid()))) {
-            o.write(ids);
+            o.write(ids(id));
         }
         for (ThreadState t : st.threads()) {
             try (ImageOutput o = dir.create(ImageFile.core(t.tid()))) {
@@ -101,45 +145,11 @@ public final class StateCodec {
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
             o.write(AttrsCodec.putMm(mm(st.mm(), fileIds, files).toBuilder(), st.attrs()).build());
         }
-        writePagemap(dir, st.pid(), st.mm().pages(), st.mm().pagesInParent());
-        List<FdinfoEntry> fdinfos = new ArrayList<>();
-        Map<Integer, Integer> idOfFd = new HashMap<>();
-        for (FdState f : st.fds()) {
-            if (f.kind() == FdState.Kind.PIPE) {
-                int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith()) : files.size() + 1;
-                if (f.sharesWith() < 0) {
-                    files.add(FileEntry.newBuilder().setType(FdTypes.PIPE).setId(id).setPipe(PipeEntry.newBuilder()
-                            .setId(id).setPipeId((int) f.pipeIno()).setFlags(f.flags() & ~O_CLOEXEC).setFown(NO_OWNER))
-                            .build());
-                }
-                idOfFd.put(f.fd(), id);
-                fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0).setType(FdTypes.PIPE)
-                        .setFd(f.fd()).build());
-                continue;
-            }
-            int mode = switch (f.kind()) {
-                case DIRECTORY -> S_IFDIR;
-                case CHAR_DEVICE, INHERITED_TTY -> S_IFCHR;
-                case REGULAR -> S_IFREG;
-                case PIPE -> throw new AssertionError("handled above");
-            };
-            // fds sharing one open file description share one file entry, as in CRIU
-            int id = f.sharesWith() >= 0 ? idOfFd.get(f.sharesWith())
-                    : fileId(fileIds, files, f.path(), f.flags(), f.pos(), mode, "fd" + f.fd());
-            idOfFd.put(f.fd(), id);
-            fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(f.cloexec() ? 1 : 0)
-                    .setType(f.kind() == FdState.Kind.INHERITED_TTY ? FdTypes.TTY : FdTypes.REG).setFd(f.fd()).build());
-        }
-        try (ImageOutput o = dir.create(ImageFile.fdinfo(FILES_ID))) {
-            for (FdinfoEntry e : fdinfos) o.write(e);
-        }
-        if (!st.pipes().isEmpty()) {
-            try (ImageOutput o = dir.create(ImageFile.pipesData())) {
-                for (PipeState p : st.pipes()) {
-                    o.write(PipeDataEntry.newBuilder().setPipeId((int) p.ino()).setBytes(p.data().length)
-                            .setSize(p.capacity()).build());
-                    o.writeRaw(p.data());
-                }
+        writePagemap(dir, st.pid(), id, st.mm().pages(), st.mm().pagesInParent());
+        try (ImageOutput o = dir.create(ImageFile.fdinfo(id))) {
+            for (FdState f : st.fds()) {
+                o.write(FdinfoEntry.newBuilder().setId(f.fileId()).setFlags(f.cloexec() ? 1 : 0)
+                        .setType(files.get(f.fileId()).getType()).setFd(f.fd()).build());
             }
         }
         int cwd = fileId(fileIds, files, st.cwd(), 0200000, 0, S_IFDIR, "cwd");
@@ -147,22 +157,22 @@ public final class StateCodec {
         try (ImageOutput o = dir.create(ImageFile.fs(st.pid()))) {
             o.write(FsEntry.newBuilder().setCwdId(cwd).setRootId(root).setUmask(st.umask()).build());
         }
-        try (ImageOutput o = dir.create(ImageFile.files())) {
-            for (FileEntry f : files) o.write(f);
-        }
     }
 
-    /** Every distinct use of a path gets its own file id; identical uses share one. */
-    private static int fileId(Map<String, Integer> ids, List<FileEntry> files, String path, int flags, long pos,
+    /**
+     * A path that is not an fd (exe, cwd, root, a mapped file) as a file entry after those of
+     * the fds; identical uses share one.
+     */
+    private static int fileId(Map<String, Integer> ids, Map<Integer, FileEntry> files, String path, int flags, long pos,
                               int mode, String use) {
-        String key = path + "\0" + flags + "\0" + pos + "\0" + mode + "\0" + (use.startsWith("fd") ? use : "");
+        String key = path + "\0" + flags + "\0" + pos + "\0" + mode;
         Integer have = ids.get(key);
         if (have != null) return have;
-        int id = files.size() + 1;
+        int id = files.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
         ids.put(key, id);
-        files.add(FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
-                .setFlags(flags).setPos(pos).setName(path).setMode(mode)
-                .setFown(NO_OWNER)).build());
+        files.put(id, FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
+                .setFlags(flags).setPos(pos).setName(path).setMode(CriuLayout.fullMode(path, mode))
+                .setFown(OpenFile.NO_OWNER)).build());
         return id;
     }
 
@@ -177,7 +187,7 @@ public final class StateCodec {
                 .setSs(r.get(Regs.SS)).setFsBase(r.get(Regs.FS_BASE)).setGsBase(r.get(Regs.GS_BASE))
                 .setDs(r.get(Regs.DS)).setEs(r.get(Regs.ES)).setFs(r.get(Regs.FS)).setGs(r.get(Regs.GS));
         ThreadInfoX86 ti = ThreadInfoX86.newBuilder().setClearTidAddr(t.clearChildTid()).setGpregs(g)
-                .setFpregs(fpregs(t.xstate())).build();
+                .setFpregs(CriuXsave.toImage(t.xstate())).build();
         ThreadCoreEntry.Builder tc = ThreadCoreEntry.newBuilder().setFutexRla(t.robustListHead())
                 .setFutexRlaLen((int) t.robustListLen()).setBlkSigset(t.sigmask()).setComm(t.comm())
                 .setSchedPolicy(t.sched().policyWord()).setSchedNice(t.sched().nice())
@@ -204,7 +214,7 @@ public final class StateCodec {
         if (leader) {
             TaskCoreEntry.Builder task = TaskCoreEntry.newBuilder().setTaskState(st.wasStopped() ? TASK_STOPPED : TASK_ALIVE)
                     .setExitCode(0).setPersonality(st.personality()).setFlags(0).setBlkSigset(t.sigmask())
-                    .setComm(st.comm());
+                    .setComm(st.comm()).setTimers(CriuLayout.noTimers());
             TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
             for (long[] l : st.rlimits()) rl.addRlimits(RlimitEntry.newBuilder().setCur(l[0]).setMax(l[1]));
             task.setRlimits(rl);
@@ -238,44 +248,29 @@ public final class StateCodec {
         return b.build();
     }
 
-    /** CRIU's split of the XSAVE area, plus the whole area so a same-machine restore is exact. */
-    private static UserX86FpregsEntry fpregs(byte[] x) {
-        ByteBuffer b = ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN);
-        UserX86FpregsEntry.Builder f = UserX86FpregsEntry.newBuilder().setCwd(b.getShort(0) & 0xffff)
-                .setSwd(b.getShort(2) & 0xffff).setTwd(b.getShort(4) & 0xffff).setFop(b.getShort(6) & 0xffff)
-                .setRip(b.getLong(8)).setRdp(b.getLong(16)).setMxcsr(b.getInt(24)).setMxcsrMask(b.getInt(28));
-        for (int i = 0; i < 32; i++) f.addStSpace(b.getInt(32 + 4 * i));
-        for (int i = 0; i < 64; i++) f.addXmmSpace(b.getInt(160 + 4 * i));
-        if (x.length >= YMMH + YMMH_BYTES) {
-            UserX86XsaveEntry.Builder xs = UserX86XsaveEntry.newBuilder().setXstateBv(b.getLong(XSAVE_HDR));
-            for (int i = 0; i < YMMH_BYTES / 4; i++) xs.addYmmhSpace(b.getInt(YMMH + 4 * i));
-            f.setXsave(xs);
-        }
-        f.setJcriuXsaveArea(ByteString.copyFrom(x));
-        return f.build();
-    }
-
-    private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, List<FileEntry> files) {
+    private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, Map<Integer, FileEntry> files) {
         MmEntry.Builder m = MmEntry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
                 .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
                 .setMmStartBrk(mm.startBrk()).setMmBrk(mm.brk()).setMmArgStart(mm.argStart())
                 .setMmArgEnd(mm.argEnd()).setMmEnvStart(mm.envStart()).setMmEnvEnd(mm.envEnd())
                 .setExeFileId(fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"));
-        for (long a : mm.auxv()) m.addMmSavedAuxv(a);
+        for (long a : CriuLayout.auxvForImage(mm.auxv())) m.addMmSavedAuxv(a);
         for (VmaState v : mm.vmas()) {
+            // CRIU's shmid: the shmem object's inode for shared anonymous memory, a file id for files
             VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
-                    .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1).setShmid(0);
+                    .setProt(v.prot()).setFlags(CriuLayout.vmaFlags(v)).setStatus(status(v)).setFd(-1)
+                    .setShmid(v.kind() == VmaState.Kind.ANON_SHARED ? v.ino() : 0);
             if (v.path() != null) {
                 int flags = v.kind() == VmaState.Kind.FILE_SHARED ? v.attrs().fileFlags() : 0;
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
                 e.setShmid(id).setFdflags(flags);
                 var snap = v.kind() == VmaState.Kind.FILE_SHARED ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
-                if (snap.isPresent() && !files.get(id - 1).getReg().hasJcriuContent()) {
+                if (snap.isPresent() && !files.get(id).getReg().hasJcriuContent()) {
                     FileSnapshot s = snap.get();
-                    FileEntry fe = files.get(id - 1);
-                    files.set(id - 1, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
+                    FileEntry fe = files.get(id);
+                    files.put(id, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
                             .setSize(s.content().length).setJcriuContent(ByteString.copyFrom(s.content()))
-                            .setJcriuUid(s.uid()).setJcriuGid(s.gid())).build());
+                            .setJcriuUid(s.uid()).setJcriuGid(s.gid()).setJcriuDeleted(s.deleted())).build());
                 }
             }
             long madv = 0;
@@ -284,7 +279,8 @@ public final class StateCodec {
             AttrsCodec.putVma(e, v);
             m.addVmas(e);
         }
-        return m.build();
+        List<VmaEntry> merged = CriuLayout.mergeVvar(m.getVmasList());
+        return m.clearVmas().addAllVmas(merged).build();
     }
 
     private static int status(VmaState v) {
@@ -305,48 +301,67 @@ public final class StateCodec {
 
     // ---------------------------------------------------------------- read
 
-    public static ProcessState read(ImageDir dir) throws IOException {
-        PstreeEntry ps;
+    /** The whole tree: processes in the order of pstree.img (parents first), zombies, files, pipes. */
+    public static TreeState read(ImageDir dir) throws IOException {
+        List<PstreeEntry> entries = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pstree())) {
-            ps = in.next(PstreeEntry.parser());
-            if (ps == null) throw new ImageException(in.file(), in.offset(), "no process in the tree");
-            if (in.next(PstreeEntry.parser()) != null) {
-                throw new ImageException(in.file(), in.offset(), "more than one process; process trees are not supported yet");
-            }
+            for (PstreeEntry e; (e = in.next(PstreeEntry.parser())) != null; ) entries.add(e);
+            if (entries.isEmpty()) throw new ImageException(in.file(), in.offset(), "no process in the tree");
         }
-        int pid = ps.getPid();
-        Map<Integer, RegFileEntry> files = new HashMap<>();
-        Map<Integer, PipeEntry> pipeEnds = new HashMap<>();
+        Map<Integer, OpenFile> files = new LinkedHashMap<>();
         try (ImageInput in = dir.open(ImageFile.files())) {
             for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
-                if (f.getType() == FdTypes.PIPE && f.hasPipe()) {
-                    pipeEnds.put(f.getId(), f.getPipe());
-                    continue;
+                long at = in.offset();
+                if (files.put(f.getId(), OpenFile.decode(f, in.file(), at)) != null) {
+                    throw new ImageException(in.file(), at, "file id " + f.getId() + " appears twice");
                 }
-                if (!f.hasReg()) throw new ImageException(in.file(), in.offset(), "file " + f.getId()
-                        + " is of type " + f.getType() + ", which jcriu cannot restore yet");
-                files.put(f.getId(), f.getReg());
             }
+        }
+        List<ProcessState> processes = new ArrayList<>();
+        List<ZombieState> zombies = new ArrayList<>();
+        for (PstreeEntry ps : entries) {
+            CoreEntry leader;
+            try (ImageInput in = dir.open(ImageFile.core(ps.getPid()))) {
+                leader = in.single(CoreEntry.parser());
+                if (!leader.hasTc()) throw new ImageException(in.file(), 0, "the leader's core image has no task state");
+            }
+            if (leader.getTc().getTaskState() == TASK_DEAD) {
+                zombies.add(new ZombieState(ps.getPid(), ps.getPpid(), ps.getPgid(), ps.getSid(),
+                        leader.getTc().getComm(), leader.getTc().getExitCode()));
+            } else {
+                processes.add(readProcess(dir, ps, files));
+            }
+        }
+        if (processes.isEmpty()) throw new ImageException(dir.path().resolve(ImageFile.pstree().name()), 0,
+                "the tree holds no live process");
+        return new TreeState(processes, zombies, List.copyOf(files.values()), readPipes(dir));
+    }
+
+    private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files)
+            throws IOException {
+        int pid = ps.getPid();
+        int filesId;
+        try (ImageInput in = dir.open(ImageFile.ids(pid))) {
+            filesId = in.single(TaskKobjIdsEntry.parser()).getFilesId();
         }
         List<ThreadState> threads = new ArrayList<>();
         TaskCoreEntry task = null;
         ProcessState.Creds creds = null;
         for (int tid : ps.getThreadsList()) {
             CoreEntry c;
+            byte[] xstate;
             try (ImageInput in = dir.open(ImageFile.core(tid))) {
                 c = in.single(CoreEntry.parser());
                 if (c.getMtype() != CoreEntry.March.X86_64 || !c.hasThreadInfo() || !c.hasThreadCore()) {
                     throw new ImageException(in.file(), 0, "not an x86_64 thread image");
                 }
-                if (!c.getThreadInfo().getFpregs().hasJcriuXsaveArea()) {
-                    throw new ImageException(in.file(), 0, "no full XSAVE area (an image not written by jcriu?)");
-                }
+                xstate = CriuXsave.area(c.getThreadInfo().getFpregs(), in.file());
             }
             if (tid == pid) {
                 task = c.getTc();
                 creds = creds(c.getThreadCore().getCreds());
             }
-            threads.add(thread(tid, c));
+            threads.add(thread(tid, c, xstate));
         }
         if (task == null) throw new IOException("core image of the leader " + pid + " has no task state");
         List<SigAction> acts = new ArrayList<>();
@@ -361,43 +376,22 @@ public final class StateCodec {
         }
         MmState mm = readMm(dir, pid, files);
         List<FdState> fds = new ArrayList<>();
-        Map<Integer, Integer> firstFdOfId = new HashMap<>();
-        try (ImageInput in = dir.open(ImageFile.fdinfo(FILES_ID))) {
+        try (ImageInput in = dir.open(ImageFile.fdinfo(filesId))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
-                int shares0 = firstFdOfId.getOrDefault(e.getId(), -1);
-                if (e.getType() == FdTypes.PIPE) {
-                    PipeEntry pe = pipeEnds.get(e.getId());
-                    if (pe == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd()
-                            + " names missing pipe " + e.getId());
-                    long ino = Integer.toUnsignedLong(pe.getPipeId());
-                    firstFdOfId.putIfAbsent(e.getId(), e.getFd());
-                    fds.add(new FdState(e.getFd(), FdState.Kind.PIPE, "pipe:[" + ino + "]", pe.getFlags(), ino,
-                            (e.getFlags() & 1) != 0, shares0));
-                    continue;
+                if (!files.containsKey(e.getId())) {
+                    throw new ImageException(in.file(), in.offset(), "fd " + e.getFd() + " names missing file " + e.getId());
                 }
-                RegFileEntry r = files.get(e.getId());
-                if (r == null) throw new ImageException(in.file(), in.offset(), "fd " + e.getFd() + " names missing file "
-                        + e.getId());
-                FdState.Kind kind = e.getType() == FdTypes.TTY ? FdState.Kind.INHERITED_TTY
-                        : switch (r.getMode() & S_IFMT) {
-                            case S_IFDIR -> FdState.Kind.DIRECTORY;
-                            case S_IFCHR -> FdState.Kind.CHAR_DEVICE;
-                            default -> FdState.Kind.REGULAR;
-                        };
-                int shares = firstFdOfId.getOrDefault(e.getId(), -1);
-                firstFdOfId.putIfAbsent(e.getId(), e.getFd());
-                fds.add(new FdState(e.getFd(), kind, r.getName(), r.getFlags(), r.getPos(), (e.getFlags() & 1) != 0,
-                        shares));
+                fds.add(new FdState(e.getFd(), e.getId(), (e.getFlags() & 1) != 0));
             }
         }
         FsEntry fs;
         try (ImageInput in = dir.open(ImageFile.fs(pid))) {
             fs = in.single(FsEntry.parser());
         }
-        return new ProcessState(pid, ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
+        return new ProcessState(pid, ps.getPpid(), ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
                 infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
                 pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
-                task.getTaskState() == TASK_STOPPED, readPipes(dir), AttrsCodec.read(dir, pid, ps.getThreadsList()));
+                task.getTaskState() == TASK_STOPPED, AttrsCodec.read(dir, pid, ps.getThreadsList()));
     }
 
     private static List<PipeState> readPipes(ImageDir dir) throws IOException {
@@ -414,27 +408,26 @@ public final class StateCodec {
     }
 
     /**
-     * pagemap-PID.img: runs stored in pages-1.img (in that file's order) and runs left to the
+     * pagemap-PID.img: runs stored in pages-ID.img (in that file's order) and runs left to the
      * parent image, merged in address order as CRIU reads them. A pre-dump writes only this.
      */
-    public static void writePagemap(ImageDir dir, int pid, List<PageRun> present, List<PageRun> inParent)
-            throws IOException {
+    public static void writePagemap(ImageDir dir, int pid, int pagesId, List<PageRun> present,
+                                    List<PageRun> inParent) throws IOException {
         List<PagemapEntry> pm = new ArrayList<>();
         for (PageRun r : present) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PRESENT));
         for (PageRun r : inParent) pm.add(Pagemap.entry(r.addr(), r.pages(), Pagemap.PE_PARENT));
         pm.sort(java.util.Comparator.comparingLong(PagemapEntry::getVaddr));
         try (ImageOutput o = dir.create(ImageFile.pagemap(pid))) {
-            new Pagemap(PAGES_ID, pm).write(o);
+            new Pagemap(pagesId, pm).write(o);
         }
     }
 
-    private static String pathOf(Map<Integer, RegFileEntry> files, int id, String what) throws IOException {
-        RegFileEntry r = files.get(id);
-        if (r == null) throw new IOException(what + " refers to file id " + id + ", missing from files.img");
-        return r.getName();
+    private static String pathOf(Map<Integer, OpenFile> files, int id, String what) throws IOException {
+        if (files.get(id) instanceof RegularFile r) return r.path();
+        throw new IOException(what + " refers to file id " + id + ", which files.img does not hold as a file");
     }
 
-    private static ThreadState thread(int tid, CoreEntry c) {
+    private static ThreadState thread(int tid, CoreEntry c, byte[] xstate) {
         UserX86RegsEntry g = c.getThreadInfo().getGpregs();
         long[] v = {g.getR15(), g.getR14(), g.getR13(), g.getR12(), g.getBp(), g.getBx(), g.getR11(), g.getR10(),
                 g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(), g.getIp(),
@@ -452,7 +445,7 @@ public final class StateCodec {
         ThreadState.AltStack alt = tc.hasSas()
                 ? new ThreadState.AltStack(tc.getSas().getSsSp(), tc.getSas().getSsFlags(), tc.getSas().getSsSize())
                 : null;
-        return new ThreadState(tid, new Regs(v), c.getThreadInfo().getFpregs().getJcriuXsaveArea().toByteArray(),
+        return new ThreadState(tid, new Regs(v), xstate,
                 tc.getBlkSigset(), infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
                 c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm(), tc.hasJcriuSleep()
                         ? new ThreadState.SleepRestart(tc.getJcriuSleep().getClockId(), tc.getJcriuSleep().getExpiryNs(),
@@ -482,7 +475,7 @@ public final class StateCodec {
         return v;
     }
 
-    private static MmState readMm(ImageDir dir, int pid, Map<Integer, RegFileEntry> files) throws IOException {
+    private static MmState readMm(ImageDir dir, int pid, Map<Integer, OpenFile> files) throws IOException {
         MmEntry m;
         try (ImageInput in = dir.open(ImageFile.mm(pid))) {
             m = in.single(MmEntry.parser());
@@ -501,13 +494,13 @@ public final class StateCodec {
             }
             List<Integer> adv = new ArrayList<>();
             for (int a = 0; a < 64; a++) if ((e.getMadv() & (1L << a)) != 0) adv.add(a);
+            long ino = kind == VmaState.Kind.ANON_SHARED ? e.getShmid() : 0;
             vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), AttrsCodec.mmapFlags(e), kind,
-                    path, 0, 0, adv.stream().mapToInt(Integer::intValue).toArray(), AttrsCodec.vmaAttrs(e)));
+                    path, 0, ino, adv.stream().mapToInt(Integer::intValue).toArray(), AttrsCodec.vmaAttrs(e)));
         }
         List<PageRun> runs = new ArrayList<>(), inParent = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pagemap(pid))) {
             Pagemap pm = Pagemap.read(in);
-            if (pm.pagesId() != PAGES_ID) throw new ImageException(in.file(), 0, "pages id " + pm.pagesId());
             for (PagemapEntry e : pm.entries()) {
                 (Pagemap.isPresent(e) ? runs : inParent).add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
             }
@@ -515,15 +508,22 @@ public final class StateCodec {
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
-                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs,
-                inParent, snapshots(files));
+                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"),
+                CriuLayout.splitVvar(vmas), runs, inParent, snapshots(dir));
     }
 
-    private static List<FileSnapshot> snapshots(Map<Integer, RegFileEntry> files) {
+    /** The small shared-mapped files saved whole: jcriu's fields of their reg entries in files.img. */
+    private static List<FileSnapshot> snapshots(ImageDir dir) throws IOException {
         List<FileSnapshot> out = new ArrayList<>();
-        files.values().stream().filter(RegFileEntry::hasJcriuContent).sorted(java.util.Comparator.comparingInt(RegFileEntry::getId))
-                .forEach(r -> out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
-                        r.getJcriuContent().toByteArray())));
+        try (ImageInput in = dir.open(ImageFile.files())) {
+            for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
+                RegFileEntry r = f.getReg();
+                if (f.hasReg() && r.hasJcriuContent()) {
+                    out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
+                            r.getJcriuContent().toByteArray(), r.getJcriuDeleted()));
+                }
+            }
+        }
         return out;
     }
 

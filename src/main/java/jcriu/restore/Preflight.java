@@ -6,8 +6,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 import jcriu.api.Log;
+import jcriu.files.InheritedTerminal;
+import jcriu.files.OpenFile;
+import jcriu.files.RegularFile;
 import jcriu.state.FdState;
 import jcriu.state.ProcessState;
+import jcriu.state.TreeState;
 import jcriu.state.VmaState;
 
 /** Checks made before anything is created, so that a refused restore leaves nothing behind. */
@@ -16,27 +20,37 @@ final class Preflight {
 
     private Preflight() {}
 
-    static void check(ProcessState st, RestoreOptions opts, Log log) throws IOException {
-        checkPidFree(st.pid());
-        for (VmaState v : st.mm().vmas()) {
-            if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v.path()).isEmpty()) {
-                throw new IOException(String.format("mapping %#x-%#x needs %s, which no longer exists", v.start(),
-                        v.end(), v.path()));
+    static void check(TreeState tree, RestoreOptions opts, Log log) throws IOException {
+        checkPidsFree(tree.allIds());
+        ProcessState root = tree.root();
+        if (root.sid() != root.pid() && !opts.shellJob()) {
+            throw new IOException("process " + root.pid() + " was dumped as a shell job (its session " + root.sid()
+                    + " is not in the images): restore with --shell-job");
+        }
+        for (ProcessState st : tree.processes()) {
+            for (VmaState v : st.mm().vmas()) {
+                if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v.path()).isEmpty()) {
+                    throw new IOException(String.format("mapping %#x-%#x of process %d needs %s, which no longer exists",
+                            v.start(), v.end(), st.pid(), v.path()));
+                }
+            }
+            for (FdState f : st.fds()) {
+                OpenFile file = tree.file(f.fileId());
+                if (file instanceof RegularFile r && !Files.exists(Path.of(r.path()))) {
+                    throw new IOException("fd " + f.fd() + " of process " + st.pid() + " needs " + r.path()
+                            + ", which no longer exists");
+                }
+                if (file instanceof InheritedTerminal && !opts.shellJob()) {
+                    throw new IOException("fd " + f.fd() + " of process " + st.pid() + " was a terminal: restore with"
+                            + " --shell-job");
+                }
+            }
+            if (!Files.exists(Path.of(st.mm().exePath()))) {
+                throw new IOException("the executable " + st.mm().exePath() + " of process " + st.pid()
+                        + " no longer exists");
             }
         }
-        for (FdState f : st.fds()) {
-            if (f.kind() != FdState.Kind.INHERITED_TTY && f.kind() != FdState.Kind.PIPE
-                    && !Files.exists(Path.of(f.path()))) {
-                throw new IOException("fd " + f.fd() + " needs " + f.path() + ", which no longer exists");
-            }
-            if (f.kind() == FdState.Kind.INHERITED_TTY && !opts.shellJob()) {
-                throw new IOException("fd " + f.fd() + " was a terminal: restore with --shell-job");
-            }
-        }
-        if (!Files.exists(Path.of(st.mm().exePath()))) {
-            throw new IOException("the executable " + st.mm().exePath() + " no longer exists");
-        }
-        log.debug("preflight ok: pid " + st.pid() + " is free, files are present");
+        log.debug("preflight ok: " + tree.allIds().size() + " PIDs and TIDs are free, files are present");
     }
 
     /**
@@ -57,15 +71,32 @@ final class Preflight {
         return holders.isEmpty() ? MEANWHILE : String.join("; ", holders);
     }
 
+    /**
+     * Every PID and TID free: no task has it, a zombie included, and no process has it as its
+     * group or session (one scan of /proc for all of them, not one per PID).
+     */
+    static void checkPidsFree(java.util.List<Integer> ids) throws IOException {
+        for (int id : ids) checkNoTask(id);
+        java.util.Set<Integer> wanted = new java.util.HashSet<>(ids);
+        for (jcriu.proc.ProcStat p : jcriu.proc.Stat.all(Path.of("/proc"))) {
+            if (wanted.contains(p.pgrp())) {
+                throw new PidTakenException("PID " + p.pgrp() + " is still in use: " + p.pid() + " (" + p.comm()
+                        + ") is in process group " + p.pgrp());
+            }
+            if (wanted.contains(p.session())) {
+                throw new PidTakenException("PID " + p.session() + " is still in use: " + p.pid() + " (" + p.comm()
+                        + ") is in session " + p.session());
+            }
+        }
+    }
+
     /** A PID is taken by any task, a zombie included, until its parent reaps it. */
-    static void checkPidFree(int pid) throws IOException {
+    private static void checkNoTask(int pid) throws IOException {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
         String s;
         try {
             s = Files.readString(stat);
         } catch (NoSuchFileException e) {
-            String held = whoHolds(pid);
-            if (!held.equals(MEANWHILE)) throw new PidTakenException("PID " + pid + " is still in use: " + held);
             return;
         }
         int close = s.lastIndexOf(')');

@@ -28,11 +28,12 @@ import jcriu.sys.SysException;
 
 /**
  * Gives a restored process back its {@link ProcessAttrs} and the per-mapping {@link VmaAttrs}.
- * Called at three moments of {@link RestoreEngine}: {@link #enterCgroups} before any memory
- * exists (so that it is charged to the right cgroup), {@link #restoreProcess} once memory,
- * files and process attributes are in place and while the process is still privileged, and
- * {@link #restoreThread} for each thread after its credentials, which reset pdeath_signal and
- * dumpable. Items that depend on the restorer's privileges (a lower oom_score_adj, I/O
+ * Called for each process of the tree by {@link ProcessRebuild} at three moments:
+ * {@link #enterCgroups} before its own memory is mapped (so that it is charged to the right
+ * cgroup), {@link #restoreProcess} once memory, files and process attributes are in place and
+ * while the process is still privileged, and {@link #restoreThread} for each thread after its
+ * credentials, which reset pdeath_signal and dumpable. A child is cloned from its parent
+ * before the parent's {@code finish}, so it inherits none of these from it. Items that depend on the restorer's privileges (a lower oom_score_adj, I/O
  * priority classes, KSM) are warned about when refused, like rlimits and scheduling.
  */
 final class ProcessAttrsRestorer {
@@ -56,6 +57,11 @@ final class ProcessAttrsRestorer {
         this.st = st;
         this.attrs = st.attrs();
         this.log = log;
+    }
+
+    /** The secure bits saved for thread {@code tid} (0 when the images hold none). */
+    static int secureBits(ProcessState st, int tid) {
+        return st.attrs().thread(tid).map(ThreadAttrs::secureBits).orElse(0);
     }
 
     // ---------------------------------------------------------------- cgroups

@@ -6,10 +6,10 @@ import jcriu.api.Log;
 import jcriu.image.ImageDir;
 import jcriu.image.StateCodec;
 import jcriu.ptrace.Tracer;
-import jcriu.state.ProcessState;
+import jcriu.state.TreeState;
 import jcriu.sys.Sys;
 
-/** Brings a dumped process back from an image directory, with its original PID. */
+/** Brings a dumped process tree back from an image directory, with its original PIDs. */
 public final class Restorer {
     private Restorer() {}
 
@@ -23,10 +23,18 @@ public final class Restorer {
     public static Result restore(RestoreOptions opts, Log log) throws RestoreException {
         try {
             ImageDir dir = ImageDir.open(opts.imageDir());
-            ProcessState st = StateCodec.read(dir);
-            log.info("restoring pid " + st.pid() + " (" + st.comm() + ") from " + dir.path());
-            int pid = Tracer.run("jcriu-restore", tracer ->
-                    new RestoreEngine(tracer, st, jcriu.image.PageStore.open(dir.path(), st.pid()), opts, log).run());
+            TreeState tree = StateCodec.read(dir);
+            log.info("restoring pid " + tree.root().pid() + " (" + tree.root().comm() + ")"
+                    + (tree.processes().size() + tree.zombies().size() > 1 ? " and "
+                            + (tree.processes().size() + tree.zombies().size() - 1) + " descendant(s)" : "")
+                    + " from " + dir.path());
+            long t0 = System.nanoTime();
+            TreeRestore[] done = new TreeRestore[1];
+            int pid = Tracer.run("jcriu-restore", tracer -> {
+                done[0] = new TreeRestore(tracer, tree, dir.path(), opts, log);
+                return done[0].run();
+            });
+            RestoreStatistics.write(dir, done[0].forkNanos(), System.nanoTime() - t0, done[0].pagesRestored(), log);
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;

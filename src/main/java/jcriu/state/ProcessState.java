@@ -2,12 +2,14 @@ package jcriu.state;
 
 import java.util.List;
 
-/** A checkpointed single process: what the images describe, independent of their encoding. */
-public record ProcessState(int pid, int pgid, int sid, String comm, List<ThreadState> threads,
+/**
+ * One live process of a checkpointed tree: what the images describe, independent of their
+ * encoding. {@code ppid} is 0 for the root of the tree (its parent is not part of the dump).
+ */
+public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, List<ThreadState> threads,
                            List<SigAction> sigactions, List<byte[]> sharedPendingSiginfo, MmState mm,
                            List<FdState> fds, String cwd, String root, int umask, Creds creds,
-                           long[][] rlimits, int personality, boolean wasStopped, List<PipeState> pipes,
-                           ProcessAttrs attrs) {
+                           long[][] rlimits, int personality, boolean wasStopped, ProcessAttrs attrs) {
     /** Ids as in /proc/PID/status (real, effective, saved, fs) plus groups and capability sets. */
     public record Creds(int[] uid, int[] gid, int[] groups, long capInh, long capPrm, long capEff, long capBnd,
                         long capAmb) {}

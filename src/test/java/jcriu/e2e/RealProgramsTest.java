@@ -51,6 +51,50 @@ class RealProgramsTest {
         }
     }
 
+    /**
+     * A python3 multiprocessing.Pool(4) finishes a computation started before the dump with
+     * the right result, and the restored tree takes no more memory than the original: the
+     * workers forked from the parent still share its pages (the sum of their PSS is what it was).
+     */
+    @Test
+    void python3MultiprocessingPoolFinishesItsComputationAndKeepsSharingMemory() throws Exception {
+        Path script = Gcc.projectDir().resolve("src/test/resources/programs/pool.py");
+        try (Workload w = Workload.start(Path.of("/usr/bin/python3"), List.of(script.toString()), Map.of())) {
+            try {
+                w.awaitOutput("progress 200", Duration.ofSeconds(60));
+                jcriu.testsupport.Trees.awaitMembers(w.pid(), 5); // the parent and its four workers
+                long before = pss(w.pid());
+                try (Workload r = jcriu.testsupport.Trees.cycle(w)) {
+                    try {
+                        long after = pss(r.pid());
+                        assertEquals(5, jcriu.testsupport.Trees.members(r.pid()).size());
+                        assertTrue(after <= before * 1.1, "sum of PSS " + after + " kB after the restore, " + before
+                                + " kB before");
+                        long expected = 0;
+                        for (long x = 0; x < 2000; x++) expected += x * 7 + x;
+                        r.awaitOutput("result " + expected + "$", Duration.ofSeconds(120));
+                        r.awaitOutput("exit code=0");
+                    } finally {
+                        jcriu.testsupport.Trees.kill(r.pid());
+                    }
+                }
+            } finally {
+                jcriu.testsupport.Trees.kill(w.pid());
+            }
+        }
+    }
+
+    /** The sum of the proportional set sizes (kB) of a process and its descendants. */
+    private static long pss(int root) throws Exception {
+        long sum = 0;
+        for (var p : jcriu.testsupport.Trees.members(root)) {
+            for (String l : Files.readAllLines(Path.of("/proc/" + p.pid() + "/smaps_rollup"))) {
+                if (l.startsWith("Pss:")) sum += Long.parseLong(l.replaceAll("[^0-9]", ""));
+            }
+        }
+        return sum;
+    }
+
     @Test
     void jvmWithThreadsGcAndShutdownHook() throws Exception {
         jvm(false);

@@ -48,7 +48,7 @@ class RseqTest {
                 Path dir = Checkpoints.imageDir(w);
                 ByteArrayOutputStream log = new ByteArrayOutputStream();
                 Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(log));
-                ProcessState st = StateCodec.read(ImageDir.open(dir));
+                ProcessState st = StateCodec.read(ImageDir.open(dir)).root();
                 long rip = st.leader().regs().rip();
                 assertFalse(rip >= start && rip < end, String.format("image rip %#x inside [%#x, %#x)", rip, start, end));
                 if (log.toString().contains(": inside: rip")) {

@@ -21,6 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import jcriu.ptrace.Regs;
 import jcriu.rseq.RseqState;
+import jcriu.files.InheritedTerminal;
+import jcriu.files.OpenFile;
+import jcriu.files.PipeEnd;
+import jcriu.files.RegularFile;
 import jcriu.state.FdState;
 import jcriu.state.FileSnapshot;
 import jcriu.state.MmState;
@@ -30,13 +34,16 @@ import jcriu.state.ProcessAttrs;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
+import jcriu.state.TreeState;
 import jcriu.state.VmaAttrs;
 import jcriu.state.VmaState;
+import jcriu.state.ZombieState;
 import jcriu.sys.SchedAttr;
 
 /**
- * A {@link ProcessState} in which every field of every record holds a value that is not the
- * default, written with {@link StateCodec} and read back: every field must come back equal.
+ * A {@link TreeState} (two processes, a zombie, shared files and a pipe) in which every field
+ * of every record holds a value that is not the default, written with {@link StateCodec} and
+ * read back: every field must come back equal.
  * The walk over the records is generic (record components), so a field added later and not
  * encoded fails here, and so does one the fixture leaves at its default (it would prove nothing).
  */
@@ -53,8 +60,22 @@ class StateCodecRoundTripTest {
 
     static final int PID = 4242;
 
-    static ProcessState fixture() {
-        List<Integer> tids = List.of(PID, PID + 1, PID + 2);
+    /** Open file descriptions of the tree, by id; the fds of both processes refer to them. */
+    static final List<OpenFile> FILES = List.of(new InheritedTerminal(1, "/dev/pts/3", 02, 1),
+            new RegularFile(2, "/tmp/data", 02, 4096, 0100644), new RegularFile(3, "/tmp", 0200000, 0, 040755),
+            new RegularFile(4, "/dev/null", 01, 0, 020666), new PipeEnd(5, 77, 0), new PipeEnd(6, 77, 01 | 04000));
+
+    /** A root, a child of it (every field of each set), a zombie, and what they share. */
+    static TreeState fixture() {
+        return new TreeState(List.of(process(PID, 0), process(CHILD, PID)),
+                List.of(new ZombieState(PID + 50, CHILD, PID, PID, "gone", 3 << 8)), FILES,
+                List.of(new PipeState(77, 65536, "backlog".getBytes())));
+    }
+
+    static final int CHILD = PID + 20;
+
+    static ProcessState process(int pid, int ppid) {
+        List<Integer> tids = List.of(pid, pid + 1, pid + 2);
         List<ThreadState> threads = new ArrayList<>();
         RseqState.Registration reg = new RseqState.Registration(0x7f0000001000L, 32, 0x53053053);
         List<RseqState> rseq = List.of(new RseqState.Outside(reg), new RseqState.InsideNoRestart(
@@ -100,20 +121,15 @@ class StateCodecRoundTripTest {
                 0, 0, new int[0], VmaAttrs.NONE));
         vmas.add(new VmaState(0xffffffffff600000L, 0xffffffffff601000L, 0, 4, VmaState.MAP_PRIVATE,
                 VmaState.Kind.VSYSCALL, null, 0, 0, new int[0], VmaAttrs.NONE));
-        long[] auxv = {33, 0x7ffe00006000L, 16, 0xbfebfbff, 0, 0};
+        // without the AT_NULL tail, which the images leave out (CRIU's restore limits the length)
+        long[] auxv = {33, 0x7ffe00006000L, 16, 0xbfebfbff};
         MmState mm = new MmState(0x400000, 0x401000, 0x600000, 0x601000, 0x600000, 0x650000, 0x7ffd0001f000L,
                 0x7ffd0001e000L, 0x7ffd0001e100L, 0x7ffd0001e100L, 0x7ffd0001e800L, auxv, "/usr/bin/prog", vmas,
                 List.of(new PageRun(0x600000, 3), new PageRun(0x7f0000000000L, 2)),
                 List.of(new PageRun(0x601000, 1)),
-                List.of(new FileSnapshot("/tmp/shared.dat", 0100640, 1000, 100, new byte[] {1, 2, 3})));
-        List<FdState> fds = List.of(
-                new FdState(0, FdState.Kind.INHERITED_TTY, "/dev/pts/3", 02, 0, false, -1),
-                new FdState(3, FdState.Kind.REGULAR, "/tmp/data", 02 | 02000000, 4096, true, -1),
-                new FdState(4, FdState.Kind.REGULAR, "/tmp/data", 02 | 02000000, 4096, false, 3),
-                new FdState(5, FdState.Kind.DIRECTORY, "/tmp", 0200000, 0, false, -1),
-                new FdState(6, FdState.Kind.CHAR_DEVICE, "/dev/null", 01, 0, false, -1),
-                new FdState(7, FdState.Kind.PIPE, "pipe:[77]", 0, 77, false, -1),
-                new FdState(8, FdState.Kind.PIPE, "pipe:[77]", 01 | 04000, 77, false, -1));
+                List.of(new FileSnapshot("/tmp/shared.dat", 0100640, 1000, 100, new byte[] {1, 2, 3}, true)));
+        List<FdState> fds = List.of(new FdState(1, 1, false), new FdState(3, 2, true), new FdState(4, 2, false),
+                new FdState(5, 3, false), new FdState(6, 4, false), new FdState(7, 5, false), new FdState(8, 6, true));
         long[][] rlimits = new long[16][];
         for (int i = 0; i < 16; i++) rlimits[i] = new long[] {100L + i, 200L + i};
         ProcessState.Creds creds = new ProcessState.Creds(new int[] {1000, 1001, 1002, 1003},
@@ -124,22 +140,21 @@ class StateCodecRoundTripTest {
                         new ProcessAttrs.Itimer(2_000_000_000L, 900_000_000_000L, 0),
                         List.of(new ProcessAttrs.PosixTimer(0, 1, 36, ProcessAttrs.PosixTimer.SIGEV_SIGNAL, 0, 0x1234, 3,
                                         50_000_000L, 12_345_678L, 555_000_000_000L),
-                                new ProcessAttrs.PosixTimer(4, 7, 39, ProcessAttrs.PosixTimer.SIGEV_THREAD_ID | 0, PID + 1,
+                                new ProcessAttrs.PosixTimer(4, 7, 39, ProcessAttrs.PosixTimer.SIGEV_THREAD_ID | 0, pid + 1,
                                         77, 0, 70_000_000L, 1, 777_000_000_000L))),
                 400, OptionalLong.of(3), true, 2, 3, 2 | 4, 1, true, 0x10, OptionalInt.of(0x3f), OptionalInt.of(7),
                 List.of(new ProcessAttrs.Cgroup(0, "", "/user.slice/x"), new ProcessAttrs.Cgroup(4, "memory", "/a/b")),
                 List.of(new ProcessAttrs.VmaPolicy(0x7f0000000000L, 0x7f0000010000L,
                         new ProcessAttrs.MemPolicy(2, new long[] {1}))),
-                List.of(new ProcessAttrs.ThreadAttrs(PID, 12, OptionalLong.of(3333), true, 0x11, new long[] {3},
+                List.of(new ProcessAttrs.ThreadAttrs(pid, 12, OptionalLong.of(3333), true, 0x11, new long[] {3},
                                 OptionalInt.of(0x4001), Optional.of(new ProcessAttrs.MemPolicy(1 | (1 << 15), new long[] {1})),
                                 new int[] {1 | 4, 2, 8}, OptionalInt.of(2), OptionalInt.of(0), OptionalInt.of(1)),
-                        new ProcessAttrs.ThreadAttrs(PID + 1, 10, OptionalLong.of(1000), false, 0x10, new long[] {1, 4},
+                        new ProcessAttrs.ThreadAttrs(pid + 1, 10, OptionalLong.of(1000), false, 0x10, new long[] {1, 4},
                                 OptionalInt.of(0x4002), Optional.of(ProcessAttrs.MemPolicy.DEFAULT), new int[] {2, 2, 8},
                                 OptionalInt.of(1), OptionalInt.of(1), OptionalInt.of(0)),
-                        ProcessAttrs.ThreadAttrs.none(PID + 2)));
-        return new ProcessState(PID, PID, PID, "prog", threads, acts, List.of(siginfo(14), siginfo(36)), mm, fds,
-                "/work", "/", 027, creds, rlimits, 0x60000, true, List.of(new PipeState(77, 65536, "backlog".getBytes())),
-                attrs);
+                        ProcessAttrs.ThreadAttrs.none(pid + 2)));
+        return new ProcessState(pid, ppid, PID, PID, "prog", threads, acts, List.of(siginfo(14), siginfo(36)), mm, fds,
+                "/work", "/", 027, creds, rlimits, 0x60000, true, attrs);
     }
 
     private static byte[] siginfo(int sig) {
@@ -151,12 +166,16 @@ class StateCodecRoundTripTest {
 
     @Test
     void everyFieldComesBackFromTheImages() throws Exception {
-        ProcessState st = fixture();
+        TreeState st = fixture();
         ImageDir dir = ImageDir.create(tmp.resolve("img"));
         StateCodec.write(dir, st);
-        ProcessState back = StateCodec.read(ImageDir.open(dir.path()));
+        TreeState back = StateCodec.read(ImageDir.open(dir.path()));
         List<String> diffs = new ArrayList<>();
-        compare("ProcessState", st, back, diffs);
+        compare("processes", st.processes(), back.processes(), diffs);
+        compare("zombies", st.zombies(), back.zombies(), diffs);
+        compare("pipes", st.pipes(), back.pipes(), diffs);
+        // the images also hold file entries for each cwd, exe and mapped file: only the fds' are compared
+        for (OpenFile f : st.files()) compare("files[" + f.id() + "]", f, back.file(f.id()), diffs);
         assertEquals(List.of(), diffs, "fields that did not survive the images");
     }
 

@@ -47,7 +47,7 @@ class FreezerTest {
             w.awaitOutput("usr1=1 usr2=0");
             List<String> log = new ArrayList<>();
             Tracer.run("freeze-test", tracer -> {
-                Freezer.Frozen f = Freezer.freeze(tracer, w.pid(), log::add, tid -> {
+                Freezer.Frozen f = Freezer.freeze(tracer, w.pid(), log::add, null, tid -> {
                     Sig.kill(w.pid(), Sig.SIGUSR2);
                     awaitTracedStop(tid);
                 });

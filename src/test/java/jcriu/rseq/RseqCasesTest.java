@@ -170,7 +170,7 @@ class RseqCasesTest {
             Path dir = Checkpoints.imageDir(w);
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(log));
-            ThreadState img = StateCodec.read(ImageDir.open(dir)).leader();
+            ThreadState img = StateCodec.read(ImageDir.open(dir)).root().leader();
             long ip = img.regs().rip();
             boolean inside = log.toString().contains(": inside: rip");
             assertFalse(rd.inSection(ip), String.format("image ip %#x inside [%#x, %#x)%n%s", ip, rd.csStart(),
@@ -212,7 +212,7 @@ class RseqCasesTest {
             assertFalse(t.registered());
             Path dir = Checkpoints.imageDir(w);
             Checkpoints.dump(w, dir, false);
-            assertEquals(null, StateCodec.read(ImageDir.open(dir)).leader().rseq().registration());
+            assertEquals(null, StateCodec.read(ImageDir.open(dir)).root().leader().rseq().registration());
             w.awaitGone(Duration.ofSeconds(30));
             try (Workload r = restore(dir, w, false, new ByteArrayOutputStream())) {
                 r.awaitOutput("commits=");
@@ -245,7 +245,7 @@ class RseqCasesTest {
             Path dir = Checkpoints.imageDir(w);
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(log));
-            ProcessState st = StateCodec.read(ImageDir.open(dir));
+            ProcessState st = StateCodec.read(ImageDir.open(dir)).root();
             ThreadState img = st.leader();
             assertEquals(before.rip(), img.regs().rip(), "rip kept in the image\n" + log);
             assertEquals(rd.desc(), img.rseq().rseqCsToRestore(), "rseq_cs pointer saved (rseq_cs_pointer)");
@@ -301,7 +301,7 @@ class RseqCasesTest {
             assertEquals(rd.desc(), before.csPointer());
             Path dir = Checkpoints.imageDir(w);
             Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream()));
-            ThreadState img = StateCodec.read(ImageDir.open(dir)).threads().stream().filter(t -> t.tid() == tid)
+            ThreadState img = StateCodec.read(ImageDir.open(dir)).root().threads().stream().filter(t -> t.tid() == tid)
                     .findFirst().orElseThrow();
             assertEquals(rd.desc(), img.rseq().rseqCsToRestore(), "the worker's rseq_cs pointer saved");
             w.awaitGone(Duration.ofSeconds(30));

@@ -1,0 +1,141 @@
+package jcriu.restore;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import jcriu.api.Log;
+import jcriu.files.FileOpener;
+import jcriu.files.OpenFile;
+import jcriu.state.FdState;
+import jcriu.state.PipeState;
+import jcriu.state.TreeState;
+import jcriu.sys.Nr;
+import jcriu.sys.Sys;
+
+/**
+ * The open file descriptions of a tree, each opened once in jcriu and copied into every
+ * restored fd that refers to it with pidfd_getfd(2) injected into the restored process:
+ * the fd then refers to the very description jcriu holds, so fds that shared a description
+ * (dup, fork, threads) share it again, with one offset and one set of flags.
+ */
+final class FileInstaller implements FileOpener, AutoCloseable {
+    private static final int O_RDONLY = 0, O_WRONLY = 1, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
+    private static final int FD_CLOEXEC = 1;
+
+    private final TreeState tree;
+    private final Log log;
+    private final int self = Sys.getpid();
+    private final Map<Integer, Integer> byId = new HashMap<>();
+    private final Map<Long, int[]> pipes = new HashMap<>();
+    private final Map<String, Integer> handedOut = new HashMap<>();
+    /** Every fd of jcriu's that this object opened; jcriu's own fds 0-2 (--shell-job) are not among them. */
+    private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
+
+    FileInstaller(TreeState tree, Log log) {
+        this.tree = tree;
+        this.log = log;
+    }
+
+    /** jcriu's fd of description {@code id}, opened on first use. */
+    int fdOf(int id) throws IOException {
+        Integer have = byId.get(id);
+        if (have != null) return have;
+        OpenFile f = tree.file(id);
+        int fd = f.open(this);
+        if (!(f instanceof jcriu.files.InheritedTerminal)) owned.add(fd);
+        byId.put(id, fd);
+        log.debug("file " + id + " (" + f.describe() + ") open as jcriu's fd " + fd);
+        return fd;
+    }
+
+    @Override
+    public int pipeEnd(long ino, boolean readEnd) throws IOException {
+        int[] p = pipes.get(ino);
+        if (p == null) {
+            p = makePipe(ino);
+            pipes.put(ino, p);
+        }
+        int end = p[readEnd ? 0 : 1];
+        String key = ino + (readEnd ? "r" : "w");
+        if (handedOut.merge(key, 1, Integer::sum) == 1) return end;
+        // another description of the same end: a new open of it, as at dump time
+        int again = Sys.open("/proc/self/fd/" + end, (readEnd ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
+        owned.add(again);
+        return again;
+    }
+
+    /** The pipe, with its capacity and unread bytes, written from here before any process holds it. */
+    private int[] makePipe(long ino) throws IOException {
+        PipeState st = tree.pipes().stream().filter(p -> p.ino() == ino).findFirst()
+                .orElseThrow(() -> new IOException("pipe:[" + ino + "] has no data entry in pipes-data.img"));
+        int[] p = Sys.pipe2(O_CLOEXEC);
+        owned.add(p[0]);
+        owned.add(p[1]);
+        if (st.capacity() > 0) Sys.fcntl(p[1], Sys.F_SETPIPE_SZ, st.capacity());
+        if (st.data().length > 0) Sys.write(p[1], st.data());
+        log.debug("pipe:[" + ino + "]: capacity " + st.capacity() + ", " + st.data().length + " bytes put back");
+        return p;
+    }
+
+    @Override
+    public int inherited(int fd) {
+        return fd; // jcriu's own: never closed here
+    }
+
+    /**
+     * jcriu's fd to copy into fd {@code f}. A terminal taken from jcriu (--shell-job) is per
+     * fd number, not per description: fds 0, 1 and 2 sharing one terminal at dump time each
+     * take jcriu's fd of the same number, which may be three different files now.
+     */
+    private int source(FdState f) throws IOException {
+        if (tree.file(f.fileId()) instanceof jcriu.files.InheritedTerminal t) return f.fd() <= 2 ? f.fd() : t.fd();
+        return fdOf(f.fileId());
+    }
+
+    /**
+     * Gives the process exactly its fds: whatever the helper held is closed, then each fd is
+     * fetched from jcriu with pidfd_getfd and moved to its number with its close-on-exec flag.
+     */
+    void install(Target t) throws IOException {
+        var inj = t.inj();
+        inj.call("close_range", Nr.CLOSE_RANGE, 0, 0xffffffffL, 0);
+        List<FdState> fds = t.st().fds();
+        if (fds.isEmpty()) return;
+        int above = fds.stream().mapToInt(FdState::fd).max().orElse(0) + 1;
+        long first = inj.call("pidfd_open(jcriu)", Nr.PIDFD_OPEN, self, 0);
+        long pidfd = inj.call("fcntl(F_DUPFD_CLOEXEC)", Nr.FCNTL, first, Sys.F_DUPFD_CLOEXEC, above);
+        inj.call("close", Nr.CLOSE, first);
+        for (FdState f : fds) {
+            int src = source(f);
+            long tmp = inj.call("pidfd_getfd(" + src + ")", Nr.PIDFD_GETFD, pidfd, src, 0);
+            if (tmp == f.fd()) {
+                inj.call("fcntl(F_SETFD) fd " + f.fd(), Nr.FCNTL, f.fd(), Sys.F_SETFD, f.cloexec() ? FD_CLOEXEC : 0);
+            } else {
+                inj.call("dup3 -> " + f.fd(), Nr.DUP3, tmp, f.fd(), f.cloexec() ? O_CLOEXEC : 0);
+                inj.call("close", Nr.CLOSE, tmp);
+            }
+            log.debug("process " + t.pid() + " fd " + f.fd() + ": " + tree.file(f.fileId()).describe());
+        }
+        inj.call("close pidfd", Nr.CLOSE, pidfd);
+    }
+
+    /** jcriu's fd {@code src} copied into the target (close-on-exec there); the caller closes it. */
+    long fetch(Target t, int src) {
+        var inj = t.inj();
+        long pidfd = inj.call("pidfd_open(jcriu)", Nr.PIDFD_OPEN, self, 0);
+        try {
+            return inj.call("pidfd_getfd(" + src + ")", Nr.PIDFD_GETFD, pidfd, src, 0);
+        } finally {
+            inj.call("close pidfd", Nr.CLOSE, pidfd);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int fd : owned) Sys.close(fd);
+        owned.clear();
+        byId.clear();
+    }
+}

@@ -1,0 +1,152 @@
+package jcriu.restore;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import jcriu.api.Log;
+import jcriu.image.PageStore;
+import jcriu.state.FileSnapshot;
+import jcriu.state.ProcessState;
+import jcriu.state.TreeState;
+import jcriu.state.VmaState;
+import jcriu.sys.Sys;
+
+/**
+ * Memory objects several mappings share that no path can open again. Shared anonymous
+ * memory (MAP_SHARED|MAP_ANONYMOUS) is a shmem object that every process mapping it (a
+ * parent and the children it forked, or two mappings of one process) must share again:
+ * jcriu makes each object once, in its own address space, keeps an fd on it (through
+ * /proc/self/map_files, as CRIU does), writes the saved pages into it, and each process then
+ * maps that fd: one object, the same "/dev/zero (deleted)" in its maps. A file mapped
+ * shared and then deleted (sem_open's semaphores) is made again under its name with its saved
+ * content, opened, and unlinked, and is mapped from that fd the same way.
+ */
+final class SharedMemory implements AutoCloseable {
+    private static final int O_RDWR = 2, O_CLOEXEC = 02000000;
+
+    private final Map<Long, Integer> fds = new HashMap<>();
+    private final Map<String, Integer> ghosts = new HashMap<>();
+    private final Log log;
+
+    private SharedMemory(Log log) {
+        this.log = log;
+    }
+
+    /** Every object of the tree, made and filled. */
+    static SharedMemory prepare(TreeState tree, Path imageDir, Log log) throws IOException {
+        SharedMemory sm = new SharedMemory(log);
+        try {
+            Map<Long, Long> sizes = new LinkedHashMap<>();
+            for (ProcessState p : tree.processes()) {
+                for (VmaState v : p.mm().vmas()) {
+                    if (v.kind() == VmaState.Kind.ANON_SHARED) sizes.merge(v.ino(), v.pgoff() + v.size(), Math::max);
+                }
+            }
+            for (var e : sizes.entrySet()) sm.fds.put(e.getKey(), make(e.getValue()));
+            for (ProcessState p : tree.processes()) {
+                if (p.mm().vmas().stream().anyMatch(v -> v.kind() == VmaState.Kind.ANON_SHARED)) {
+                    sm.fill(p, PageStore.open(imageDir, p.pid()));
+                }
+            }
+            if (!sizes.isEmpty()) log.debug("shared anonymous memory: " + sizes.size() + " object(s) " + sizes);
+            for (ProcessState p : tree.processes()) {
+                for (FileSnapshot f : p.mm().sharedFiles()) {
+                    if (f.deleted() && !sm.ghosts.containsKey(f.path())) sm.ghosts.put(f.path(), ghost(f, log));
+                }
+            }
+            return sm;
+        } catch (IOException | RuntimeException e) {
+            sm.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The deleted file, made again: created new under its old name (another name beside it if
+     * that one is taken), filled, owner and mode set, opened and unlinked again.
+     */
+    private static int ghost(FileSnapshot f, Log log) throws IOException {
+        Path p = Path.of(f.path());
+        if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            p = Files.createTempFile(p.getParent(), p.getFileName() + ".", ".jcriu-ghost",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } else {
+            Files.createFile(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
+        try {
+            Files.write(p, f.content(), StandardOpenOption.WRITE);
+            Files.setAttribute(p, "unix:uid", f.uid());
+            Files.setAttribute(p, "unix:gid", f.gid());
+            Files.setAttribute(p, "unix:mode", f.mode() & 07777);
+            int fd = Sys.open(p.toString(), O_RDWR | O_CLOEXEC);
+            log.debug("deleted file " + f.path() + " made again as " + p + " (" + f.content().length + " bytes)");
+            return fd;
+        } finally {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    private static int make(long size) {
+        long addr = Sys.mmapSharedAnonymous(size);
+        try {
+            return Sys.open(String.format("/proc/self/map_files/%x-%x", addr, addr + size), O_RDWR | O_CLOEXEC);
+        } finally {
+            Sys.munmap(addr, size);
+        }
+    }
+
+    /** The saved pages of {@code p}'s shared anonymous mappings, written into their objects. */
+    private void fill(ProcessState p, PageStore pages) throws IOException {
+        for (VmaState v : p.mm().vmas()) {
+            if (v.kind() != VmaState.Kind.ANON_SHARED) continue;
+            try (FileChannel obj = FileChannel.open(Path.of("/proc/self/fd/" + fds.get(v.ino())),
+                    StandardOpenOption.WRITE)) {
+                for (PageStore.Slice s : pages.slices()) {
+                    if (s.addr() < v.start() || s.addr() >= v.end()) continue;
+                    try (FileChannel src = FileChannel.open(s.file(), StandardOpenOption.READ)) {
+                        long at = v.pgoff() + (s.addr() - v.start()), done = 0;
+                        while (done < s.bytes()) {
+                            long n = src.transferTo(s.offset() + done, s.bytes() - done, obj.position(at + done));
+                            if (n <= 0) {
+                                throw new IOException(String.format("pages of %#x of process %d end early in %s",
+                                        s.addr(), p.pid(), s.file()));
+                            }
+                            done += n;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** jcriu's fd on the object with inode {@code ino} at dump time. */
+    int fdOf(long ino) {
+        Integer fd = fds.get(ino);
+        if (fd == null) throw new IllegalStateException("no shared memory object for inode " + ino);
+        return fd;
+    }
+
+    /** jcriu's fd on the remade deleted file that was mapped from {@code path}. */
+    int ghostFd(String path) {
+        Integer fd = ghosts.get(path);
+        if (fd == null) throw new IllegalStateException("no deleted file " + path + " was made again");
+        return fd;
+    }
+
+    @Override
+    public void close() {
+        for (int fd : fds.values()) Sys.close(fd);
+        for (int fd : ghosts.values()) Sys.close(fd);
+        fds.clear();
+        ghosts.clear();
+        log.debug("shared memory objects closed");
+    }
+}

@@ -1,0 +1,152 @@
+package jcriu.tree;
+
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import jcriu.inject.Freezer;
+import jcriu.proc.ProcStat;
+import jcriu.proc.ProcessGoneException;
+import jcriu.proc.Stat;
+import jcriu.proc.Tasks;
+import jcriu.ptrace.Tracer;
+import jcriu.sys.Sys;
+import jcriu.sys.SysException;
+
+/**
+ * Stops a process and all of its descendants, with all their threads, before anything of
+ * them is read. A process is frozen before its children are listed, so the list is final:
+ * a stopped task cannot fork. Zombies are recorded, not seized (the kernel refuses to trace
+ * them), and cannot be reaped meanwhile since their parents are stopped.
+ */
+public final class TreeFreezer {
+    private static final Path PROC = Path.of("/proc");
+
+    private TreeFreezer() {}
+
+    /**
+     * A frozen process and its parent in the tree (0 for the root). {@code stopped}: it was
+     * stopped by a signal (state T) when it was frozen, and must be restored stopped.
+     */
+    public record Member(Freezer.Frozen frozen, int ppid, boolean stopped) {
+        public int pid() { return frozen.pid(); }
+    }
+
+    /** Every process of the tree, parents before children, and the zombies among them. */
+    public record FrozenTree(List<Member> members, List<ProcStat> zombies) {
+        public Member root() { return members.getFirst(); }
+    }
+
+    /** {@code timeout}: how long the whole tree may take to stop (CRIU's --timeout); null waits as long as it takes. */
+    public static FrozenTree freeze(Tracer tracer, int root, Consumer<String> log, java.time.Duration timeout)
+            throws IOException {
+        long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
+        List<Member> members = new ArrayList<>();
+        List<ProcStat> zombies = new ArrayList<>();
+        Deque<int[]> queue = new ArrayDeque<>();
+        Set<Integer> seen = new HashSet<>();
+        queue.add(new int[] {root, 0});
+        seen.add(root);
+        try {
+            while (!queue.isEmpty()) {
+                int[] next = queue.poll();
+                int pid = next[0], ppid = next[1];
+                ProcStat st = stat(pid);
+                if (st == null) {
+                    if (pid == root) throw new Freezer.GoneException("process " + pid + " does not exist");
+                    log.accept("process " + pid + " vanished before it could be frozen");
+                    continue;
+                }
+                if (st.state() == 'Z') {
+                    zombies.add(st);
+                    log.accept("process " + pid + " (" + st.comm() + ") is a zombie, exit status " + st.exitCode());
+                    continue;
+                }
+                refuseVforkParent(pid, st);
+                Freezer.Frozen f;
+                try {
+                    java.time.Duration left = null;
+                    if (timeout != null) {
+                        left = java.time.Duration.ofNanos(deadline - System.nanoTime());
+                        if (left.isNegative() || left.isZero()) {
+                            throw new IOException("the process tree of " + root + " did not stop within " + timeout
+                                    + " (--timeout)");
+                        }
+                    }
+                    f = Freezer.freeze(tracer, pid, log, left);
+                } catch (IOException e) {
+                    ProcStat now = stat(pid);
+                    if (pid != root && now != null && now.state() == 'Z') { // exited while being seized
+                        zombies.add(now);
+                        continue;
+                    }
+                    throw e;
+                }
+                members.add(new Member(f, ppid, st.state() == 'T'));
+                for (int tid : f.tids()) {
+                    for (int child : children(pid, tid)) {
+                        if (seen.add(child)) queue.add(new int[] {child, pid});
+                    }
+                }
+            }
+            log.accept("frozen: " + members.size() + " process(es), " + zombies.size() + " zombie(s)");
+            return new FrozenTree(List.copyOf(members), List.copyOf(zombies));
+        } catch (IOException | RuntimeException e) {
+            for (Member m : members) Freezer.release(tracer, m.frozen());
+            throw e;
+        }
+    }
+
+    /** Children of one thread; none if the thread exited meanwhile (its children moved to another). */
+    private static List<Integer> children(int pid, int tid) throws IOException {
+        try {
+            return Tasks.children(PROC, pid, tid);
+        } catch (ProcessGoneException | NoSuchFileException e) {
+            return List.of();
+        }
+    }
+
+    private static ProcStat stat(int pid) throws IOException {
+        try {
+            return Stat.read(PROC, pid);
+        } catch (ProcessGoneException | NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A thread waiting in vfork() for its child to exec or exit sleeps where a ptrace
+     * interrupt cannot stop it, so it is refused before any seize: its child shares its memory.
+     */
+    private static void refuseVforkParent(int pid, ProcStat st) throws IOException {
+        List<Integer> tids;
+        try {
+            tids = Tasks.list(PROC, pid);
+        } catch (ProcessGoneException e) {
+            return;
+        }
+        for (int tid : tids) {
+            for (int child : children(pid, tid)) {
+                if (sameMemory(pid, child)) {
+                    throw new IOException("process " + pid + " (" + st.comm() + ") is in the middle of vfork: its child "
+                            + child + " shares its memory until it calls exec or exits; try again later");
+                }
+            }
+        }
+    }
+
+    private static boolean sameMemory(int a, int b) {
+        try {
+            return Sys.kcmp(a, b, Sys.KCMP_VM, 0, 0) == 0;
+        } catch (SysException e) {
+            return false; // gone meanwhile
+        }
+    }
+}
