@@ -10,6 +10,7 @@
  *   uts-ns          in a UTS namespace of its own
  *   traced          traced (PTRACE_SEIZE) by a child of its own, "tracer pid=<pid>"
  *   thread-cputimer a POSIX timer on CLOCK_THREAD_CPUTIME_ID, with a second thread
+ *   other-cputimer  a POSIX timer on the CPU clock of its parent process
  *   ldt             has a local descriptor table (modify_ldt)
  *   threads         nothing to refuse by itself: a second thread, "thread tid=<tid>" (a test
  *                   moves it into a cgroup of its own)
@@ -121,6 +122,14 @@ int main(int argc, char **argv)
 		struct itimerspec its = {{0, 0}, {100, 0}};
 		if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &t) < 0 || timer_settime(t, 0, &its, NULL) < 0)
 			bad("thread cpu timer");
+	} else if (!strcmp(mode, "other-cputimer")) {
+		clockid_t c;
+		timer_t t;
+		struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+		struct itimerspec its = {{0, 0}, {100, 0}};
+		if (clock_getcpuclockid(getppid(), &c) != 0 || timer_create(c, &ev, &t) < 0
+		    || timer_settime(t, 0, &its, NULL) < 0)
+			bad("cpu timer of the parent");
 	} else if (!strcmp(mode, "ldt")) {
 		struct user_desc d = {.entry_number = 0, .base_addr = 0, .limit = 0xfff, .seg_32bit = 1,
 				      .limit_in_pages = 1, .useable = 1};

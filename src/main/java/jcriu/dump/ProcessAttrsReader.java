@@ -217,8 +217,9 @@ final class ProcessAttrsReader {
                 boolean ours = thread ? java.nio.file.Files.exists(PROC.resolve(pid + "/task/" + owner))
                         : owner == 0 || owner == pid;
                 if (!ours) {
+                    // even a process of the same tree: its clock would have to exist before this timer is made
                     throw new IOException(which + " runs on the CPU clock of " + (thread ? "thread " : "process ")
-                            + owner + ", which is not part of the dump");
+                            + owner + ", another process; not supported yet");
                 }
             }
         }

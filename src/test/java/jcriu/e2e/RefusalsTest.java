@@ -36,6 +36,7 @@ class RefusalsTest {
         "uts-ns          | is in uts namespace          | namespaces are not supported",
         "traced          | it is traced by process      | refusable",
         "thread-cputimer | CLOCK_THREAD_CPUTIME_ID      | 2 threads",
+        "other-cputimer  | runs on the CPU clock of process | another process",
         "ldt             | has a local descriptor table | modify_ldt",
     })
     void refusedNamingWhatAndLeftRunning(String mode, String what, String detail) throws Exception {
