@@ -175,13 +175,17 @@ static void thread_report(struct worker *w)
 	syscall(SYS_get_mempolicy, &mode, nodes, 1024, 0, 0);
 	stack_t ss;
 	sigaltstack(NULL, &ss);
+	void *robust = NULL;
+	size_t robust_len = 0;
+	syscall(SYS_get_robust_list, 0, &robust, &robust_len);
 	printf("report thread idx=%d tid=%d name=%s mask=%s vec=%s cpus=%lx slack=%d nice=%d ioprio=%ld pdeath=%d"
-	       " nnp=%d mempolicy=%d/%lx tsc=%d cpuid=%ld spec=%d mce=%d altstack=%s/%zu\n",
+	       " nnp=%d mempolicy=%d/%lx tsc=%d cpuid=%ld spec=%d mce=%d altstack=%s/%zu robust=%p/%zu\n",
 	       w->idx, (int)syscall(SYS_gettid), name, mask, w->bad ? "BAD" : "ok", cpumask,
 	       prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), getpriority(PRIO_PROCESS, (int)syscall(SYS_gettid)),
 	       syscall(SYS_ioprio_get, 1, 0), pdeath, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), mode, nodes[0], tsc,
 	       syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0), prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS, 0, 0, 0),
-	       prctl(PR_MCE_KILL_GET, 0, 0, 0, 0), ss.ss_sp == w->altstack ? "same" : "other", ss.ss_size);
+	       prctl(PR_MCE_KILL_GET, 0, 0, 0, 0), ss.ss_sp == w->altstack ? "same" : "other", ss.ss_size, robust,
+	       robust_len);
 	fflush(stdout);
 }
 
@@ -386,6 +390,10 @@ static void report(int gen)
 		printf("report proc rlimit%d=%llu/%llu\n", r, (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
 	}
 	printf("report proc personality=%#x\n", personality(0xffffffff));
+	void *robust = NULL;
+	size_t robust_len = 0;
+	syscall(SYS_get_robust_list, 0, &robust, &robust_len);
+	printf("report proc robust=%p/%zu\n", robust, robust_len); /* the main thread's */
 	struct utsname u;
 	uname(&u);
 	printf("report proc uname=%.3s\n", u.release);
