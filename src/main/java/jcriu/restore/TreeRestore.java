@@ -334,10 +334,13 @@ final class TreeRestore {
             boolean stop = opts.leaveStopped() || p.wasStopped();
             if (stop) Sys.tgkill(p.pid(), p.pid(), SIGSTOP);
             tracer.detach(p.pid(), 0);
+            // Stopped, the leader has marked the group stop pending in every thread: detached after
+            // that, a thread stops before it returns to user space (else it may run a little first,
+            // and inside an rseq section with the deprecated NO_RESTART flags the kernel kills it).
+            if (stop) awaitStopped(p.pid());
             for (ThreadState t : p.threads()) {
                 if (t.tid() != p.pid()) tracer.detach(t.tid(), 0);
             }
-            if (stop) awaitStopped(p.pid());
             log.info("pid " + p.pid() + " restored with " + p.threads().size() + " thread(s) and "
                     + (stop ? "left stopped" : "running"));
         }
