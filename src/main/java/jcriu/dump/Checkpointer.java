@@ -136,9 +136,10 @@ public final class Checkpointer {
             checkTopology(tree, opts);
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
-            FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
+            FileTable files = new FileTable(opts.shellJob(), opts.files(), log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
+            files.link();
             List<PipeState> pipes = files.pipes();
             linkParent(opts, dir);
             List<ProcessState> states = new ArrayList<>();

@@ -15,13 +15,25 @@ import jcriu.rseq.RseqConfigSource;
  * {@code rseq}: where each thread's rseq registration is read (PTRACE_GET_RSEQ_CONFIGURATION
  * unless a test forces the path of an older kernel). {@code freezeTimeout}: how long the
  * threads may take to stop (CRIU's --timeout); null waits as long as it takes. {@code hooks}:
- * the caller's points of action (action scripts, RPC notifications).
+ * the caller's points of action (action scripts, RPC notifications). {@code files}: how much
+ * of a deleted file is saved and whether file locks are (CRIU's --ghost-limit, --file-locks).
  */
 public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
-                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks) {
+                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, FileOptions files) {
     public DumpOptions {
         Objects.requireNonNull(rseq, "rseq");
         Objects.requireNonNull(hooks, "hooks");
+        Objects.requireNonNull(files, "files");
+    }
+
+    /** CRIU's --ghost-limit (bytes of a deleted file saved, 1 MiB by default) and --file-locks. */
+    public record FileOptions(long ghostLimit, boolean fileLocks) {
+        public static final FileOptions DEFAULT = new FileOptions(1 << 20, false);
+    }
+
+    public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
+                       RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks) {
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, FileOptions.DEFAULT);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,

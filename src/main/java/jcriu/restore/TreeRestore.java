@@ -72,8 +72,8 @@ final class TreeRestore {
     int run() throws IOException {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
-        try (FileInstaller files = new FileInstaller(tree, log);
-             SharedMemory shm = SharedMemory.prepare(tree, imageDir, log)) {
+        try (SharedMemory shm = SharedMemory.prepare(tree, imageDir, log);
+             FileInstaller files = new FileInstaller(tree, log, shm, !opts.skipFileCheck(), opts.inheritFds())) {
             recreateSharedFiles(recreated);
             long f0 = System.nanoTime();
             createRoot();
