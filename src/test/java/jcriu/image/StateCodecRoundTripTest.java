@@ -21,8 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import jcriu.ptrace.Regs;
 import jcriu.rseq.RseqState;
+import jcriu.files.FileLock;
 import jcriu.files.InheritedTerminal;
 import jcriu.files.OpenFile;
+import jcriu.files.Owner;
 import jcriu.files.PipeEnd;
 import jcriu.files.RegularFile;
 import jcriu.state.FdState;
@@ -62,8 +64,11 @@ class StateCodecRoundTripTest {
 
     /** Open file descriptions of the tree, by id; the fds of both processes refer to them. */
     static final List<OpenFile> FILES = List.of(new InheritedTerminal(1, "/dev/pts/3", 02, 1),
-            new RegularFile(2, "/tmp/data", 02, 4096, 0100644), new RegularFile(3, "/tmp", 0200000, 0, 040755),
-            new RegularFile(4, "/dev/null", 01, 0, 020666), new PipeEnd(5, 77, 0), new PipeEnd(6, 77, 01 | 04000));
+            new RegularFile(2, "/tmp/data", 02 | 020000, 4096, 0100644, 10000, 0,
+                    List.of(new FileLock(FileLock.Kind.POSIX, true, PID, 10, 100)), new Owner(1, PID, 29)),
+            new RegularFile(3, "/tmp", 0200000, 0, 040755),
+            new RegularFile(4, "/dev/null", 01, 0, 020666, -1, 0x103, List.of(), Owner.NONE), new PipeEnd(5, 77, 0),
+            new PipeEnd(6, 77, 01 | 04000), new PipeEnd(7, 78, 0, Owner.NONE, true));
 
     /** A root, a child of it (every field of each set), a zombie, and what they share. */
     static TreeState fixture() {
@@ -129,7 +134,7 @@ class StateCodecRoundTripTest {
                 List.of(new PageRun(0x601000, 1)),
                 List.of(new FileSnapshot("/tmp/shared.dat", 0100640, 1000, 100, new byte[] {1, 2, 3}, true)));
         List<FdState> fds = List.of(new FdState(1, 1, false), new FdState(3, 2, true), new FdState(4, 2, false),
-                new FdState(5, 3, false), new FdState(6, 4, false), new FdState(7, 5, false), new FdState(8, 6, true));
+                new FdState(5, 3, false), new FdState(6, 4, false), new FdState(7, 5, false), new FdState(8, 6, true), new FdState(9, 7, false));
         long[][] rlimits = new long[16][];
         for (int i = 0; i < 16; i++) rlimits[i] = new long[] {100L + i, 200L + i};
         ProcessState.Creds creds = new ProcessState.Creds(new int[] {1000, 1001, 1002, 1003},
