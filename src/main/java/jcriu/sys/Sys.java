@@ -318,6 +318,19 @@ public final class Sys {
         return call("lseek(" + fd + ")", Nr.LSEEK, fd, offset, whence);
     }
 
+    /**
+     * lseek(SEEK_DATA) ({@code data}) or lseek(SEEK_HOLE) from {@code offset}: where the next
+     * stretch of data or hole starts, or -1 when no data follows (ENXIO).
+     */
+    public static long seekDataOrHole(int fd, long offset, boolean data) {
+        try {
+            return call("lseek(" + fd + (data ? ", SEEK_DATA)" : ", SEEK_HOLE)"), Nr.LSEEK, fd, offset, data ? 3 : 4);
+        } catch (SysException e) {
+            if (e.errno() == 6 /* ENXIO */) return -1;
+            throw e;
+        }
+    }
+
     /** kcmp(2): 0 when the two objects are the same, 1/2 for an order between different ones, 3 unordered. */
     public static int kcmp(int pid1, int pid2, int type, long idx1, long idx2) {
         return (int) call("kcmp(" + pid1 + ", " + pid2 + ", " + type + ", " + idx1 + ", " + idx2 + ")", Nr.KCMP, pid1,

@@ -187,6 +187,22 @@ class ProcessTreeTest {
         }
     }
 
+    /**
+     * Pages of shared anonymous memory written only by a child that has since exited are in the
+     * shmem object but in no page table of the survivor: they are read from the object itself.
+     */
+    @Test
+    void sharedMemoryOnlyAnExitedChildTouchedSurvives() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("shm_orphan")); Trees.Killer k = Trees.killOnClose(w)) {
+            w.awaitOutput("ready");
+            try (Workload r = Trees.cycle(w); Trees.Killer kr = Trees.killOnClose(r)) {
+                r.signal(Sig.SIGUSR1);
+                assertEquals("verify ok", r.awaitOutput("verify ").strip());
+                r.awaitOutput("exit code=0");
+            }
+        }
+    }
+
     @Test
     void sharedAnonymousMemoryStaysOneObjectForParentAndChild() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("tree"), "shm"); var killW = Trees.killOnClose(w)) {
