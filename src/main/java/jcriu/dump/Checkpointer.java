@@ -209,7 +209,7 @@ public final class Checkpointer {
         int personality = ProcAttrs.personality(PROC, pid);
         return new ProcessState(pid, m.frozen.ppid(), stat.pgrp(), stat.session(), stat.comm(), threads,
                 inj.sigactions(), tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
-                status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, m.frozen.stopped(),
+                status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, m.frozen.stopSignal(),
                 attrs);
     }
 

@@ -213,6 +213,7 @@ public final class StateCodec {
         CoreEntry.Builder c = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setThreadInfo(ti).setThreadCore(tc);
         if (leader) {
             TaskCoreEntry.Builder task = TaskCoreEntry.newBuilder().setTaskState(st.wasStopped() ? TASK_STOPPED : TASK_ALIVE)
+                    .setStopSigno(st.stopSignal())
                     .setExitCode(0).setPersonality(st.personality()).setFlags(0).setBlkSigset(t.sigmask())
                     .setComm(st.comm()).setTimers(CriuLayout.noTimers());
             TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
@@ -391,7 +392,8 @@ public final class StateCodec {
         return new ProcessState(pid, ps.getPpid(), ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
                 infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
                 pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
-                task.getTaskState() == TASK_STOPPED, AttrsCodec.read(dir, pid, ps.getThreadsList()));
+                task.getTaskState() != TASK_STOPPED ? 0 : task.hasStopSigno() && stopSignal(task.getStopSigno())
+                        ? task.getStopSigno() : 19 /* SIGSTOP, as CRIU for images without stop_signo */, AttrsCodec.read(dir, pid, ps.getThreadsList()));
     }
 
     private static List<PipeState> readPipes(ImageDir dir) throws IOException {
@@ -538,5 +540,10 @@ public final class StateCodec {
         if ((status & VmaStatus.FILE_PRIVATE) != 0) return VmaState.Kind.FILE_PRIVATE;
         if ((status & VmaStatus.ANON_SHARED) != 0) return VmaState.Kind.ANON_SHARED;
         return VmaState.Kind.ANON_PRIVATE;
+    }
+
+    /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals a process can be stopped by. */
+    private static boolean stopSignal(int sig) {
+        return sig >= 19 && sig <= 22;
     }
 }

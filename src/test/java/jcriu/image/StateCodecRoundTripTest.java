@@ -159,7 +159,7 @@ class StateCodecRoundTripTest {
                                 OptionalInt.of(1), OptionalInt.of(1), OptionalInt.of(0)),
                         ProcessAttrs.ThreadAttrs.none(pid + 2)));
         return new ProcessState(pid, ppid, PID, PID, "prog", threads, acts, List.of(siginfo(14), siginfo(36)), mm, fds,
-                "/work", "/", 027, creds, rlimits, 0x60000, true, attrs);
+                "/work", "/", 027, creds, rlimits, 0x60000, 20 /* SIGTSTP */, attrs);
     }
 
     private static byte[] siginfo(int sig) {
