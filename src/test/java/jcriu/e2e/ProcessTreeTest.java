@@ -153,6 +153,24 @@ class ProcessTreeTest {
         }
     }
 
+    /** The parent's waitpid(WUNTRACED) reports the same stop signal, SIGTSTP here, after the restore. */
+    @Test
+    void aChildStoppedBySigtstpIsRestoredStoppedBySigtstp() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "stopchild", "pgrp"); var killW = Trees.killOnClose(w)) {
+            int kid = (int) Workload.number(w.awaitOutput("child pid="), "pid");
+            w.awaitOutput("child count=3");
+            Sig.kill(kid, 20 /* SIGTSTP */);
+            awaitState(kid, 'T');
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                assertEquals('T', Workload.stat(kid).orElseThrow().state(), "still stopped after restore");
+                back.signal(Sig.SIGUSR1);
+                assertEquals("child stopped by 20", back.awaitOutput("child ").strip());
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
+            }
+        }
+    }
+
     @Test
     void parentAndChildKeepSharingOneFileOffset() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("tree"), "append"); var killW = Trees.killOnClose(w)) {
