@@ -227,9 +227,9 @@ public final class ImageSanity {
             }
             prevEnd = v.end();
             if ((v.prot() & ~7) != 0) throw bad(dir, mm, what + String.format(" has protection bits %#x", v.prot()));
-            int share = v.flags() & (VmaState.MAP_SHARED | VmaState.MAP_PRIVATE);
-            if (!vsyscall && share != VmaState.MAP_SHARED && share != VmaState.MAP_PRIVATE) {
-                throw bad(dir, mm, what + String.format(" is neither shared nor private (flags %#x)", v.flags()));
+            int type = v.flags() & 0x0f; // MAP_TYPE
+            if (!vsyscall && type != VmaState.MAP_SHARED && type != VmaState.MAP_PRIVATE && type != VmaState.MAP_DROPPABLE) {
+                throw bad(dir, mm, what + String.format(" is neither shared, private nor droppable (flags %#x)", v.flags()));
             }
             if ((v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED) && v.path() == null) {
                 throw bad(dir, mm, what + " maps a file but names none");
