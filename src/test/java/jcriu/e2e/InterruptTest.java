@@ -10,8 +10,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
@@ -200,7 +198,7 @@ class InterruptTest {
                 String why = "dump of the tree at " + phase + " with SIGTERM: ";
                 Map<Integer, TargetState> before = new HashMap<>();
                 for (ProcStat p : members) before.put(p.pid(), TargetState.of(p.pid()));
-                Map<Integer, Long> ticks = ticks(w, members);
+                Map<Integer, Long> ticks = Trees.ticks(w, members);
                 String oldSet = manifestId(dir);
                 Path out = w.dir().resolve("tree-dump-" + phase + ".out");
                 try (JcriuRun j = JcriuRun.start(phase, out, "dump", "-t", Integer.toString(w.pid()), "-D",
@@ -224,7 +222,7 @@ class InterruptTest {
                     }
                 }
                 if (!failures.isEmpty()) break;
-                Map<Integer, Long> later = ticks(w, members);
+                Map<Integer, Long> later = Trees.ticks(w, members);
                 for (ProcStat p : members) {
                     if (later.get(p.pid()) <= ticks.get(p.pid())) {
                         failures.add(why + "process " + p.pid() + " stopped counting at " + later.get(p.pid()));
@@ -271,7 +269,7 @@ class InterruptTest {
             assertEquals(List.of(), failures);
             try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount()); var killBack = Trees.killOnClose(back)) {
                 assertEquals(pids, Trees.awaitMembers(back.pid(), 3).stream().map(ProcStat::pid).toList());
-                Map<Integer, Long> t = ticks(back, Trees.members(back.pid()));
+                Map<Integer, Long> t = Trees.ticks(back, Trees.members(back.pid()));
                 assertEquals(3, t.size());
             }
         }
@@ -311,21 +309,6 @@ class InterruptTest {
         }
     }
 
-    /** Every member's tick counter ("alive pid=P ticks=T" on SIGUSR1). */
-    private static Map<Integer, Long> ticks(Workload w, List<ProcStat> ps) {
-        w.skipToEnd();
-        for (ProcStat p : ps) Sig.kill(p.pid(), Sig.SIGUSR1);
-        Map<Integer, Long> out = new HashMap<>();
-        Pattern alive = Pattern.compile("alive pid=(\\d+) ticks=(\\d+)");
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (out.size() < ps.size()) {
-            assertTrue(System.nanoTime() < deadline, "answers from " + out.keySet() + " only");
-            Matcher m = alive.matcher(w.awaitOutput("alive pid="));
-            assertTrue(m.find());
-            out.put(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)));
-        }
-        return out;
-    }
 
     /** Staging directories left in an images directory. */
     static final class ImageSetsLeft {
