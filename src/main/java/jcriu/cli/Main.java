@@ -103,9 +103,14 @@ public final class Main implements Callable<Integer> {
         Path prev;
 
         @CommandLine.Mixin
+        final SocketFlags sockets = new SocketFlags();
+
+        @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
-        DumpOptions options() { return new DumpOptions(pid, dir, leaveRunning, shellJob, prev); }
+        DumpOptions options() {
+            return new DumpOptions(pid, dir, leaveRunning, shellJob, prev).withExtUnixSk(sockets.extUnixSk);
+        }
 
         @Override
         public Integer call() throws IOException {
@@ -116,6 +121,13 @@ public final class Main implements Callable<Integer> {
                         + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms";
             });
         }
+    }
+
+    /** CRIU's socket flags, which dump and restore share (a restore needs those the dump needed). */
+    public static final class SocketFlags {
+        @Option(names = "--ext-unix-sk", description = "allow a unix datagram socket connected to a named socket outside"
+                + " the processes; the restore connects it to that name again")
+        boolean extUnixSk;
     }
 
     /** A dump-like command: the log in (or relative to) the images directory, exit 0 or 1. */
@@ -187,9 +199,14 @@ public final class Main implements Callable<Integer> {
         boolean shellJob;
 
         @CommandLine.Mixin
+        final SocketFlags sockets = new SocketFlags();
+
+        @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
-        RestoreOptions options() { return new RestoreOptions(dir, detach, leaveStopped, shellJob); }
+        RestoreOptions options() {
+            return new RestoreOptions(dir, detach, leaveStopped, shellJob).withExtUnixSk(sockets.extUnixSk);
+        }
 
         @Override
         public Integer call() throws IOException {

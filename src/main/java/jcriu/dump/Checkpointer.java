@@ -130,14 +130,16 @@ public final class Checkpointer {
         List<Member> members = List.of();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         boolean killed = false;
+        FileTable files = null;
         try {
             members = open(tree);
             checkTopology(tree, opts);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
-            FileTable files = new FileTable(opts.shellJob(), log); // before anything slow: an unsupported fd fails at once
+            files = new FileTable(opts, log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
             List<PipeState> pipes = files.pipes();
+            files.checkSockets();
             linkParent(opts, dir);
             List<ProcessState> states = new ArrayList<>();
             long pageBytes = 0;
@@ -155,6 +157,7 @@ public final class Checkpointer {
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
             log.info("images written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages)");
+            files.finish(); // before any process runs again: its sockets leave repair mode
             if (opts.leaveRunning()) {
                 for (Member m : members) putBack(tracer, m.early, m.mem, log);
                 for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
@@ -166,10 +169,22 @@ public final class Checkpointer {
             }
             return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
-            if (!killed) abandon(tracer, tree, members, dir, before0, e, "dump", log);
+            if (!killed) {
+                if (files != null) closeFiles(files, e); // sockets out of repair mode before the processes run
+                abandon(tracer, tree, members, dir, before0, e, "dump", log);
+            }
             throw e;
         } finally {
             for (Member m : members) m.close();
+            if (files != null) files.close();
+        }
+    }
+
+    private static void closeFiles(FileTable files, Throwable e) {
+        try {
+            files.close();
+        } catch (IOException | RuntimeException again) {
+            e.addSuppressed(again);
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import jcriu.api.Log;
 import jcriu.files.OpenFile;
 import jcriu.files.PipeEnd;
+import jcriu.net.SocketDump;
 import jcriu.proc.FdInfo;
 import jcriu.proc.Fds;
 import jcriu.state.FdState;
@@ -22,9 +23,12 @@ import jcriu.sys.Sys;
  * The open file descriptions of a frozen tree. Two fds (of one process or of two) refer to
  * the same description when kcmp(KCMP_FILE) says so; only fds on the same inode can, so
  * each fd is compared with one holder of each description already seen on its inode.
- * Every description gets one id, which all of its fds carry.
+ * Every description gets one id, which all of its fds carry. Files in flight in a socket's
+ * queue (SCM_RIGHTS) are held by jcriu itself while the dump runs, and get ids the same way.
+ * Closing the table closes those and ends what reading the sockets started (see
+ * {@link SocketDump}).
  */
-final class FileTable {
+final class FileTable implements AutoCloseable, SocketDump.InFlight {
     private static final Path PROC = Path.of("/proc");
     private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
     private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
@@ -36,34 +40,77 @@ final class FileTable {
     private final Log log;
     private final List<OpenFile> files = new ArrayList<>();
     private final Map<String, List<Holder>> byInode = new HashMap<>();
+    private final SocketDump sockets;
+    private final int self = Sys.getpid();
+    /** jcriu's fds of files in flight, open until the dump ends. */
+    private final List<Integer> held = new ArrayList<>();
+    private int nextId = 1;
 
-    FileTable(boolean shellJob, Log log) {
-        this.shellJob = shellJob;
+    FileTable(DumpOptions opts, Log log) {
+        this.shellJob = opts.shellJob();
         this.log = log;
+        this.sockets = new SocketDump(new SocketDump.Options(opts.extUnixSk()), log);
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
     List<FdState> add(int pid) throws IOException {
         List<FdState> out = new ArrayList<>();
-        for (FdInfo fd : Fds.list(PROC, pid)) {
-            List<Holder> same = byInode.computeIfAbsent(fd.stat().dev() + ":" + fd.ino(), k -> new ArrayList<>());
-            Holder h = null;
-            for (Holder c : same) {
-                if (Sys.kcmp(c.pid(), pid, Sys.KCMP_FILE, c.fd(), fd.fd()) == 0) {
-                    h = c;
-                    break;
-                }
-            }
-            if (h == null) {
-                h = new Holder(pid, fd.fd(), OpenFile.save(files.size() + 1, pid, fd, shellJob));
-                files.add(h.file());
-                same.add(h);
-            } else {
-                log.debug("fd " + fd.fd() + " of " + pid + " shares its description with fd " + h.fd() + " of " + h.pid());
-            }
-            out.add(new FdState(fd.fd(), h.file().id(), fd.cloexec()));
-        }
+        for (FdInfo fd : Fds.list(PROC, pid)) out.add(new FdState(fd.fd(), holder(pid, fd).file().id(), fd.cloexec()));
         return out;
+    }
+
+    /** The holder of the description behind {@code fd}: one seen already, or this fd as a new one. */
+    private Holder holder(int pid, FdInfo fd) throws IOException {
+        List<Holder> same = byInode.computeIfAbsent(fd.stat().dev() + ":" + fd.ino(), k -> new ArrayList<>());
+        for (Holder c : same) {
+            if (Sys.kcmp(c.pid(), pid, Sys.KCMP_FILE, c.fd(), fd.fd()) == 0) {
+                log.debug("fd " + fd.fd() + " of " + pid + " shares its description with fd " + c.fd() + " of " + c.pid());
+                return c;
+            }
+        }
+        Holder h = new Holder(pid, fd.fd(), OpenFile.save(nextId++, pid, fd, shellJob, sockets, this));
+        files.add(h.file());
+        same.add(h);
+        return h;
+    }
+
+    /** A file in flight in a socket's queue, received by jcriu as fd {@code jcriuFd} while peeking. */
+    @Override
+    public int fileId(int jcriuFd) throws IOException {
+        Holder h;
+        try {
+            h = holder(self, Fds.read(PROC, self, jcriuFd, jcriu.proc.FdStat.FOLLOW));
+        } catch (IOException | RuntimeException e) {
+            Sys.close(jcriuFd);
+            throw new IOException("a file in flight in a socket's queue: " + e.getMessage(), e);
+        }
+        if (h.pid() == self && h.fd() == jcriuFd) held.add(jcriuFd); // a description seen first here: keep it reachable
+        else Sys.close(jcriuFd);
+        log.debug("file " + h.file().id() + " (" + h.file().describe() + ") is in flight in a socket's queue");
+        return h.file().id();
+    }
+
+    /** What only the whole tree tells: whether every unix socket's peer was dumped too. */
+    void checkSockets() throws IOException {
+        sockets.check();
+    }
+
+    /**
+     * The images are written: sockets of a tree left running leave repair mode and the network
+     * is unlocked; a tree about to be killed keeps the lock until its restore.
+     */
+    void finish() throws IOException {
+        sockets.finish();
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            sockets.close();
+        } finally {
+            for (int fd : held) Sys.close(fd);
+            held.clear();
+        }
     }
 
     List<OpenFile> files() {

@@ -16,7 +16,7 @@ import jcriu.proc.FdInfo;
  * shared by several fds, threads or processes stays one (one offset, one set of flags).
  * {@link #id} is the CRIU file id that fdinfo entries refer to.
  */
-public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal {
+public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, UnixSocketFile {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -32,9 +32,12 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
 
     /**
      * The description behind {@code fd} of process {@code pid}, or a refusal naming the fd.
-     * {@code shellJob}: fds 0-2 on a terminal are taken from the restoring jcriu.
+     * {@code shellJob}: fds 0-2 on a terminal are taken from the restoring jcriu;
+     * {@code sockets} reads sockets (and gives the files in flight in their queues to
+     * {@code inFlight}).
      */
-    static OpenFile save(int id, int pid, FdInfo fd, boolean shellJob) throws IOException {
+    static OpenFile save(int id, int pid, FdInfo fd, boolean shellJob, jcriu.net.SocketDump sockets,
+                         jcriu.net.SocketDump.InFlight inFlight) throws IOException {
         String what = "fd " + fd.fd() + " of process " + pid + " (" + fd.target() + ")";
         return switch (fd.kind()) {
             case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd);
@@ -44,7 +47,9 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
                 throw new IOException(what + " is a terminal"
                         + (fd.fd() <= 2 ? "; use --shell-job to take the restoring terminal instead" : ""));
             }
-            case SOCKET -> throw new IOException(what + " is a socket; sockets are not supported yet");
+            case SOCKET -> switch (sockets.save(pid, fd, inFlight)) {
+                case jcriu.net.UnixSocket u -> new UnixSocketFile(id, u);
+            };
             case DELETED -> throw new IOException(what + " refers to a deleted file; not supported yet");
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
         };
@@ -56,6 +61,10 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
             case REG -> RegularFile.decode(e, where, offset);
             case PIPE -> PipeEnd.decode(e, where, offset);
             case TTY -> InheritedTerminal.decode(e, where, offset);
+            case UNIXSK -> {
+                if (!e.hasUsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type UNIXSK has no usk entry");
+                yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()));
+            }
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
@@ -66,6 +75,6 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
 
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
-        return t == FdTypes.REG || t == FdTypes.PIPE || t == FdTypes.TTY;
+        return t == FdTypes.REG || t == FdTypes.PIPE || t == FdTypes.TTY || t == FdTypes.UNIXSK;
     }
 }

@@ -67,6 +67,11 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("pipes-data.img", Magic.PIPES_DATA);
     }
 
+    /** Messages waiting in sockets' receive queues: SkPacketEntry followed by its bytes, per message. */
+    public static ImageFile skQueues() {
+        return new ImageFile("sk-queues.img", Magic.SK_QUEUES);
+    }
+
     /** cwd, root and umask of process {@code pid}. */
     public static ImageFile fs(int pid) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);

@@ -20,6 +20,8 @@ public enum Magic {
     FS(0x51403912, Header.COMMON),
     /** PipeDataEntry, each followed by its bytes. */
     PIPES_DATA(0x56453709, Header.COMMON),
+    /** SkPacketEntry, each followed by its bytes: messages queued on sockets. */
+    SK_QUEUES(0x56264026, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

@@ -33,8 +33,12 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     /** Every fd of jcriu's that this object opened; jcriu's own fds 0-2 (--shell-job) are not among them. */
     private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
 
-    FileInstaller(TreeState tree, Log log) {
+    private final RestoreOptions opts;
+    private jcriu.net.SocketRestore sockets;
+
+    FileInstaller(TreeState tree, RestoreOptions opts, Log log) {
         this.tree = tree;
+        this.opts = opts;
         this.log = log;
     }
 
@@ -82,6 +86,29 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     @Override
     public int inherited(int fd) {
         return fd; // jcriu's own: never closed here
+    }
+
+    @Override
+    public int socket(int id) throws IOException {
+        if (sockets == null) {
+            sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts),
+                    this::fdOf, log);
+        }
+        return sockets.open(id);
+    }
+
+    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, RestoreOptions opts) {
+        return new jcriu.net.SocketRestore.Options(opts.extUnixSk());
+    }
+
+    @Override
+    public int file(int id) throws IOException {
+        return fdOf(id);
+    }
+
+    /** Once every process holds its files: what the files of the tree must do before any of them runs. */
+    void allInstalled() throws IOException {
+        if (sockets != null) sockets.finish();
     }
 
     /**
@@ -134,6 +161,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public void close() {
+        if (sockets != null) sockets.close();
         for (int fd : owned) Sys.close(fd);
         owned.clear();
         byId.clear();

@@ -66,7 +66,7 @@ final class TreeRestore {
     int run() throws IOException {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
-        try (FileInstaller files = new FileInstaller(tree, log);
+        try (FileInstaller files = new FileInstaller(tree, opts, log);
              SharedMemory shm = SharedMemory.prepare(tree, imageDir, log)) {
             recreateSharedFiles(recreated);
             createRoot();
@@ -86,6 +86,7 @@ final class TreeRestore {
             joinGroups();
             for (ZombieState z : tree.zombies()) exitZombie(z);
             for (ProcessState p : tree.processes()) rebuilds.get(p.pid()).finish();
+            files.allInstalled();
             release();
             return tree.root().pid();
         } catch (IOException | RuntimeException e) {

@@ -32,6 +32,7 @@ class ImageRoundTripTest {
             case FDINFO -> FdinfoEntry.parser();
             case FS -> FsEntry.parser();
             case PIPES_DATA -> PipeDataEntry.parser(); // entries are followed by raw bytes
+            case SK_QUEUES -> SkPacketEntry.parser(); // likewise
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }
