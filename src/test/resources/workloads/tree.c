@@ -35,6 +35,8 @@
  *               prints "seen N" every 50 ms: N keeps growing only while the memory is shared.
  *               Both check a 64 KiB pattern written before the fork ("pattern BAD" if not).
  *               SIGTERM: "exit code=0".
+ *   clonesig    clones a child (fork-like) whose end is signalled to it with SIGUSR2 instead of
+ *               SIGCHLD; prints "clonesig child pid=X"; both then wait for SIGTERM.
  *   vfork       vforks a child that sleeps 60 s (a raw nanosleep) before it exits, and prints
  *               "vfork child pid=X" from the child first; the parent waits in vfork() meanwhile.
  */
@@ -387,6 +389,25 @@ static int shm(void)
 	return 0;
 }
 
+static int clonesig(void)
+{
+	long kid = syscall(SYS_clone, (long)SIGUSR2, 0L, 0L, 0L, 0L);
+
+	if (kid < 0)
+		return 2;
+	if (kid == 0) {
+		while (!term_requested)
+			nap(50);
+		_exit(0);
+	}
+	say("clonesig child pid=%ld\n", kid);
+	while (!term_requested)
+		nap(50);
+	kill((pid_t)kid, SIGTERM);
+	say("exit code=0\n");
+	return 0;
+}
+
 static int vforked(void)
 {
 	pid_t kid = vfork();
@@ -425,9 +446,11 @@ int main(int argc, char **argv)
 		r = forkloop();
 	else if (argc > 1 && strcmp(argv[1], "shm") == 0)
 		r = shm();
+	else if (argc > 1 && strcmp(argv[1], "clonesig") == 0)
+		r = clonesig();
 	else if (argc > 1 && strcmp(argv[1], "vfork") == 0)
 		r = vforked();
 	else
-		say("usage: tree fan W1 W2 | zombie C|sN | stopchild | append | pipe | forkloop | shm | vfork\n");
+		say("usage: tree fan W1 W2 | zombie C|sN | stopchild | append | pipe | forkloop | shm | clonesig | vfork\n");
 	return r;
 }

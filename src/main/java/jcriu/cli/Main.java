@@ -5,37 +5,104 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import jcriu.api.Log;
+import jcriu.check.CriuFeatures;
 import jcriu.check.Features;
 import jcriu.dump.Checkpointer;
 import jcriu.dump.DumpOptions;
 import jcriu.restore.RestoreOptions;
 import jcriu.restore.Restorer;
+import jcriu.rseq.RseqConfigSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
-/** The command line: parsing, log set-up, exit codes; the work is done by the Java API. */
-@Command(name = "jcriu", mixinStandardHelpOptions = true, version = "jcriu 0.1.0",
-        description = "Checkpoint/restore in userspace for Linux processes.",
-        subcommands = {Main.Dump.class, Main.PreDump.class, Main.Restore.class, Main.Check.class, Demo.class,
-                RseqCommand.class},
+/**
+ * The command line. CRIU's commands are read as CRIU 4.2 reads them ({@link CriuCommandLine}:
+ * configuration files, getopt spellings, options jcriu cannot honour refused by name) and then
+ * handed to these picocli commands in one canonical spelling; the work is done by the Java API.
+ */
+@Command(name = "jcriu", mixinStandardHelpOptions = true, versionProvider = Main.VersionLines.class,
+        description = {"Checkpoint/restore in userspace for Linux processes, with CRIU's command line, configuration"
+                + " files and image format.",
+                "CRIU's options are accepted in all of CRIU's spellings (-v4, --verbosity=4, -vv, --no-NAME, options"
+                        + " before the command) and read from /etc/criu/default.conf, ~/.criu/default.conf,"
+                        + " $CRIU_CONFIG_FILE and --config FILE unless --no-default-config; an option jcriu cannot"
+                        + " honour yet is refused by name (exit 2). Each command's --help lists them."},
+        subcommands = {Main.Dump.class, Main.PreDump.class, Main.Restore.class, Main.Check.class,
+                jcriu.rpc.ServiceCommand.class, jcriu.rpc.SwrkCommand.class, Demo.class, RseqCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)", "2:usage error",
+        exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)",
+                "2:usage error, or an option jcriu cannot honour yet",
+                "255:dump: a post-dump action script failed (the process keeps running), as CRIU",
                 "N:restore without -d: the restored process's exit status (128+signal if killed)"})
 public final class Main implements Callable<Integer> {
-    public static final int OK = 0, FAILED = 1, USAGE = 2;
+    public static final int OK = 0, FAILED = 1, USAGE = 2, SCRIPT_FAILED = 255;
+    /** The CRIU release whose command line, RPC protocol and images jcriu follows. */
+    public static final String CRIU_VERSION = "4.2";
+    public static final String JCRIU_VERSION = "0.1.0";
+
+    /** Options accepted with no effect, for the command's log. */
+    List<String> notes = List.of();
+    /** The command line's own options (a swrk worker applies them to every request, as CRIU). */
+    List<String> argvOptions = List.of();
+
+    public List<String> notes() { return notes; }
+
+    public List<String> argvOptions() { return argvOptions; }
 
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        return run(CriuCommandLine.Env.system(), args);
+    }
+
+    static int run(CriuCommandLine.Env env, String... args) {
+        CriuCommandLine.Outcome o = CriuCommandLine.interpret(List.of(args), env);
+        switch (o) {
+            case CriuCommandLine.Own own -> {
+                return picocli(new Main()).execute(own.args().toArray(String[]::new));
+            }
+            case CriuCommandLine.Help h -> {
+                CommandLine cl = picocli(new Main());
+                (h.verb().isPresent() ? cl.getSubcommands().get(h.verb().get().word) : cl).usage(System.out);
+                return OK;
+            }
+            case CriuCommandLine.Version v -> {
+                VersionLines.print(System.out);
+                return OK;
+            }
+            case CriuCommandLine.Fail f -> {
+                System.err.println("jcriu: " + f.message());
+                if (f.exitCode() == USAGE) System.err.println("Try jcriu --help, or jcriu COMMAND --help.");
+                return f.exitCode();
+            }
+            case CriuCommandLine.Run r -> {
+                Main m = new Main();
+                if (!picocli(m).getSubcommands().containsKey(r.verb().word)) {
+                    System.err.println("jcriu: jcriu has no \"" + r.verb().word + "\" command yet");
+                    return USAGE;
+                }
+                List<String> notes = new ArrayList<>(r.notes());
+                List<String> tokens = closeFds(r.tokens(), notes);
+                m.notes = List.copyOf(notes);
+                m.argvOptions = r.argvOptions();
+                return picocli(m).execute(tokens.toArray(String[]::new));
+            }
+        }
+    }
+
+    public static CommandLine picocli(Main m) {
+        CommandLine cl = new CommandLine(m);
         cl.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("jcriu: " + ex.getMessage());
             ex.getCommandLine().usage(ex.getCommandLine().getErr());
@@ -45,7 +112,30 @@ public final class Main implements Callable<Integer> {
             c.getErr().println("jcriu: " + ex.getMessage());
             return FAILED;
         });
-        return cl.execute(args);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            Object cmd = sub.getCommand();
+            if (cmd instanceof CriuCommand cc) {
+                String footer = OptionHelp.footer(cc.verb());
+                sub.getCommandSpec().usageMessage().footer(footer);
+            }
+        }
+        return cl;
+    }
+
+    /** CRIU's --close: jcriu closes an inherited descriptor before it starts. */
+    private static List<String> closeFds(List<String> tokens, List<String> notes) {
+        List<String> out = new ArrayList<>();
+        for (String t : tokens) {
+            if (t.startsWith("--close=")) {
+                int fd = Integer.parseInt(t.substring("--close=".length()));
+                long r = jcriu.sys.Sys.raw(jcriu.sys.Nr.CLOSE, fd, 0, 0, 0, 0, 0);
+                notes.add("--close=" + fd + ": " + (r == 0 ? "closed" : "not open (" + jcriu.sys.Errno.name((int) -r)
+                        + ")"));
+            } else {
+                out.add(t);
+            }
+        }
+        return out;
     }
 
     @Override
@@ -54,46 +144,110 @@ public final class Main implements Callable<Integer> {
         return USAGE;
     }
 
-    /** Options every command that logs shares: CRIU's -v and -o. */
+    /** {@code jcriu -V}: CRIU's format (scripts read the "Version:" line), then jcriu's own line. */
+    static final class VersionLines implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"Version: " + CRIU_VERSION,
+                    "jcriu: " + JCRIU_VERSION + " (CRIU " + CRIU_VERSION + "'s command line and image format)"};
+        }
+
+        static void print(PrintStream out) {
+            for (String l : new VersionLines().getVersion()) out.println(l);
+        }
+    }
+
+    /** A command whose options are CRIU's. */
+    public interface CriuCommand {
+        CriuOptions.Verb verb();
+    }
+
+    /** A command that failed: its exit code and message (the first error, as CRIU reports it). */
+    public static final class Failure extends Exception {
+        private final int exitCode;
+
+        Failure(int exitCode, String message, Throwable cause) {
+            super(message, cause);
+            this.exitCode = exitCode;
+        }
+
+        public int exitCode() { return exitCode; }
+    }
+
+    /** Options every command that logs shares: CRIU's -v, -o and -W. */
     public static final class LogOptions {
-        @Option(names = "-v", arity = "0..1", fallbackValue = "4", paramLabel = "N",
-                description = "verbosity 0-4 (CRIU's levels; -v alone means 4); default 2")
+        @Option(names = {"-v", "--verbosity"}, paramLabel = "N",
+                description = "log level: 0 errors that end the command, 1 errors, 2 warnings (default), 3 information,"
+                        + " 4 debug; -v adds one, -vv two, -vN and --verbosity=N set N")
         int verbosity = 2;
 
         @Option(names = {"-o", "--log-file"}, paramLabel = "FILE",
-                description = "log to FILE (relative to the images directory), created 0600")
-        Path logFile;
+                description = "log to FILE, relative to the work directory, created 0600 (- is standard output;"
+                        + " default standard error)")
+        String logFile;
 
-        /** The log file's path, resolved as CRIU does: relative to the images directory. */
-        Path resolvedLogFile(Path imagesDir) {
-            if (logFile == null) return null;
-            return logFile.isAbsolute() ? logFile : imagesDir.resolve(logFile);
+        @Option(names = {"-W", "--work-dir"}, paramLabel = "DIR",
+                description = "directory of the log, pidfile and action scripts (default: the images directory)")
+        Path workDir;
+
+        public int verbosity() { return verbosity; }
+
+        public Path workDir(Path imagesDir) { return workDir != null ? workDir : imagesDir; }
+
+        /** The log file's path (null: standard error or output), resolved as CRIU does. */
+        public Path resolvedLogFile(Path imagesDir) {
+            if (logFile == null || logFile.equals("-")) return null;
+            Path f = Path.of(logFile);
+            return f.isAbsolute() ? f : workDir(imagesDir).resolve(f);
         }
 
-        Log open(Path imagesDir) throws IOException {
+        public Log open(Path imagesDir, List<String> notes) throws IOException {
+            Log l;
             Path f = resolvedLogFile(imagesDir);
-            if (f == null) return new Log(verbosity, System.err);
-            Files.createDirectories(f.toAbsolutePath().getParent());
-            Files.deleteIfExists(f);
-            Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            return new Log(verbosity, new PrintStream(new FileOutputStream(f.toFile(), true), true));
+            if (f == null) {
+                l = new Log(verbosity, "-".equals(logFile) ? System.out : System.err);
+            } else {
+                Files.createDirectories(f.toAbsolutePath().getParent());
+                Files.deleteIfExists(f);
+                Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                l = new Log(verbosity, new PrintStream(new FileOutputStream(f.toFile(), true), true));
+            }
+            for (String n : notes) l.info(n);
+            return l;
         }
+
+        /** The message must reach the terminal even when the log goes to a file or is silenced. */
+        void tellUser(String message) {
+            if (resolvedLogFile(Path.of(".")) != null || verbosity < Log.ERROR) System.err.println("jcriu: " + message);
+        }
+    }
+
+    private static List<String> notesOf(Main m) { return m == null ? List.of() : m.notes; }
+
+    private static Throwable hookFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof CriuHooks.HookFailure) return t;
+        return null;
     }
 
     @Command(name = "dump", mixinStandardHelpOptions = true,
             description = "Checkpoint a process and all its descendants into an images directory; they are killed once "
-                    + "the images are on disk.")
-    static final class Dump implements Callable<Integer> {
+                    + "the images are on disk (or left running, or stopped).")
+    public static final class Dump implements Callable<Integer>, CriuCommand {
+        @ParentCommand Main main;
+
         @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID",
                 description = "root of the process tree to dump (the process and its descendants)")
         int pid;
 
-        @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
-                description = "directory for the images (created 0700)")
-        Path dir;
+        @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
+                description = "directory for the images (created 0700; default: the current directory)")
+        Path dir = Path.of(".");
 
         @Option(names = {"-R", "--leave-running"}, description = "leave the processes running after the dump")
         boolean leaveRunning;
+
+        @Option(names = {"-s", "--leave-stopped"}, description = "leave the process stopped (SIGSTOP) after the dump")
+        boolean leaveStopped;
 
         @Option(names = {"-j", "--shell-job"}, description = "allow fds 0-2 on a terminal; restore takes its own")
         boolean shellJob;
@@ -102,101 +256,197 @@ public final class Main implements Callable<Integer> {
                 description = "a pre-dump of this process (relative to -D): pages unchanged since are not written again")
         Path prev;
 
+        @Option(names = "--timeout", paramLabel = "SECONDS",
+                description = "time allowed to stop every thread (default 10, as CRIU; 0: no limit)")
+        int timeout = 10;
+
+        @Option(names = "--action-script", paramLabel = "FILE",
+                description = "run FILE at pre-dump and post-dump with CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR and"
+                        + " CRTOOLS_INIT_PID set; a failing post-dump script keeps the process running (exit 255)")
+        List<Path> scripts = new ArrayList<>();
+
+        @Option(names = {"-l", "--file-locks"}, description = "accepted; a process holding a file lock is refused"
+                + " either way (jcriu cannot dump locks yet)")
+        boolean fileLocks;
+
+        @Option(names = "--display-stats", description = "print the dump's statistics on standard output")
+        boolean displayStats;
+
         @CommandLine.Mixin
         final SocketFlags sockets = new SocketFlags();
 
         @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
-        DumpOptions options() {
-            return new DumpOptions(pid, dir, leaveRunning, shellJob, prev).withExtUnixSk(sockets.extUnixSk);
+        @Override
+        public CriuOptions.Verb verb() { return CriuOptions.Verb.DUMP; }
+
+        DumpOptions options() { return options(jcriu.dump.DumpHooks.NONE); }
+
+        DumpOptions options(jcriu.dump.DumpHooks hooks) {
+            return new DumpOptions(pid, dir, leaveRunning || leaveStopped, shellJob, prev, RseqConfigSource.PTRACE,
+                    timeout > 0 ? Duration.ofSeconds(timeout) : null, hooks).withNet(sockets.net());
         }
 
         @Override
         public Integer call() throws IOException {
-            return runDump(log, dir, l -> {
-                Checkpointer.Result r = Checkpointer.dump(options(), l);
-                return "dump of " + r.pid() + " done: " + r.processes() + " process(es), " + r.mappings() + " mappings, "
+            try {
+                perform(null, notesOf(main));
+                return OK;
+            } catch (Failure f) {
+                log.tellUser(f.getMessage());
+                return f.exitCode();
+            }
+        }
+
+        /** The dump as CRIU runs it, for the command line and for an RPC client (which may be notified). */
+        public Checkpointer.Result perform(CriuHooks.Notifier client, List<String> notes) throws Failure, IOException {
+            Files.createDirectories(dir);
+            Path work = log.workDir(dir);
+            Log l = log.open(dir, notes);
+            CriuHooks hooks = new CriuHooks(scripts, work, dir, log.resolvedLogFile(dir), client, l);
+            hooks.setInitPid(pid);
+            try {
+                hooks.run("pre-dump");
+            } catch (IOException e) {
+                l.error("pre-dump: " + e.getMessage());
+                throw new Failure(FAILED, "pre-dump: " + e.getMessage(), e);
+            }
+            try {
+                Checkpointer.Result r = Checkpointer.dump(options(hooks.forDump(fileLocks, leaveStopped, verb())), l);
+                l.info("dump of " + r.pid() + " done: " + r.processes() + " process(es), " + r.mappings() + " mappings, "
                         + (r.pageBytes() >> 10)
-                        + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms";
-            });
+                        + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms"
+                        + (leaveStopped ? ", left stopped" : ""));
+                if (displayStats) Stats.dump(System.out, r);
+                return r;
+            } catch (Checkpointer.DumpException e) {
+                l.error(e.getMessage());
+                throw new Failure(hookFailure(e) != null ? SCRIPT_FAILED : FAILED, e.getMessage(), e);
+            }
         }
     }
 
     /** CRIU's socket flags, which dump and restore share (a restore needs those the dump needed). */
     public static final class SocketFlags {
-        @Option(names = "--ext-unix-sk", description = "allow a unix datagram socket connected to a named socket outside"
+        @Option(names = "--ext-unix-sk", arity = "0..1", fallbackValue = "", converter = NoInodeList.class,
+                paramLabel = "", description = "allow a unix datagram socket connected to a named socket outside"
                 + " the processes; the restore connects it to that name again")
-        boolean extUnixSk;
-    }
+        Boolean extUnixSk;
 
-    /** A dump-like command: the log in (or relative to) the images directory, exit 0 or 1. */
-    interface DumpWork {
-        String run(Log log) throws Checkpointer.DumpException;
-    }
+        @Option(names = "--tcp-established", description = "save established TCP connections (TCP_REPAIR) and restore"
+                + " them; the network of the processes is locked from the dump to the restore")
+        boolean tcpEstablished;
 
-    static int runDump(LogOptions log, Path dir, DumpWork work) throws IOException {
-        Files.createDirectories(dir);
-        Log l = log.open(dir);
-        try {
-            l.info(work.run(l));
-            return OK;
-        } catch (Checkpointer.DumpException e) {
-            l.error(e.getMessage());
-            // the message must reach the terminal even when the log goes to a file or is silenced
-            if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
-            return FAILED;
+        @Option(names = "--tcp-close", description = "established TCP connections are restored closed")
+        boolean tcpClose;
+
+        jcriu.net.NetOptions net() {
+            return new jcriu.net.NetOptions(extUnixSk != null && extUnixSk, tcpEstablished, tcpClose);
+        }
+
+        /** CRIU's --ext-unix-sk may name inodes; jcriu allows every outside peer or none. */
+        static final class NoInodeList implements CommandLine.ITypeConverter<Boolean> {
+            @Override
+            public Boolean convert(String value) {
+                if (value.isEmpty()) return true;
+                throw new CommandLine.TypeConversionException("jcriu allows every outside peer of a unix socket or"
+                        + " none; it takes no list of inodes (" + value + ")");
+            }
         }
     }
 
     @Command(name = "pre-dump", mixinStandardHelpOptions = true,
             description = "Save the memory of a running process tree (it is frozen only for the copy and keeps running); "
                     + "a later dump --prev-images-dir writes only what changed.")
-    static final class PreDump implements Callable<Integer> {
+    public static final class PreDump implements Callable<Integer>, CriuCommand {
+        @ParentCommand Main main;
+
         @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID",
                 description = "root of the process tree to pre-dump")
         int pid;
 
-        @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
-                description = "directory for the images (created 0700)")
-        Path dir;
+        @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
+                description = "directory for the images (created 0700; default: the current directory)")
+        Path dir = Path.of(".");
 
         @Option(names = "--prev-images-dir", paramLabel = "DIR",
                 description = "an earlier pre-dump (relative to -D): only pages changed since are written")
         Path prev;
 
+        @Option(names = "--timeout", paramLabel = "SECONDS",
+                description = "time allowed to stop every thread (default 10, as CRIU; 0: no limit)")
+        int timeout = 10;
+
+        @Option(names = "--display-stats", description = "print the pre-dump's statistics on standard output")
+        boolean displayStats;
+
         @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
         @Override
+        public CriuOptions.Verb verb() { return CriuOptions.Verb.PRE_DUMP; }
+
+        @Override
         public Integer call() throws IOException {
-            return runDump(log, dir, l -> {
-                Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev), l);
-                return "pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
-                        + r.frozenFor().toMillis() + " ms";
-            });
+            try {
+                perform(notesOf(main));
+                return OK;
+            } catch (Failure f) {
+                log.tellUser(f.getMessage());
+                return f.exitCode();
+            }
+        }
+
+        public Checkpointer.Result perform(List<String> notes) throws Failure, IOException {
+            Files.createDirectories(dir);
+            Log l = log.open(dir, notes);
+            try {
+                Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev,
+                        RseqConfigSource.PTRACE, timeout > 0 ? Duration.ofSeconds(timeout) : null,
+                        jcriu.dump.DumpHooks.NONE), l);
+                l.info("pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
+                        + r.frozenFor().toMillis() + " ms");
+                if (displayStats) Stats.dump(System.out, r);
+                return r;
+            } catch (Checkpointer.DumpException e) {
+                l.error(e.getMessage());
+                throw new Failure(FAILED, e.getMessage(), e);
+            }
         }
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
             description = "Restore a process tree from an images directory, with its original PIDs. Without -d, wait for "
                     + "it and exit with its exit status.")
-    static final class Restore implements Callable<Integer> {
-        @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR", description = "images directory")
-        Path dir;
+    public static final class Restore implements Callable<Integer>, CriuCommand {
+        @ParentCommand Main main;
 
-        @Option(names = {"-d", "--restore-detached"},
+        @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
+                description = "images directory (default: the current directory)")
+        Path dir = Path.of(".");
+
+        @Option(names = {"-d", "--restore-detached", "--daemon"},
                 description = "return once the tree runs (its root is reparented to init)")
         boolean detach;
 
-        @Option(names = "--pidfile", paramLabel = "FILE", description = "write the restored PID to FILE")
+        @Option(names = "--pidfile", paramLabel = "FILE",
+                description = "write the restored PID to FILE (relative to the work directory; created new, 0600)")
         Path pidfile;
 
-        @Option(names = "--leave-stopped", description = "leave the restored processes stopped")
+        @Option(names = {"-s", "--leave-stopped"}, description = "leave the restored processes stopped")
         boolean leaveStopped;
 
         @Option(names = {"-j", "--shell-job"}, description = "fds 0-2 that were a terminal take jcriu's")
         boolean shellJob;
+
+        @Option(names = "--action-script", paramLabel = "FILE",
+                description = "run FILE at pre-restore, post-restore (a failure undoes the restore), pre-resume and"
+                        + " post-resume, with CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR and CRTOOLS_INIT_PID set")
+        List<Path> scripts = new ArrayList<>();
+
+        @Option(names = "--display-stats", description = "print the restore's statistics on standard output")
+        boolean displayStats;
 
         @CommandLine.Mixin
         final SocketFlags sockets = new SocketFlags();
@@ -204,45 +454,122 @@ public final class Main implements Callable<Integer> {
         @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
+        @Override
+        public CriuOptions.Verb verb() { return CriuOptions.Verb.RESTORE; }
+
         RestoreOptions options() {
-            return new RestoreOptions(dir, detach, leaveStopped, shellJob).withExtUnixSk(sockets.extUnixSk);
+            return new RestoreOptions(dir, detach, leaveStopped, shellJob).withNet(sockets.net());
         }
 
         @Override
         public Integer call() throws IOException {
-            Log l = log.open(dir);
             Restorer.Result r;
             try {
-                r = Restorer.restore(options(), l);
-            } catch (Restorer.RestoreException e) {
-                l.error(e.getMessage());
-                if (log.logFile != null || log.verbosity < Log.ERROR) System.err.println("jcriu: " + e.getMessage());
-                return FAILED;
-            }
-            if (pidfile != null) {
-                Files.writeString(pidfile, r.pid() + "\n", StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE);
+                r = perform(null, notesOf(main), !detach);
+            } catch (Failure f) {
+                log.tellUser(f.getMessage());
+                return f.exitCode();
             }
             if (detach) return OK;
             int status = Restorer.waitForExit(r.pid());
-            l.info("restored process " + r.pid() + " exited with status " + status);
+            if (log.verbosity >= Log.INFO) System.err.println("jcriu: restored process " + r.pid()
+                    + " exited with status " + status);
             return status;
+        }
+
+        /**
+         * The restore as CRIU runs it. {@code parent}: jcriu stays the process's parent (it is its
+         * child, to wait for); otherwise it is reparented to init.
+         */
+        public Restorer.Result perform(CriuHooks.Notifier client, List<String> notes, boolean parent)
+                throws Failure, IOException {
+            Path work = log.workDir(dir);
+            Log l = log.open(dir, notes);
+            Pidfile pf = null;
+            try {
+                if (pidfile != null) pf = Pidfile.create(work.resolve(pidfile));
+                CriuHooks hooks = new CriuHooks(scripts, work, dir, log.resolvedLogFile(dir), client, l);
+                hooks.run("pre-restore");
+                long t0 = System.nanoTime();
+                Restorer.Result r = Restorer.restore(new RestoreOptions(dir, !parent, leaveStopped, shellJob,
+                        hooks.forRestore(pf)).withNet(sockets.net()), l);
+                Duration took = Duration.ofNanos(System.nanoTime() - t0);
+                hooks.runLogged("post-resume");
+                if (displayStats) Stats.restore(System.out, took);
+                return r;
+            } catch (IOException e) {
+                l.error(e.getMessage());
+                throw new Failure(FAILED, e.getMessage(), e);
+            } finally {
+                if (pf != null) pf.discardUnlessWritten();
+            }
         }
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
-            description = "Probe the kernel features jcriu needs (required) or can use; exit 0 if all required ones are there.")
-    static final class Check implements Callable<Integer> {
+            description = "Probe the kernel features jcriu needs (required) or can use; exit 0 if all required ones are"
+                    + " there. With --feature NAME (CRIU's names): exit 0 if jcriu supports it here.")
+    public static final class Check implements Callable<Integer>, CriuCommand {
+        @Option(names = "--feature", paramLabel = "NAME",
+                description = "check one of CRIU's features: exit 0 and \"NAME is supported\" if jcriu can checkpoint"
+                        + " and restore what it is for on this kernel, else 1")
+        String feature;
+
+        @Option(names = "--extra", description = "also answer every CRIU feature (exit 1 if one is missing)")
+        boolean extra;
+
+        @Option(names = "--experimental", description = "same as --extra (jcriu has no experimental features)")
+        boolean experimental;
+
+        @Option(names = "--all", description = "same as --extra --experimental")
+        boolean all;
+
+        @CommandLine.Mixin
+        final LogOptions log = new LogOptions();
+
+        @Override
+        public CriuOptions.Verb verb() { return CriuOptions.Verb.CHECK; }
+
         @Override
         public Integer call() throws Exception {
+            if (feature != null && !CriuFeatures.known(feature)) {
+                System.err.println("jcriu: unknown feature " + feature + " (one of: "
+                        + String.join(", ", CriuFeatures.names()) + ")");
+                return FAILED;
+            }
+            List<Features.Feature> probed = Features.probe();
+            if (feature != null) {
+                CriuFeatures.Answer a = CriuFeatures.answer(feature, probed);
+                if (a.supported()) {
+                    System.out.println(feature + " is supported");
+                    if (log.verbosity >= Log.INFO) System.out.println("  " + a.why());
+                    return OK;
+                }
+                if (log.verbosity >= Log.WARN) System.err.println("Warn: " + feature + " is not supported: " + a.why());
+                return FAILED;
+            }
             boolean ok = true;
-            for (Features.Feature f : Features.probe()) {
+            for (Features.Feature f : probed) {
                 System.out.printf("%-32s %-3s %s%s%n", f.name() + ":", f.present() ? "yes" : "no",
                         f.required() ? "[required] " : "", f.detail());
                 if (f.required() && !f.present()) ok = false;
             }
-            System.out.println(ok ? "Looks good." : "Required features are missing.");
-            return ok ? OK : FAILED;
+            if (!ok) {
+                System.out.println("Does not look good: required features are missing.");
+                return FAILED;
+            }
+            boolean missing = false;
+            if (extra || experimental || all) {
+                System.out.println("CRIU's features, as far as jcriu is concerned:");
+                for (String n : CriuFeatures.names()) {
+                    CriuFeatures.Answer a = CriuFeatures.answer(n, probed);
+                    System.out.printf("  %-26s %-3s %s%n", n + ":", a.supported() ? "yes" : "no", a.why());
+                    missing |= !a.supported();
+                }
+            }
+            System.out.println(missing ? "Looks good, but some features are missing: a dump or restore that needs"
+                    + " them fails and says why." : "Looks good.");
+            return missing ? FAILED : OK;
         }
     }
 }

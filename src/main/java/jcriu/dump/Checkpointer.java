@@ -1,7 +1,6 @@
 package jcriu.dump;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -126,7 +125,8 @@ public final class Checkpointer {
         List<Path> before0 = listDir(dir.path());
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants");
-        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug);
+        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        long frozenAt = System.nanoTime();
         List<Member> members = List.of();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         boolean killed = false;
@@ -134,6 +134,7 @@ public final class Checkpointer {
         try {
             members = open(tree);
             checkTopology(tree, opts);
+            opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
             files = new FileTable(opts, log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
@@ -146,7 +147,7 @@ public final class Checkpointer {
             int mappings = 0, threads = 0;
             for (int i = 0; i < members.size(); i++) {
                 Member m = members.get(i);
-                ProcessState st = dumpProcess(eng, tracer, m, i + 1, fds.get(m.pid()), dir, opts, log);
+                ProcessState st = dumpProcess(eng, tracer, m, StateCodec.imageId(i), fds.get(m.pid()), dir, opts, log);
                 states.add(st);
                 pageBytes += st.mm().pages().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
                 mappings += st.mm().vmas().size();
@@ -158,6 +159,7 @@ public final class Checkpointer {
             log.info("images written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages)");
             files.finish(); // before any process runs again: its sockets leave repair mode
+            opts.hooks().imagesWritten(pid);
             if (opts.leaveRunning()) {
                 for (Member m : members) putBack(tracer, m.early, m.mem, log);
                 for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
@@ -167,6 +169,7 @@ public final class Checkpointer {
                 kill(tracer, tree);
                 log.info("process tree of " + pid + " killed");
             }
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
             if (!killed) {
@@ -201,9 +204,8 @@ public final class Checkpointer {
         ProcStat stat = Stat.read(PROC, pid);
         ProcStatus status = Status.read(PROC, pid);
         DumpEngine.MmParts parts;
-        try (ParentPages parent = parentPages(opts, pid, log);
-             FileChannel pages = dir.createRaw(ImageFile.pages(pagesId).name())) {
-            parts = eng.dumpMemory(pid, m.mem, pages, parent);
+        try (ParentPages parent = parentPages(opts, pid, log)) {
+            parts = eng.dumpMemory(pid, m.mem, dir.createRawFile(ImageFile.pages(pagesId).name()), parent);
         }
         List<ThreadState> threads = new ArrayList<>();
         for (DumpEngine.Early e : early) {
@@ -234,6 +236,7 @@ public final class Checkpointer {
         List<Topology.Node> all = new ArrayList<>(live);
         for (ProcStat z : tree.zombies()) all.add(Topology.node(z, z.ppid()));
         Topology.checkSharing(live);
+        Topology.checkExitSignals(all);
         Topology.checkSessions(all, opts.shellJob());
         Topology.checkOutsiders(all, opts.leaveRunning());
     }
@@ -275,7 +278,8 @@ public final class Checkpointer {
         List<Path> existed = listDir(dir.path());
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants for a pre-dump");
-        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug);
+        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        long frozenAt = System.nanoTime();
         DumpEngine eng = new DumpEngine(tracer, opts, log);
         List<Member> members = List.of();
         try {
@@ -287,11 +291,11 @@ public final class Checkpointer {
             for (int i = 0; i < members.size(); i++) {
                 Member m = members.get(i);
                 DumpEngine.MmParts parts;
-                try (ParentPages parent = parentPages(opts, m.pid(), log);
-                     FileChannel pages = dir.createRaw(ImageFile.pages(i + 1).name())) {
-                    parts = eng.dumpMemory(m.pid(), m.mem, pages, parent);
+                try (ParentPages parent = parentPages(opts, m.pid(), log)) {
+                    parts = eng.dumpMemory(m.pid(), m.mem, dir.createRawFile(ImageFile.pages(StateCodec.imageId(i)).name()),
+                            parent);
                 }
-                StateCodec.writePagemap(dir, m.pid(), i + 1, parts.runs(), parts.inParent());
+                StateCodec.writePagemap(dir, m.pid(), StateCodec.imageId(i), parts.runs(), parts.inParent());
                 pageBytes += parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
                 mappings += parts.vmas().size();
                 threads += m.early.size();
@@ -299,6 +303,7 @@ public final class Checkpointer {
             for (Member m : members) putBack(tracer, m.early, m.mem, log);
             for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
+            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             dir.syncDir(); // after the release: the processes need not wait for the disk
             log.info("pre-dump written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages), running again");

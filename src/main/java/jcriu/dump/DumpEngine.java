@@ -3,7 +3,6 @@ package jcriu.dump;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,6 +56,7 @@ final class DumpEngine {
     private final Tracer tracer;
     private final DumpOptions opts;
     private final Log log;
+    private PageWriter.Stats pageStats; // of every dumpMemory so far (all processes of a tree), for stats-dump
 
     DumpEngine(Tracer tracer, DumpOptions opts, Log log) {
         this.tracer = tracer;
@@ -260,21 +260,39 @@ final class DumpEngine {
      * Every mapping and the pages worth saving. With {@code parent} (a previous pre-dump),
      * pages equal to the parent's copy are only referenced.
      */
-    MmParts dumpMemory(int pid, TaskMemory mem, FileChannel pages, ParentPages parent) throws IOException {
+    MmParts dumpMemory(int pid, TaskMemory mem, Path pages, ParentPages parent) throws IOException {
         List<VmaState> vmas = new ArrayList<>();
         long bytes;
         List<PageRun> present, inParent;
-        try (Pagemap pagemap = Pagemap.open(PROC, pid);
-             PageWriter writer = new PageWriter(pid, mem, pages, parent,
-                     done -> log.info("memory: " + (done >> 20) + " MiB written"))) {
+        // the runs are listed first, so that progress knows the total
+        record Queued(PageRun run, boolean readable, boolean mayUseParent) {}
+        List<Queued> queue = new ArrayList<>();
+        long total = 0;
+        try (Pagemap pagemap = Pagemap.open(PROC, pid)) {
             for (Vma v : Maps.read(PROC, pid)) {
                 VmaState vs = VmaMapping.toState(v, pid);
                 vmas.add(vs);
                 if (!vs.hasPrivateContent()) continue;
                 // the vDSO is compared with the restoring kernel's, so its pages stay in every image
-                for (PageRun r : pagemap.dumpableRuns(v)) writer.add(r, v.read(), vs.kind() != VmaState.Kind.VDSO);
+                for (PageRun r : pagemap.dumpableRuns(v)) {
+                    queue.add(new Queued(r, v.read(), vs.kind() != VmaState.Kind.VDSO));
+                    total += r.bytes();
+                }
             }
+        }
+        jcriu.api.Progress shown = jcriu.api.Progress.onTerminal("dump " + pid, total);
+        long[] logged = {0};
+        try (PageWriter writer = new PageWriter(pid, mem, pages, parent, done -> {
+            shown.update(done);
+            if ((done >> 28) != (logged[0] >> 28)) log.info("memory: " + (done >> 20) + " MiB written");
+            logged[0] = done;
+        })) {
+            for (Queued q : queue) writer.add(q.run(), q.readable(), q.mayUseParent());
             writer.flush();
+            shown.finish();
+            PageWriter.Stats ps = writer.stats();
+            log.info("pages of " + pid + ": " + ps);
+            pageStats = pageStats == null ? ps : pageStats.plus(ps);
             bytes = writer.written();
             present = List.copyOf(writer.present());
             inParent = List.copyOf(writer.inParent());
@@ -284,6 +302,9 @@ final class DumpEngine {
                 + (parent == null ? "" : ", " + (parentBytes >> 10) + " KiB unchanged since the parent image"));
         return new MmParts(vmas, present, inParent);
     }
+
+    /** What the last {@link #dumpMemory} did (null before one). */
+    PageWriter.Stats pageStats() { return pageStats; }
 
     record MmParts(List<VmaState> vmas, List<PageRun> runs, List<PageRun> inParent) {}
 

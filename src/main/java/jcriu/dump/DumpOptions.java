@@ -1,6 +1,7 @@
 package jcriu.dump;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 import jcriu.rseq.RseqConfigSource;
@@ -12,24 +13,32 @@ import jcriu.rseq.RseqConfigSource;
  * same process (relative paths count from {@code imageDir}, as CRIU's --prev-images-dir);
  * pages that did not change since are not written again; null for a full dump.
  * {@code rseq}: where each thread's rseq registration is read (PTRACE_GET_RSEQ_CONFIGURATION
- * unless a test forces the path of an older kernel). {@code extUnixSk} (CRIU's flag) lets a unix
- * datagram socket be connected to a named socket outside the tree (it is connected to that
- * name again at restore).
+ * unless a test forces the path of an older kernel). {@code freezeTimeout}: how long the
+ * threads may take to stop (CRIU's --timeout); null waits as long as it takes. {@code hooks}:
+ * the caller's points of action (action scripts, RPC notifications). {@code net}: CRIU's socket
+ * flags (--ext-unix-sk, --tcp-established, --tcp-close).
  */
 public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
-                          RseqConfigSource rseq, boolean extUnixSk) {
+                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, jcriu.net.NetOptions net) {
     public DumpOptions {
         Objects.requireNonNull(rseq, "rseq");
+        Objects.requireNonNull(hooks, "hooks");
+        Objects.requireNonNull(net, "net");
+    }
+
+    public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
+                       RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks) {
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, jcriu.net.NetOptions.NONE);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
                        RseqConfigSource rseq) {
-        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, false);
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, null, DumpHooks.NONE);
     }
 
-    /** These options with --ext-unix-sk set as given. */
-    public DumpOptions withExtUnixSk(boolean on) {
-        return new DumpOptions(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, on);
+    /** These options with the socket flags {@code n}. */
+    public DumpOptions withNet(jcriu.net.NetOptions n) {
+        return new DumpOptions(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, n);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob) {

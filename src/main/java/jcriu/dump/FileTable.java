@@ -49,7 +49,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
     FileTable(DumpOptions opts, Log log) {
         this.shellJob = opts.shellJob();
         this.log = log;
-        this.sockets = new SocketDump(new SocketDump.Options(opts.extUnixSk()), log);
+        this.sockets = new SocketDump(opts.net(), log);
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */

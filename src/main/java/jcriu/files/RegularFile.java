@@ -8,14 +8,14 @@ import jcriu.image.pb.FdTypes;
 import jcriu.image.pb.FileEntry;
 import jcriu.image.pb.RegFileEntry;
 import jcriu.proc.FdInfo;
-import jcriu.proc.FileStat;
 import jcriu.sys.Sys;
 import jcriu.sys.SysException;
 
 /**
  * A file opened by path: a regular file, a directory or a simple character device. It is
  * opened again by its path with its flags and moved to its offset. {@code mode} is the
- * file type (S_IFREG, S_IFDIR, S_IFCHR) as CRIU stores it.
+ * file's whole st_mode, type and permission bits, as CRIU stores it (its restore compares
+ * them with the file it opens).
  */
 public record RegularFile(int id, String path, int flags, long pos, int mode) implements OpenFile {
     public static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
@@ -23,18 +23,16 @@ public record RegularFile(int id, String path, int flags, long pos, int mode) im
     private static final int SEEK_SET = 0;
 
     static RegularFile save(int id, String what, FdInfo fd) throws IOException {
-        int mode = switch (fd.kind()) {
-            case DIRECTORY -> S_IFDIR;
-            case CHAR_DEVICE -> {
-                if (!simpleDevice(fd.target())) {
-                    throw new IOException(what + ": character device not supported (only /dev/null, /dev/zero, "
-                            + "/dev/full, /dev/random, /dev/urandom)");
-                }
-                yield S_IFCHR;
-            }
-            default -> S_IFREG;
-        };
-        return new RegularFile(id, fd.target(), fd.flags() & ~O_CLOEXEC, mode == S_IFCHR ? 0 : fd.pos(), mode);
+        if (fd.kind() == jcriu.proc.FdKind.CHAR_DEVICE && !simpleDevice(fd.target())) {
+            throw new IOException(what + ": character device not supported (only /dev/null, /dev/zero, "
+                    + "/dev/full, /dev/random, /dev/urandom)");
+        }
+        int mode = fd.stat().mode();
+        return new RegularFile(id, fd.target(), fd.flags() & ~O_CLOEXEC, type(mode) == S_IFCHR ? 0 : fd.pos(), mode);
+    }
+
+    private static int type(int mode) {
+        return mode & S_IFMT;
     }
 
     private static boolean simpleDevice(String path) {
@@ -47,9 +45,9 @@ public record RegularFile(int id, String path, int flags, long pos, int mode) im
     static RegularFile decode(FileEntry e, Path where, long offset) throws IOException {
         if (!e.hasReg()) throw new ImageException(where, offset, "file " + e.getId() + " of type REG has no reg entry");
         RegFileEntry r = e.getReg();
-        int type = r.getMode() & FileStat.S_IFMT;
-        if (type == 0) type = S_IFREG; // CRIU's images before 3.x stored no mode
-        return new RegularFile(e.getId(), r.getName(), r.getFlags() & ~O_CLOEXEC, r.getPos(), type);
+        int mode = r.getMode();
+        if (type(mode) == 0) mode |= S_IFREG; // CRIU's images before 3.x stored no mode
+        return new RegularFile(e.getId(), r.getName(), r.getFlags() & ~O_CLOEXEC, r.getPos(), mode);
     }
 
     @Override
@@ -72,7 +70,7 @@ public record RegularFile(int id, String path, int flags, long pos, int mode) im
         } catch (SysException e) {
             throw new IOException("cannot open " + path + " again: " + e.getMessage(), e);
         }
-        if (mode == S_IFREG && pos != 0) Sys.lseek(fd, pos, SEEK_SET);
+        if (type(mode) == S_IFREG && pos != 0) Sys.lseek(fd, pos, SEEK_SET);
         return fd;
     }
 }

@@ -94,6 +94,16 @@ public final class ImageDir {
         return createFile(path.resolve(new ImageFile(name, Magic.PAGES).name()));
     }
 
+    /**
+     * Creates (or replaces) an empty headerless file, mode 0600, made durable with the others
+     * by {@link #syncDir}, for a writer that opens it its own way (pages written with O_DIRECT).
+     */
+    public Path createRawFile(String name) throws IOException {
+        Path file = path.resolve(new ImageFile(name, Magic.PAGES).name());
+        createFile(file).close();
+        return file;
+    }
+
     /** Opens a headerless file for reading. */
     public FileChannel openRaw(String name) throws IOException {
         return FileChannel.open(path.resolve(new ImageFile(name, Magic.PAGES).name()), StandardOpenOption.READ);

@@ -77,6 +77,11 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);
     }
 
+    /** Statistics of the last {@code "dump"} or {@code "restore"} (CRIU's names: no .img suffix). */
+    public static ImageFile stats(String kind) {
+        return new ImageFile("stats-" + kind, Magic.STATS);
+    }
+
     // CRIU formats these numbers with %u.
     private static String u(int n) {
         return Integer.toUnsignedString(n);

@@ -30,8 +30,8 @@ public final class ImageInput implements Closeable {
         this.in = new BufferedInputStream(Channels.newInputStream(channel), 64 * 1024);
         try {
             this.size = channel.size();
-            if (magic.hasCommonMagic()) {
-                expectWord(Magic.IMG_COMMON, "common image magic");
+            if (magic.prefix() != 0) {
+                expectWord(magic.prefix(), magic.hasCommonMagic() ? "common image magic" : "service image magic");
             }
             expectWord(magic.value(), magic + " magic");
         } catch (IOException | RuntimeException e) {

@@ -26,8 +26,8 @@ public final class ImageOutput implements Closeable {
         this.channel = channel;
         this.out = new BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
         try {
-            if (magic.hasCommonMagic()) {
-                writeU32(Magic.IMG_COMMON);
+            if (magic.prefix() != 0) {
+                writeU32(magic.prefix());
             }
             writeU32(magic.value());
         } catch (IOException e) {

@@ -22,15 +22,17 @@ public enum Magic {
     PIPES_DATA(0x56453709, Header.COMMON),
     /** SkPacketEntry, each followed by its bytes: messages queued on sockets. */
     SK_QUEUES(0x56264026, Header.COMMON),
+    /** stats-dump and stats-restore: a service file (IMG_SERVICE first, not IMG_COMMON). */
+    STATS(0x57093306, Header.SERVICE),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 
     /** First word of every non-inventory, non-raw image file. */
     public static final int IMG_COMMON = 0x54564319;
-    /** First word of CRIU's service files (stats, irmap cache); jcriu writes none. */
+    /** First word of CRIU's service files (stats, irmap cache). */
     public static final int IMG_SERVICE = 0x55105940;
 
-    private enum Header { COMMON, BARE, RAW }
+    private enum Header { COMMON, SERVICE, BARE, RAW }
 
     private final int value;
     private final Header header;
@@ -50,6 +52,15 @@ public enum Magic {
         return header == Header.COMMON;
     }
 
+    /** The word before the per-file magic ({@link #IMG_COMMON} or {@link #IMG_SERVICE}), 0 if none. */
+    public int prefix() {
+        return switch (header) {
+            case COMMON -> IMG_COMMON;
+            case SERVICE -> IMG_SERVICE;
+            case BARE, RAW -> 0;
+        };
+    }
+
     /** Whether the file has no magic and no protobuf entries at all. */
     public boolean isRaw() {
         return header == Header.RAW;
@@ -58,7 +69,7 @@ public enum Magic {
     /** Bytes of header before the first entry. */
     public int headerSize() {
         return switch (header) {
-            case COMMON -> 8;
+            case COMMON, SERVICE -> 8;
             case BARE -> 4;
             case RAW -> 0;
         };

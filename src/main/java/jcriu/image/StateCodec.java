@@ -66,22 +66,30 @@ public final class StateCodec {
     // CRIU's task states (compel/include/uapi/task-state.h): a zombie is stored as dead.
     private static final int TASK_ALIVE = 1, TASK_DEAD = 2, TASK_STOPPED = 3;
     private static final int S_IFDIR = 0040000, S_IFREG = 0100000;
-    private static final int XSAVE_HDR = 512, YMMH = 576, YMMH_BYTES = 256;
 
     private StateCodec() {}
 
     // ---------------------------------------------------------------- write
 
     /**
-     * The whole tree. Process i (from 1, in tree order) has kernel-object ids i, so its fds
-     * are in fdinfo-i.img and its pages in pages-i.img; zombies have a core image only.
+     * The ids of the process at {@code index} (0 for the root) in tree order: its kernel-object
+     * ids, which name its fdinfo-ID.img, and its pages-ID.img. They start at 2, as CRIU's do:
+     * 1 is the dumper's own (inventory root_ids), which CRIU's restore tells apart from the tasks'.
+     */
+    public static int imageId(int index) {
+        return index + 2;
+    }
+
+    /**
+     * The whole tree: per process its ids ({@link #imageId}), threads, memory and fds; zombies
+     * have a core image only.
      */
     public static void write(ImageDir dir, TreeState tree) throws IOException {
         Map<String, Integer> fileIds = new LinkedHashMap<>();
         Map<Integer, FileEntry> files = new LinkedHashMap<>();
         for (OpenFile f : tree.files()) files.put(f.id(), f.encode());
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
-            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(ids(1))
+            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(CriuLayout.dumperIds())
                     .setLsmtype(Lsmtype.NO_LSM).build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
@@ -96,7 +104,9 @@ public final class StateCodec {
                         .addThreads(z.pid()).build());
             }
         }
-        for (int i = 0; i < tree.processes().size(); i++) writeProcess(dir, tree.processes().get(i), i + 1, fileIds, files);
+        for (int i = 0; i < tree.processes().size(); i++) {
+            writeProcess(dir, tree.processes().get(i), imageId(i), fileIds, files);
+        }
         for (ZombieState z : tree.zombies()) {
             try (ImageOutput o = dir.create(ImageFile.core(z.pid()))) {
                 o.write(CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setTc(TaskCoreEntry.newBuilder()
@@ -162,7 +172,7 @@ public final class StateCodec {
         int id = files.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
         ids.put(key, id);
         files.put(id, FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
-                .setFlags(flags).setPos(pos).setName(path).setMode(mode)
+                .setFlags(flags).setPos(pos).setName(path).setMode(CriuLayout.fullMode(path, mode))
                 .setFown(OpenFile.NO_OWNER)).build());
         return id;
     }
@@ -178,7 +188,7 @@ public final class StateCodec {
                 .setSs(r.get(Regs.SS)).setFsBase(r.get(Regs.FS_BASE)).setGsBase(r.get(Regs.GS_BASE))
                 .setDs(r.get(Regs.DS)).setEs(r.get(Regs.ES)).setFs(r.get(Regs.FS)).setGs(r.get(Regs.GS));
         ThreadInfoX86 ti = ThreadInfoX86.newBuilder().setClearTidAddr(t.clearChildTid()).setGpregs(g)
-                .setFpregs(fpregs(t.xstate())).build();
+                .setFpregs(CriuXsave.toImage(t.xstate())).build();
         ThreadCoreEntry.Builder tc = ThreadCoreEntry.newBuilder().setFutexRla(t.robustListHead())
                 .setFutexRlaLen((int) t.robustListLen()).setBlkSigset(t.sigmask()).setComm(t.comm())
                 .setSchedPolicy(t.sched().policyWord()).setSchedNice(t.sched().nice())
@@ -205,7 +215,7 @@ public final class StateCodec {
         if (leader) {
             TaskCoreEntry.Builder task = TaskCoreEntry.newBuilder().setTaskState(st.wasStopped() ? TASK_STOPPED : TASK_ALIVE)
                     .setExitCode(0).setPersonality(st.personality()).setFlags(0).setBlkSigset(t.sigmask())
-                    .setComm(st.comm());
+                    .setComm(st.comm()).setTimers(CriuLayout.noTimers());
             TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
             for (long[] l : st.rlimits()) rl.addRlimits(RlimitEntry.newBuilder().setCur(l[0]).setMax(l[1]));
             task.setRlimits(rl);
@@ -238,34 +248,17 @@ public final class StateCodec {
         return b.build();
     }
 
-    /** CRIU's split of the XSAVE area, plus the whole area so a same-machine restore is exact. */
-    private static UserX86FpregsEntry fpregs(byte[] x) {
-        ByteBuffer b = ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN);
-        UserX86FpregsEntry.Builder f = UserX86FpregsEntry.newBuilder().setCwd(b.getShort(0) & 0xffff)
-                .setSwd(b.getShort(2) & 0xffff).setTwd(b.getShort(4) & 0xffff).setFop(b.getShort(6) & 0xffff)
-                .setRip(b.getLong(8)).setRdp(b.getLong(16)).setMxcsr(b.getInt(24)).setMxcsrMask(b.getInt(28));
-        for (int i = 0; i < 32; i++) f.addStSpace(b.getInt(32 + 4 * i));
-        for (int i = 0; i < 64; i++) f.addXmmSpace(b.getInt(160 + 4 * i));
-        if (x.length >= YMMH + YMMH_BYTES) {
-            UserX86XsaveEntry.Builder xs = UserX86XsaveEntry.newBuilder().setXstateBv(b.getLong(XSAVE_HDR));
-            for (int i = 0; i < YMMH_BYTES / 4; i++) xs.addYmmhSpace(b.getInt(YMMH + 4 * i));
-            f.setXsave(xs);
-        }
-        f.setJcriuXsaveArea(ByteString.copyFrom(x));
-        return f.build();
-    }
-
     private static MmEntry mm(MmState mm, Map<String, Integer> fileIds, Map<Integer, FileEntry> files) {
         MmEntry.Builder m = MmEntry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
                 .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
                 .setMmStartBrk(mm.startBrk()).setMmBrk(mm.brk()).setMmArgStart(mm.argStart())
                 .setMmArgEnd(mm.argEnd()).setMmEnvStart(mm.envStart()).setMmEnvEnd(mm.envEnd())
                 .setExeFileId(fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"));
-        for (long a : mm.auxv()) m.addMmSavedAuxv(a);
+        for (long a : CriuLayout.auxvForImage(mm.auxv())) m.addMmSavedAuxv(a);
         for (VmaState v : mm.vmas()) {
             // CRIU's shmid: the shmem object's inode for shared anonymous memory, a file id for files
             VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
-                    .setProt(v.prot()).setFlags(v.flags()).setStatus(status(v)).setFd(-1)
+                    .setProt(v.prot()).setFlags(CriuLayout.vmaFlags(v)).setStatus(status(v)).setFd(-1)
                     .setShmid(v.kind() == VmaState.Kind.ANON_SHARED ? v.ino() : 0);
             if (v.path() != null) {
                 int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
@@ -285,7 +278,8 @@ public final class StateCodec {
             if (madv != 0) e.setMadv(madv);
             m.addVmas(e);
         }
-        return m.build();
+        List<VmaEntry> merged = CriuLayout.mergeVvar(m.getVmasList());
+        return m.clearVmas().addAllVmas(merged).build();
     }
 
     private static int status(VmaState v) {
@@ -355,20 +349,19 @@ public final class StateCodec {
         ProcessState.Creds creds = null;
         for (int tid : ps.getThreadsList()) {
             CoreEntry c;
+            byte[] xstate;
             try (ImageInput in = dir.open(ImageFile.core(tid))) {
                 c = in.single(CoreEntry.parser());
                 if (c.getMtype() != CoreEntry.March.X86_64 || !c.hasThreadInfo() || !c.hasThreadCore()) {
                     throw new ImageException(in.file(), 0, "not an x86_64 thread image");
                 }
-                if (!c.getThreadInfo().getFpregs().hasJcriuXsaveArea()) {
-                    throw new ImageException(in.file(), 0, "no full XSAVE area (an image not written by jcriu?)");
-                }
+                xstate = CriuXsave.area(c.getThreadInfo().getFpregs(), in.file());
             }
             if (tid == pid) {
                 task = c.getTc();
                 creds = creds(c.getThreadCore().getCreds());
             }
-            threads.add(thread(tid, c));
+            threads.add(thread(tid, c, xstate));
         }
         if (task == null) throw new IOException("core image of the leader " + pid + " has no task state");
         List<SigAction> acts = new ArrayList<>();
@@ -434,7 +427,7 @@ public final class StateCodec {
         throw new IOException(what + " refers to file id " + id + ", which files.img does not hold as a file");
     }
 
-    private static ThreadState thread(int tid, CoreEntry c) {
+    private static ThreadState thread(int tid, CoreEntry c, byte[] xstate) {
         UserX86RegsEntry g = c.getThreadInfo().getGpregs();
         long[] v = {g.getR15(), g.getR14(), g.getR13(), g.getR12(), g.getBp(), g.getBx(), g.getR11(), g.getR10(),
                 g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(), g.getIp(),
@@ -452,7 +445,7 @@ public final class StateCodec {
         ThreadState.AltStack alt = tc.hasSas()
                 ? new ThreadState.AltStack(tc.getSas().getSsSp(), tc.getSas().getSsFlags(), tc.getSas().getSsSize())
                 : null;
-        return new ThreadState(tid, new Regs(v), c.getThreadInfo().getFpregs().getJcriuXsaveArea().toByteArray(),
+        return new ThreadState(tid, new Regs(v), xstate,
                 tc.getBlkSigset(), infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
                 c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm(), tc.hasJcriuSleep()
                         ? new ThreadState.SleepRestart(tc.getJcriuSleep().getClockId(), tc.getJcriuSleep().getExpiryNs(),
@@ -515,8 +508,8 @@ public final class StateCodec {
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
-                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"), vmas, runs,
-                inParent, snapshots(dir));
+                m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"),
+                CriuLayout.splitVvar(vmas), runs, inParent, snapshots(dir));
     }
 
     /** The small shared-mapped files saved whole: jcriu's fields of their reg entries in files.img. */

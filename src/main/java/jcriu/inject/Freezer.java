@@ -36,6 +36,16 @@ public final class Freezer {
     }
 
     public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log) throws IOException {
+        return freeze(tracer, pid, log, null);
+    }
+
+    /**
+     * As {@link #freeze(Tracer, int, Consumer)}, giving up once {@code timeout} has passed (CRIU's
+     * --timeout): a thread in uninterruptible sleep does not stop until it wakes. Null: no limit.
+     */
+    public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log, java.time.Duration timeout)
+            throws IOException {
+        long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
         Set<Integer> stopped = new LinkedHashSet<>();
         try {
             for (int round = 0; round < MAX_ROUNDS; round++) {
@@ -64,7 +74,8 @@ public final class Freezer {
                     return new Frozen(pid, List.copyOf(tids));
                 }
                 for (int tid : fresh) {
-                    if (awaitStop(tracer, tid, log)) stopped.add(tid);
+                    // a thread that times out is released when the tracer thread ends (exit_ptrace)
+                    if (awaitStop(tracer, tid, log, deadline, timeout)) stopped.add(tid);
                 }
                 log.accept("round " + round + ": stopped " + fresh);
             }
@@ -85,9 +96,10 @@ public final class Freezer {
      * Waits for the interrupt stop. A signal-delivery stop that comes first is handed back to the
      * thread (it was already dequeued: dropping it would lose it). Returns false if the thread exited.
      */
-    private static boolean awaitStop(Tracer tracer, int tid, Consumer<String> log) {
+    private static boolean awaitStop(Tracer tracer, int tid, Consumer<String> log, long deadline,
+                                     java.time.Duration timeout) throws IOException {
         while (true) {
-            WaitStatus ws = tracer.waitFor(tid);
+            WaitStatus ws = timeout == null ? tracer.waitFor(tid) : pollUntil(tracer, tid, deadline, timeout);
             if (!ws.stopped()) {
                 log.accept("thread " + tid + " exited while being frozen: " + ws);
                 return false;
@@ -100,6 +112,32 @@ public final class Freezer {
             int sig = ws.stopSignal();
             log.accept("thread " + tid + " had signal " + sig + " on its way in; delivering it before the freeze");
             tracer.cont(tid, sig);
+        }
+    }
+
+    /** Polls with growing pauses (a stop usually comes within microseconds) until the deadline. */
+    private static WaitStatus pollUntil(Tracer tracer, int tid, long deadline, java.time.Duration timeout)
+            throws IOException {
+        long pauseNanos = 20_000;
+        while (true) {
+            WaitStatus ws = tracer.poll(tid);
+            if (ws != null) return ws;
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("thread " + tid + " did not stop within the " + timeout.toSeconds()
+                        + " s timeout (state " + state(tid) + "; a thread in uninterruptible sleep, D, stops only"
+                        + " when it wakes)");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
+            pauseNanos = Math.min(pauseNanos * 2, 5_000_000);
+        }
+    }
+
+    private static String state(int tid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Integer.toString(tid), "stat"));
+            return s.substring(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 

@@ -26,18 +26,12 @@ import jcriu.sys.Net;
 public final class SocketDump implements AutoCloseable {
     private static final int SO_PROTOCOL = 38;
 
-    /**
-     * {@code extUnixSk}: a unix datagram socket may be connected to a named socket outside the
-     * tree (CRIU's --ext-unix-sk).
-     */
-    public record Options(boolean extUnixSk) {}
-
     /** Gives an fd in flight, now jcriu's, to the dump's file table; answers its file id. */
     public interface InFlight {
         int fileId(int jcriuFd) throws IOException;
     }
 
-    private final Options opts;
+    private final NetOptions opts;
     private final Log log;
     private Map<Integer, SockDiag.UnixDiag> unixTable;
     private Map<Integer, Integer> inflightClients; // client ino -> listening socket ino
@@ -47,7 +41,7 @@ public final class SocketDump implements AutoCloseable {
     private final Map<Integer, String> where = new HashMap<>();
     private final Set<Integer> saving = new HashSet<>();
 
-    public SocketDump(Options opts, Log log) {
+    public SocketDump(NetOptions opts, Log log) {
         this.opts = opts;
         this.log = log;
     }

@@ -27,9 +27,6 @@ import jcriu.sys.SysException;
 public final class SocketRestore implements AutoCloseable {
     private static final int O_NONBLOCK = 04000;
 
-    /** The restore's socket flags, as {@link SocketDump.Options}. */
-    public record Options(boolean extUnixSk) {}
-
     /** jcriu's fd of any file of the dump (a file in flight). */
     public interface Files {
         int fd(int fileId) throws IOException;
@@ -37,7 +34,7 @@ public final class SocketRestore implements AutoCloseable {
 
     private final Map<Integer, Socket> byId;
     private final Map<Integer, Socket> byIno = new LinkedHashMap<>();
-    private final Options opts;
+    private final NetOptions opts;
     private final Files files;
     private final Log log;
     /** jcriu's fd of every socket made, by inode. */
@@ -48,7 +45,7 @@ public final class SocketRestore implements AutoCloseable {
     private boolean built;
 
     /** {@code sockets}: file id to socket, every socket of the images. */
-    public SocketRestore(Map<Integer, Socket> sockets, Options opts, Files files, Log log) {
+    public SocketRestore(Map<Integer, Socket> sockets, NetOptions opts, Files files, Log log) {
         this.byId = Map.copyOf(sockets);
         for (Socket s : sockets.values()) byIno.put(s.ino(), s);
         this.opts = opts;
@@ -60,7 +57,7 @@ public final class SocketRestore implements AutoCloseable {
      * Before anything is made: the flags the dump needed are given again (as CRIU asks), and
      * what a restore needs from the machine is there.
      */
-    public static void preflight(Map<Integer, Socket> sockets, Options o) throws IOException {
+    public static void preflight(Map<Integer, Socket> sockets, NetOptions o) throws IOException {
         for (Socket s : sockets.values()) {
             if (s instanceof UnixSocket u && !u.listening() && u.peer() != 0 && !sockets.values().stream()
                     .anyMatch(p -> p.ino() == u.peer()) && !o.extUnixSk()) {

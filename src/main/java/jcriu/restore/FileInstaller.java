@@ -97,8 +97,8 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         return sockets.open(id);
     }
 
-    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, RestoreOptions opts) {
-        return new jcriu.net.SocketRestore.Options(opts.extUnixSk());
+    static jcriu.net.NetOptions socketOptions(TreeState tree, RestoreOptions opts) {
+        return opts.net();
     }
 
     @Override

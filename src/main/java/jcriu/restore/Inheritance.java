@@ -77,7 +77,7 @@ final class Inheritance implements AutoCloseable {
      * differ from the parent's are written (through /proc/PID/mem, which writes read-only
      * mappings too), the parent's pages the child had not are dropped.
      */
-    void patch(Target t) throws IOException {
+    long patch(Target t) throws IOException {
         for (VmaState v : kept) {
             if (v.kind() == VmaState.Kind.ANON_SHARED || v.kind() == VmaState.Kind.FILE_SHARED) continue; // one object
             for (PageStore.Slice s : childPages.slices()) {
@@ -101,6 +101,7 @@ final class Inheritance implements AutoCloseable {
         }
         t.log().debug("process " + t.pid() + ": " + kept.size() + " mapping(s) kept from its parent, " + shared
                 + " page(s) still shared, " + written + " written, " + dropped + " dropped");
+        return written;
     }
 
     /** The child's pages of one stored run, written where they differ from what the parent left. */

@@ -30,11 +30,13 @@ final class MemoryStage {
     private MemoryStage() {}
 
     /** {@code shm} and {@code files}: shared anonymous memory is mapped from jcriu's objects, already filled. */
-    static void run(Target t, PageStore pages, SharedMemory shm, FileInstaller files, Inheritance inherited)
+    /** Returns the pages written into the process (those kept from a parent, still shared, not counted). */
+    static long run(Target t, PageStore pages, SharedMemory shm, FileInstaller files, Inheritance inherited)
             throws IOException {
         moveSpecialMappings(t, pages);
-        mapMemory(t, pages, shm, files, inherited);
+        long written = mapMemory(t, pages, shm, files, inherited);
         setMmFields(t);
+        return written;
     }
 
     static boolean isSpecial(String name) {
@@ -61,6 +63,9 @@ final class MemoryStage {
                     + ", the image has " + want.stream().map(w -> specialName(w.kind())).toList());
         }
         verifyVdsoContent(t, pages, have);
+        boolean inPlace = have.stream().allMatch(h -> want.stream()
+                .anyMatch(w -> specialName(w.kind()).equals(h.name()) && w.start() == h.start()));
+        if (inPlace) return; // a child cloned from its restored parent has them where they belong
         // Two steps, through a parking spot, so that no move lands on a mapping still to be moved.
         long park = t.ctl().base + ControlArea.SIZE + 0x100000;
         long[] parked = new long[have.size()];
@@ -117,7 +122,7 @@ final class MemoryStage {
         return v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.ANON_SHARED;
     }
 
-    private static void mapMemory(Target t, PageStore pages, SharedMemory shm, FileInstaller files,
+    private static long mapMemory(Target t, PageStore pages, SharedMemory shm, FileInstaller files,
                                   Inheritance inherited) throws IOException {
         List<VmaState> vmas = t.st().mm().vmas();
         boolean[] kept = new boolean[vmas.size()];
@@ -157,8 +162,13 @@ final class MemoryStage {
             }
             for (int adv : v.madvise()) t.inj().call("madvise " + adv, Nr.MADVISE, v.start(), v.size(), adv);
         }
-        fillPages(t, pages, kept);
-        if (inherited != null) inherited.patch(t);
+        // the vDSO's pages are only compared, never written; shared memory was filled by jcriu;
+        // mappings kept from the parent are patched by Inheritance
+        java.util.Set<VmaState> keptSet = new java.util.HashSet<>();
+        for (int i = 0; i < vmas.size(); i++) if (kept[i]) keptSet.add(vmas.get(i));
+        long written = new PageFiller(t.inj(), t.mem(), t.ctl(), t.log())
+                .fill(vmas, pages, v -> v.kind() == VmaState.Kind.ANON_SHARED || keptSet.contains(v)).bytes() / 4096;
+        if (inherited != null) written += inherited.patch(t);
         for (int i = 0; i < vmas.size(); i++) {
             VmaState v = vmas.get(i);
             if (v.special() || !filled[i] || sharedObject(v) || kept[i]) continue;
@@ -166,8 +176,8 @@ final class MemoryStage {
                 t.inj().call(String.format("mprotect %#x", v.start()), Nr.MPROTECT, v.start(), v.size(), v.prot());
             }
         }
-        t.log().info("memory of " + t.pid() + ": " + vmas.size() + " mappings, "
-                + pages.slices().stream().mapToLong(PageStore.Slice::pages).sum() + " pages");
+        t.log().info("memory of " + t.pid() + ": " + vmas.size() + " mappings, " + written + " pages written");
+        return written;
     }
 
     private static int indexOf(List<VmaState> vmas, long addr) {
@@ -175,56 +185,6 @@ final class MemoryStage {
             if (addr >= vmas.get(i).start() && addr < vmas.get(i).end()) return i;
         }
         return -1;
-    }
-
-    /**
-     * Reads every saved page into place with preadv injected in the task (one copy): one call
-     * per batch of slices that lie back to back in one pages file (this image's or, for an
-     * incremental dump, a parent's).
-     */
-    private static void fillPages(Target t, PageStore pages, boolean[] kept) throws IOException {
-        List<PageStore.Slice> runs = new ArrayList<>();
-        List<VmaState> vmas = t.st().mm().vmas();
-        for (PageStore.Slice s : pages.slices()) {
-            // the vDSO's pages are only compared, never written; shared memory was filled by jcriu;
-            // mappings kept from the parent are patched by Inheritance
-            int i = indexOf(vmas, s.addr());
-            VmaState v = vmas.get(i);
-            if (v.kind() != VmaState.Kind.VDSO && v.kind() != VmaState.Kind.ANON_SHARED && !kept[i]) runs.add(s);
-        }
-        if (runs.isEmpty()) return;
-        t.ctl().reset();
-        java.util.Map<Path, Long> fds = new java.util.HashMap<>();
-        for (var s : runs) {
-            if (!fds.containsKey(s.file())) {
-                fds.put(s.file(), openIn(t, s.file().toAbsolutePath().toString(), O_RDONLY | O_CLOEXEC));
-            }
-        }
-        long iovAddr = t.ctl().alloc(16L * IOV_BATCH);
-        int i = 0;
-        while (i < runs.size()) {
-            ByteBuffer iov = ControlArea.le(16 * IOV_BATCH);
-            var first = runs.get(i);
-            int n = 0;
-            long total = 0;
-            while (i < runs.size() && n < IOV_BATCH) {
-                var run = runs.get(i);
-                if (!run.file().equals(first.file()) || run.offset() != first.offset() + total) break;
-                iov.putLong(16 * n, run.addr());
-                iov.putLong(16 * n + 8, run.bytes());
-                total += run.bytes();
-                n++;
-                i++;
-            }
-            t.mem().write(iovAddr, Arrays.copyOf(iov.array(), 16 * n));
-            long got = t.inj().raw(Nr.PREADV, fds.get(first.file()), iovAddr, n, first.offset(), 0);
-            if (got != total) {
-                throw new IOException("filling memory from " + first.file() + " at offset " + first.offset() + ": "
-                        + (got < 0 ? Errno.name((int) -got) : "read " + got + " of " + total
-                                + " bytes (image truncated?)"));
-            }
-        }
-        for (long fd : fds.values()) t.inj().call("close pages image", Nr.CLOSE, fd);
     }
 
     /** openat injected in the target, the path written into the control area. */

@@ -110,8 +110,9 @@ final class ProcessRebuild implements AutoCloseable {
         return out;
     }
 
-    void memory(Inheritance inherited) throws IOException {
-        MemoryStage.run(target, pages, shm, files, inherited);
+    /** Returns the pages written (those a child kept from its parent, still shared, not counted). */
+    long memory(Inheritance inherited) throws IOException {
+        return MemoryStage.run(target, pages, shm, files, inherited);
     }
 
     void finish() throws IOException {

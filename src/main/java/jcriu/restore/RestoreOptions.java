@@ -5,17 +5,27 @@ import java.nio.file.Path;
 /**
  * How to restore. {@code detach}: jcriu does not stay the parent (the process is
  * reparented to init, as with CRIU's -d). {@code leaveStopped}: the process stays
- * stopped after restore. {@code shellJob}: fds that were a terminal take jcriu's. As with
- * CRIU, what the dump needed a flag for needs it again: {@code extUnixSk} to connect a socket
- * to a name outside the tree.
+ * stopped after restore. {@code shellJob}: fds that were a terminal take jcriu's.
+ * {@code hooks}: the caller's points of action (action scripts, RPC notifications).
+ * {@code net}: CRIU's socket flags; as with CRIU, a restore needs those its dump needed.
  */
-public record RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob, boolean extUnixSk) {
-    public RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob) {
-        this(imageDir, detach, leaveStopped, shellJob, false);
+public record RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob,
+                             RestoreHooks hooks, jcriu.net.NetOptions net) {
+    public RestoreOptions {
+        java.util.Objects.requireNonNull(hooks, "hooks");
+        java.util.Objects.requireNonNull(net, "net");
     }
 
-    /** These options with --ext-unix-sk set as given. */
-    public RestoreOptions withExtUnixSk(boolean on) {
-        return new RestoreOptions(imageDir, detach, leaveStopped, shellJob, on);
+    public RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob, RestoreHooks hooks) {
+        this(imageDir, detach, leaveStopped, shellJob, hooks, jcriu.net.NetOptions.NONE);
+    }
+
+    /** These options with the socket flags {@code n}. */
+    public RestoreOptions withNet(jcriu.net.NetOptions n) {
+        return new RestoreOptions(imageDir, detach, leaveStopped, shellJob, hooks, n);
+    }
+
+    public RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob) {
+        this(imageDir, detach, leaveStopped, shellJob, RestoreHooks.NONE);
     }
 }

@@ -28,7 +28,13 @@ public final class Restorer {
                     + (tree.processes().size() + tree.zombies().size() > 1 ? " and "
                             + (tree.processes().size() + tree.zombies().size() - 1) + " descendant(s)" : "")
                     + " from " + dir.path());
-            int pid = Tracer.run("jcriu-restore", tracer -> new TreeRestore(tracer, tree, dir.path(), opts, log).run());
+            long t0 = System.nanoTime();
+            TreeRestore[] done = new TreeRestore[1];
+            int pid = Tracer.run("jcriu-restore", tracer -> {
+                done[0] = new TreeRestore(tracer, tree, dir.path(), opts, log);
+                return done[0].run();
+            });
+            RestoreStatistics.write(dir, done[0].forkNanos(), System.nanoTime() - t0, done[0].pagesRestored(), log);
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;

@@ -53,6 +53,8 @@ final class TreeRestore {
     /** Where each process made so far can run an injected syscall before it has a control area of its own. */
     private final Map<Integer, ProcessRebuild.Start> starts = new HashMap<>();
     private final Map<Integer, ProcessRebuild> rebuilds = new LinkedHashMap<>();
+    /** For stats-restore: time spent making processes (the helper and every clone), pages written. */
+    private long forkNanos, pagesRestored;
 
     TreeRestore(Tracer tracer, TreeState tree, Path imageDir, RestoreOptions opts, Log log) {
         this.tracer = tracer;
@@ -62,6 +64,10 @@ final class TreeRestore {
         this.log = log;
     }
 
+    long forkNanos() { return forkNanos; }
+
+    long pagesRestored() { return pagesRestored; }
+
     /** Restores and returns the root's PID; on failure nothing of the attempt is left running. */
     int run() throws IOException {
         Preflight.check(tree, opts, log);
@@ -69,7 +75,9 @@ final class TreeRestore {
         try (FileInstaller files = new FileInstaller(tree, opts, log);
              SharedMemory shm = SharedMemory.prepare(tree, imageDir, log)) {
             recreateSharedFiles(recreated);
+            long f0 = System.nanoTime();
             createRoot();
+            forkNanos += System.nanoTime() - f0;
             for (ProcessState p : tree.processes()) { // parents first: each child is cloned from its restored parent
                 ProcessRebuild r = new ProcessRebuild(tracer, p, PageStore.open(imageDir, p.pid()), files, shm,
                         created.get(p.pid()), log);
@@ -78,9 +86,11 @@ final class TreeRestore {
                 try (Inheritance inherited = parent == null ? null
                         : Inheritance.between(parent.state(), parent.pages(), p, r.pages())) {
                     r.begin(starts.get(p.pid()), inherited);
-                    r.memory(inherited);
+                    pagesRestored += r.memory(inherited);
                 }
+                long f1 = System.nanoTime();
                 createChildren(r);
+                forkNanos += System.nanoTime() - f1;
             }
             log.info("created " + created.size() + " process(es)");
             joinGroups();
@@ -313,7 +323,8 @@ final class TreeRestore {
      * Scheduling per thread, a SIGSTOP for processes that were stopped (or all, with
      * --leave-stopped), then every task detached, children before their parents.
      */
-    private void release() {
+    private void release() throws IOException {
+        opts.hooks().beforeResume(tree.root().pid()); // CRIU's pre-resume, once for the tree
         List<ProcessState> order = new ArrayList<>(tree.processes());
         java.util.Collections.reverse(order);
         for (ProcessState p : order) {

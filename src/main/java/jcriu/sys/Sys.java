@@ -192,6 +192,52 @@ public final class Sys {
         }
     }
 
+    /**
+     * pwritev(2) of {@code n} ranges of this process's memory, written back to back at
+     * {@code offset}; returns the bytes written (short only on a full disk and the like).
+     */
+    public static long pwritev(int fd, long[] addr, long[] len, int n, long offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment iov = arena.allocate(16L * n, 8);
+            for (int i = 0; i < n; i++) {
+                iov.set(ValueLayout.JAVA_LONG, 16L * i, addr[i]);
+                iov.set(ValueLayout.JAVA_LONG, 16L * i + 8, len[i]);
+            }
+            return call("pwritev(fd " + fd + ", offset " + offset + ")", Nr.PWRITEV, fd, iov.address(), n, offset, 0);
+        }
+    }
+
+    /**
+     * Private anonymous memory from mmap(2), for large buffers: unlike an Arena's allocation it
+     * is not zeroed by a pass over it first (the kernel hands out zero pages as they are touched),
+     * and THP is asked for. Freed with {@link #unmap}.
+     */
+    public static MemorySegment mapAnonymous(long size) {
+        long a = call("mmap(" + size + ")", Nr.MMAP, 0, size, 3 /* PROT_READ|PROT_WRITE */,
+                0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+        raw(Nr.MADVISE, a, size, 14 /* MADV_HUGEPAGE */, 0, 0, 0); // advice only: failure is harmless
+        return MemorySegment.ofAddress(a).reinterpret(size);
+    }
+
+    public static void unmap(MemorySegment m) {
+        call("munmap", Nr.MUNMAP, m.address(), m.byteSize());
+    }
+
+    /** Whether {@code fd} is a terminal (TCGETS succeeds on it). */
+    public static boolean isatty(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment termios = arena.allocate(64, 8);
+            return raw(Nr.IOCTL, fd, 0x5401 /* TCGETS */, termios.address(), 0, 0, 0) == 0;
+        }
+    }
+
+    /** fadvise64(2) over the whole file: e.g. POSIX_FADV_DONTNEED (4) drops its clean cached pages. */
+    public static void fadvise(int fd, int advice) {
+        call("fadvise64(fd " + fd + ", " + advice + ")", Nr.FADVISE64, fd, 0, 0, advice);
+    }
+
+    public static final int O_WRONLY = 01, O_CLOEXEC = 02000000, O_NOFOLLOW = 0400000, O_DIRECT = 040000;
+
     /** One read(2) of at most {@code max} bytes; an empty array at end of file. */
     public static byte[] read(int fd, int max) {
         try (Arena arena = Arena.ofConfined()) {

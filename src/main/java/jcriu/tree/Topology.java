@@ -30,11 +30,26 @@ public final class Topology {
 
     private Topology() {}
 
-    /** One process or zombie of the tree, as the checks see it. */
-    public record Node(int pid, int ppid, int pgid, int sid, String comm) {}
+    private static final int SIGCHLD = 17;
+
+    /** One process or zombie of the tree, as the checks see it; {@code exitSignal} is what its parent gets when it ends. */
+    public record Node(int pid, int ppid, int pgid, int sid, String comm, int exitSignal) {}
 
     public static Node node(ProcStat st, int ppid) {
-        return new Node(st.pid(), ppid, st.pgrp(), st.session(), st.comm());
+        return new Node(st.pid(), ppid, st.pgrp(), st.session(), st.comm(), st.exitSignal());
+    }
+
+    /**
+     * A child's end is signalled to its parent with the signal chosen at clone (SIGCHLD after
+     * fork); the restore clones every child with SIGCHLD, so another one is refused.
+     */
+    public static void checkExitSignals(List<Node> nodes) throws IOException {
+        for (Node n : nodes.subList(1, nodes.size())) {
+            if (n.exitSignal() != SIGCHLD) {
+                throw new IOException("process " + n.pid() + " (" + n.comm() + ") was cloned with exit signal "
+                        + n.exitSignal() + " instead of SIGCHLD; not supported yet");
+            }
+        }
     }
 
     /**

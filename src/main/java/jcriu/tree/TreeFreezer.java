@@ -44,7 +44,10 @@ public final class TreeFreezer {
         public Member root() { return members.getFirst(); }
     }
 
-    public static FrozenTree freeze(Tracer tracer, int root, Consumer<String> log) throws IOException {
+    /** {@code timeout}: how long the whole tree may take to stop (CRIU's --timeout); null waits as long as it takes. */
+    public static FrozenTree freeze(Tracer tracer, int root, Consumer<String> log, java.time.Duration timeout)
+            throws IOException {
+        long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
         List<Member> members = new ArrayList<>();
         List<ProcStat> zombies = new ArrayList<>();
         Deque<int[]> queue = new ArrayDeque<>();
@@ -69,7 +72,15 @@ public final class TreeFreezer {
                 refuseVforkParent(pid, st);
                 Freezer.Frozen f;
                 try {
-                    f = Freezer.freeze(tracer, pid, log);
+                    java.time.Duration left = null;
+                    if (timeout != null) {
+                        left = java.time.Duration.ofNanos(deadline - System.nanoTime());
+                        if (left.isNegative() || left.isZero()) {
+                            throw new IOException("the process tree of " + root + " did not stop within " + timeout
+                                    + " (--timeout)");
+                        }
+                    }
+                    f = Freezer.freeze(tracer, pid, log, left);
                 } catch (IOException e) {
                     ProcStat now = stat(pid);
                     if (pid != root && now != null && now.state() == 'Z') { // exited while being seized

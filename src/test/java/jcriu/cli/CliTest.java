@@ -24,15 +24,20 @@ import picocli.CommandLine;
 /** The command line: parsing, exit codes, and the real commands run as separate processes. */
 class CliTest {
 
+    /** A dump command line read as CRIU reads it (no configuration files), as picocli then sees it. */
     private static Main.Dump parseDump(String... args) {
+        List<String> all = new ArrayList<>(List.of("dump"));
+        all.addAll(List.of(args));
+        var env = new CriuCommandLine.Env(Path.of("/nonexistent/default.conf"), null, null);
+        CriuCommandLine.Run r = (CriuCommandLine.Run) CriuCommandLine.interpret(all, env);
         Main.Dump d = new Main.Dump();
-        new CommandLine(d).parseArgs(args);
+        new CommandLine(d).parseArgs(r.tokens().subList(1, r.tokens().size()).toArray(String[]::new));
         return d;
     }
 
     @Test
     void verbosityAndLogFileFollowCriu() {
-        assertEquals(4, parseDump("-t", "1", "-D", "d", "-v").log.verbosity);
+        assertEquals(3, parseDump("-t", "1", "-D", "d", "-v").log.verbosity, "CRIU: -v adds one to 2");
         assertEquals(3, parseDump("-t", "1", "-D", "d", "-v3").log.verbosity);
         assertEquals(2, parseDump("-t", "1", "-D", "d").log.verbosity);
         Main.Dump d = parseDump("-t", "7", "-D", "/imgs", "-o", "dump.log", "--leave-running");
@@ -41,12 +46,15 @@ class CliTest {
         assertTrue(d.options().leaveRunning());
         Main.Dump abs = parseDump("-t", "7", "-D", "/imgs", "-o", "/tmp/x.log");
         assertEquals(Path.of("/tmp/x.log"), abs.log.resolvedLogFile(abs.dir));
+        Main.Dump w = parseDump("-t", "7", "-D", "/imgs", "-W", "/work", "-o", "x.log");
+        assertEquals(Path.of("/work/x.log"), w.log.resolvedLogFile(w.dir), "relative to the work directory");
+        assertEquals(null, parseDump("-t", "7", "-o", "-").log.resolvedLogFile(Path.of(".")), "- is stdout");
     }
 
     @Test
     void usageErrorsExitWith2() {
         assertEquals(Main.USAGE, Main.run("dump", "-D", "somewhere"));
-        assertEquals(Main.USAGE, Main.run("restore"));
+        assertEquals(Main.USAGE, Main.run("restore", "-D", "x", "extra"));
         assertEquals(Main.USAGE, Main.run("no-such-command"));
         assertEquals(Main.OK, Main.run("--help"));
     }

@@ -42,86 +42,62 @@ class ProcessTreeTest {
 
     @Test
     void aShellLoopAndItsSleepGoOnCounting() throws Exception {
-        try (Workload w = Workload.start(BASH, List.of("-c", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done"),
-                Map.of())) {
-            try {
-                w.awaitOutput("^3$");
-                Trees.awaitMembers(w.pid(), 2); // bash and its sleep
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        int last = lastNumber(w.text());
-                        back.awaitOutput("^" + (last + 3) + "$");
-                        assertContiguous(back.text(), last + 3);
-                        assertEquals("bash", Trees.members(back.pid()).getFirst().comm());
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        List<String> loop = List.of("-c", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done");
+        try (Workload w = Workload.start(BASH, loop, Map.of()); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("^3$");
+            Trees.awaitMembers(w.pid(), 2); // bash and its sleep
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                int last = lastNumber(w.text());
+                back.awaitOutput("^" + (last + 3) + "$");
+                assertContiguous(back.text(), last + 3);
+                assertEquals("bash", Trees.members(back.pid()).getFirst().comm());
             }
         }
     }
 
     @Test
     void aPipelineResumesWithoutLosingOrRepeatingALine() throws Exception {
-        try (Workload w = Workload.start(BASH, List.of("-c",
-                "seq 1 1000000000 | while read x; do echo $x; sleep 0.1; done"), Map.of())) {
-            try {
-                w.awaitOutput("^3$");
-                List<ProcStat> before = Trees.awaitMembers(w.pid(), 4); // bash, seq, the loop's subshell, its sleep
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        int last = lastNumber(w.text());
-                        back.awaitOutput("^" + (last + 5) + "$");
-                        assertContiguous(back.text(), last + 5);
-                        List<ProcStat> after = Trees.members(back.pid());
-                        assertTrue(after.stream().anyMatch(p -> p.comm().equals("seq")
-                                && before.stream().anyMatch(b -> b.pid() == p.pid())), "seq is back with its PID");
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        List<String> pipeline = List.of("-c", "seq 1 1000000000 | while read x; do echo $x; sleep 0.1; done");
+        try (Workload w = Workload.start(BASH, pipeline, Map.of()); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("^3$");
+            List<ProcStat> before = Trees.awaitMembers(w.pid(), 4); // bash, seq, the loop's subshell, its sleep
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                int last = lastNumber(w.text());
+                back.awaitOutput("^" + (last + 5) + "$");
+                assertContiguous(back.text(), last + 5);
+                List<ProcStat> after = Trees.members(back.pid());
+                assertTrue(after.stream().anyMatch(p -> p.comm().equals("seq")
+                        && before.stream().anyMatch(b -> b.pid() == p.pid())), "seq is back with its PID");
             }
         }
     }
 
     @Test
     void fiftyProcessesInThreeLevelsKeepParentsSessionsAndGroups() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "7", "6")) {
-            try {
-                w.awaitOutput("tree ready n=50");
-                List<ProcStat> before = Trees.awaitMembers(w.pid(), 50);
-                long sessions = before.stream().map(ProcStat::session).distinct().count();
-                long groups = before.stream().map(ProcStat::pgrp).distinct().count();
-                assertEquals(2, sessions, "the workload made a second session");
-                assertEquals(3, groups, "the workload made two more groups");
-                Map<Integer, Long> ticks = ticks(w, before);
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        List<ProcStat> after = Trees.members(back.pid());
-                        assertEquals(shape(before), shape(after), "pid, parent, group and session of every process");
-                        Map<Integer, Long> later = ticks(back, after);
-                        for (ProcStat p : after) {
-                            assertTrue(later.get(p.pid()) > ticks.get(p.pid()), "process " + p.pid() + " ticks on");
-                        }
-                        back.signal(Sig.SIGTERM);
-                        back.awaitOutput("reaped pid=" + back.pid() + " n=7 bad=0");
-                        back.awaitOutput("exit code=0");
-                        String text = back.text();
-                        for (ProcStat p : after) {
-                            if (p.ppid() == back.pid()) {
-                                assertTrue(text.contains("reaped pid=" + p.pid() + " n=6 bad=0"), p.pid() + ":\n" + text);
-                            }
-                        }
-                    } finally {
-                        Trees.kill(back.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "7", "6"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=50");
+            List<ProcStat> before = Trees.awaitMembers(w.pid(), 50);
+            long sessions = before.stream().map(ProcStat::session).distinct().count();
+            long groups = before.stream().map(ProcStat::pgrp).distinct().count();
+            assertEquals(2, sessions, "the workload made a second session");
+            assertEquals(3, groups, "the workload made two more groups");
+            Map<Integer, Long> ticks = ticks(w, before);
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                List<ProcStat> after = Trees.members(back.pid());
+                assertEquals(shape(before), shape(after), "pid, parent, group and session of every process");
+                Map<Integer, Long> later = ticks(back, after);
+                for (ProcStat p : after) {
+                    assertTrue(later.get(p.pid()) > ticks.get(p.pid()), "process " + p.pid() + " ticks on");
+                }
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("reaped pid=" + back.pid() + " n=7 bad=0");
+                back.awaitOutput("exit code=0");
+                String text = back.text();
+                for (ProcStat p : after) {
+                    if (p.ppid() == back.pid()) {
+                        assertTrue(text.contains("reaped pid=" + p.pid() + " n=6 bad=0"), p.pid() + ":\n" + text);
                     }
                 }
-            } finally {
-                Trees.kill(w.pid());
             }
         }
     }
@@ -137,140 +113,100 @@ class ProcessTreeTest {
 
     /** The status its parent reaps the workload's child with, stopped and continued or checkpointed while a zombie. */
     private static String zombieStatus(String how, boolean checkpoint) throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "zombie", how)) {
-            try {
-                int kid = (int) Workload.number(w.awaitOutput("child pid="), "pid");
-                w.awaitOutput("zombie ready");
-                assertEquals('Z', Workload.stat(kid).orElseThrow().state());
-                Workload target = w;
-                if (checkpoint) {
-                    target = Trees.cycle(w);
-                    assertEquals('Z', Workload.stat(kid).orElseThrow().state(), "restored as a zombie");
-                    assertEquals(target.pid(), Workload.stat(kid).orElseThrow().ppid());
-                } else {
-                    w.stopAndContinue(Duration.ofMillis(100));
-                }
-                try {
-                    target.signal(Sig.SIGUSR1);
-                    String line = target.awaitOutput("reaped pid=" + kid);
-                    target.signal(Sig.SIGTERM);
-                    target.awaitOutput("exit code=0");
-                    return Workload.word(line, "status");
-                } finally {
-                    Trees.kill(target.pid());
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "zombie", how); var killW = Trees.killOnClose(w)) {
+            int kid = (int) Workload.number(w.awaitOutput("child pid="), "pid");
+            w.awaitOutput("zombie ready");
+            assertEquals('Z', Workload.stat(kid).orElseThrow().state());
+            Workload target = w;
+            if (checkpoint) {
+                target = Trees.cycle(w);
+                assertEquals('Z', Workload.stat(kid).orElseThrow().state(), "restored as a zombie");
+                assertEquals(target.pid(), Workload.stat(kid).orElseThrow().ppid());
+            } else {
+                w.stopAndContinue(Duration.ofMillis(100));
             }
+            target.signal(Sig.SIGUSR1); // a restored tree has the same PIDs: killW covers it too
+            String line = target.awaitOutput("reaped pid=" + kid);
+            target.signal(Sig.SIGTERM);
+            target.awaitOutput("exit code=0");
+            return Workload.word(line, "status");
         }
     }
 
     @Test
     void aStoppedChildIsRestoredStoppedAndGoesOnWhenContinued() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "stopchild")) {
-            try {
-                int kid = (int) Workload.number(w.awaitOutput("child pid="), "pid");
-                w.awaitOutput("child count=3");
-                Sig.kill(kid, Sig.SIGSTOP);
-                awaitState(kid, 'T');
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        assertEquals('T', Workload.stat(kid).orElseThrow().state(), "still stopped after restore");
-                        long last = lastCount(w.text());
-                        Sig.kill(kid, Sig.SIGCONT);
-                        back.awaitOutput("child count=" + (last + 3) + "$");
-                        assertEquals(1, back.text().split("child count=" + last + "\n", -1).length - 1,
-                                "no count repeated");
-                        back.signal(Sig.SIGTERM);
-                        back.awaitOutput("exit code=0");
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "stopchild"); var killW = Trees.killOnClose(w)) {
+            int kid = (int) Workload.number(w.awaitOutput("child pid="), "pid");
+            w.awaitOutput("child count=3");
+            Sig.kill(kid, Sig.SIGSTOP);
+            awaitState(kid, 'T');
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                assertEquals('T', Workload.stat(kid).orElseThrow().state(), "still stopped after restore");
+                long last = lastCount(w.text());
+                Sig.kill(kid, Sig.SIGCONT);
+                back.awaitOutput("child count=" + (last + 3) + "$");
+                assertEquals(1, back.text().split("child count=" + last + "\n", -1).length - 1,
+                        "no count repeated");
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
             }
         }
     }
 
     @Test
     void parentAndChildKeepSharingOneFileOffset() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "append")) {
-            try {
-                w.awaitOutput("ready pid=");
-                Path shared = w.dir().resolve("shared.txt");
-                awaitSize(shared, 13 * 20);
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        long at = Files.size(shared);
-                        awaitSize(shared, at + 13 * 20);
-                        back.signal(Sig.SIGTERM);
-                        String line = back.awaitOutput("wrote parent=");
-                        back.awaitOutput("exit code=0");
-                        long p = Workload.number(line, "parent"), c = Workload.number(line, "child");
-                        List<String> lines = Files.readAllLines(shared);
-                        assertEquals(p + c, lines.size(), "one line per write, none overwritten");
-                        for (long i = 1; i <= p; i++) assertTrue(lines.contains(String.format("p %010d", i)), "p " + i);
-                        for (long i = 1; i <= c; i++) assertTrue(lines.contains(String.format("c %010d", i)), "c " + i);
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "append"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("ready pid=");
+            Path shared = w.dir().resolve("shared.txt");
+            awaitSize(shared, 13 * 20);
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                long at = Files.size(shared);
+                awaitSize(shared, at + 13 * 20);
+                back.signal(Sig.SIGTERM);
+                String line = back.awaitOutput("wrote parent=");
+                back.awaitOutput("exit code=0");
+                long p = Workload.number(line, "parent"), c = Workload.number(line, "child");
+                List<String> lines = Files.readAllLines(shared);
+                assertEquals(p + c, lines.size(), "one line per write, none overwritten");
+                for (long i = 1; i <= p; i++) assertTrue(lines.contains(String.format("p %010d", i)), "p " + i);
+                for (long i = 1; i <= c; i++) assertTrue(lines.contains(String.format("c %010d", i)), "c " + i);
             }
         }
     }
 
     @Test
     void aPipeBetweenParentAndChildKeepsTheBytesInFlight() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "pipe")) {
-            try {
-                w.awaitOutput("got 20$");
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        long last = lastNumberAfter(w.text(), "got ");
-                        back.awaitOutput("got " + (last + 10) + "$");
-                        assertFalse(back.text().contains("BAD"), back.text());
-                        assertContiguousAfter(back.text(), "got ", last + 10);
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "pipe"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("got 20$");
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                long last = lastNumberAfter(w.text(), "got ");
+                back.awaitOutput("got " + (last + 10) + "$");
+                assertFalse(back.text().contains("BAD"), back.text());
+                assertContiguousAfter(back.text(), "got ", last + 10);
             }
         }
     }
 
     @Test
     void sharedAnonymousMemoryStaysOneObjectForParentAndChild() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "shm")) {
-            try {
-                w.awaitOutput("seen [1-9]");
-                List<ProcStat> before = Trees.awaitMembers(w.pid(), 2);
-                String object = sharedObject(w.pid());
-                assertEquals(object, sharedObject(before.get(1).pid()), "one object before the dump");
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        long seen = Long.parseLong(back.awaitOutput("seen ").substring("seen ".length()));
-                        long later = seen;
-                        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                        while (later < seen + 20) { // only the child writes: the parent sees it only if shared
-                            assertTrue(System.nanoTime() < deadline, "the parent's view stays at " + later);
-                            later = Long.parseLong(back.awaitOutput("seen ").substring("seen ".length()));
-                        }
-                        assertEquals(sharedObject(back.pid()), sharedObject(before.get(1).pid()),
-                                "one object after the restore");
-                        assertFalse(back.text().contains("BAD"), back.text());
-                        back.signal(Sig.SIGTERM);
-                        back.awaitOutput("exit code=0");
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
+        try (Workload w = Workload.start(Gcc.compile("tree"), "shm"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("seen [1-9]");
+            List<ProcStat> before = Trees.awaitMembers(w.pid(), 2);
+            String object = sharedObject(w.pid());
+            assertEquals(object, sharedObject(before.get(1).pid()), "one object before the dump");
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                long seen = Long.parseLong(back.awaitOutput("seen ").substring("seen ".length()));
+                long later = seen;
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (later < seen + 20) { // only the child writes: the parent sees it only if shared
+                    assertTrue(System.nanoTime() < deadline, "the parent's view stays at " + later);
+                    later = Long.parseLong(back.awaitOutput("seen ").substring("seen ".length()));
                 }
-            } finally {
-                Trees.kill(w.pid());
+                assertEquals(sharedObject(back.pid()), sharedObject(before.get(1).pid()),
+                        "one object after the restore");
+                assertFalse(back.text().contains("BAD"), back.text());
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
             }
         }
     }
@@ -288,84 +224,62 @@ class ProcessTreeTest {
 
     @Test
     void aTreeThatForksAllTheTimeIsDumpedAndRestored() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "forkloop")) {
-            try {
-                w.awaitOutput("forks=200");
-                for (int i = 0; i < 5; i++) { // left running: the forks go on between the dumps
-                    Checkpoints.dump(w, Checkpoints.imageDir(w), true);
-                    w.awaitOutput("forks=");
-                }
-                try (Workload back = Trees.cycle(w)) {
-                    try {
-                        long last = lastNumberAfter(w.text(), "forks=");
-                        back.awaitOutput("forks=" + (last + 500) + "$");
-                        back.signal(Sig.SIGTERM);
-                        back.awaitOutput("exit code=0");
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "forkloop"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("forks=200");
+            for (int i = 0; i < 5; i++) { // left running: the forks go on between the dumps
+                Checkpoints.dump(w, Checkpoints.imageDir(w), true);
+                w.awaitOutput("forks=");
+            }
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                long last = lastNumberAfter(w.text(), "forks=");
+                back.awaitOutput("forks=" + (last + 500) + "$");
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
             }
         }
     }
 
     @Test
     void aTreeLeftRunningIsUntouchedAndItsImagesRestoreLater() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "2")) {
-            try {
-                w.awaitOutput("tree ready n=7");
-                List<ProcStat> before = Trees.awaitMembers(w.pid(), 7);
-                Path dir = Checkpoints.imageDir(w);
-                Checkpoints.dump(w, dir, true);
-                for (ProcStat p : before) assertEquals(0, Workload.tracerPid(p.pid()), "detached: " + p.pid());
-                Map<Integer, Long> ticks = ticks(w, before);
-                assertEquals(7, ticks.size());
-                Trees.kill(w.pid());
-                Trees.awaitGone(Trees.idsIn(dir));
-                try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
-                    try {
-                        assertEquals(shape(before), shape(Trees.members(back.pid())));
-                        back.signal(Sig.SIGTERM);
-                        back.awaitOutput("exit code=0");
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "2"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=7");
+            List<ProcStat> before = Trees.awaitMembers(w.pid(), 7);
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, true);
+            for (ProcStat p : before) assertEquals(0, Workload.tracerPid(p.pid()), "detached: " + p.pid());
+            Map<Integer, Long> ticks = ticks(w, before);
+            assertEquals(7, ticks.size());
+            Trees.kill(w.pid());
+            Trees.awaitGone(Trees.idsIn(dir));
+            try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount());
+                 var killBack = Trees.killOnClose(back)) {
+                assertEquals(shape(before), shape(Trees.members(back.pid())));
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
             }
         }
     }
 
     @Test
     void aPreDumpOfATreeIsTheParentOfItsDump() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "2")) {
-            try {
-                w.awaitOutput("tree ready n=7");
-                List<ProcStat> before = Trees.awaitMembers(w.pid(), 7);
-                Path pre = Checkpoints.imageDir(w), dir = Checkpoints.imageDir(w);
-                ByteArrayOutputStream log = new ByteArrayOutputStream();
-                var r = Checkpointer.preDump(new DumpOptions(w.pid(), pre, true, false), Checkpoints.log(log));
-                assertEquals(7, r.processes(), log.toString());
-                Checkpointer.Result d = Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false,
-                        Path.of("..").resolve(pre.getFileName())), Checkpoints.log(log));
-                assertTrue(d.pageBytes() < r.pageBytes() / 2, "the dump wrote " + d.pageBytes() + " bytes after a "
-                        + r.pageBytes() + "-byte pre-dump");
-                Trees.awaitGone(Trees.idsIn(dir));
-                try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
-                    try {
-                        assertEquals(shape(before), shape(Trees.members(back.pid())));
-                        back.signal(Sig.SIGTERM);
-                        back.awaitOutput("reaped pid=" + back.pid() + " n=2 bad=0");
-                        back.awaitOutput("exit code=0");
-                    } finally {
-                        Trees.kill(back.pid());
-                    }
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "2"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=7");
+            List<ProcStat> before = Trees.awaitMembers(w.pid(), 7);
+            Path pre = Checkpoints.imageDir(w), dir = Checkpoints.imageDir(w);
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            var r = Checkpointer.preDump(new DumpOptions(w.pid(), pre, true, false), Checkpoints.log(log));
+            assertEquals(7, r.processes(), log.toString());
+            Checkpointer.Result d = Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false,
+                    Path.of("..").resolve(pre.getFileName())), Checkpoints.log(log));
+            assertTrue(d.pageBytes() < r.pageBytes() / 2, "the dump wrote " + d.pageBytes() + " bytes after a "
+                    + r.pageBytes() + "-byte pre-dump");
+            Trees.awaitGone(Trees.idsIn(dir));
+            try (Workload back = Checkpoints.restore(dir, w.dir(), w.lineCount());
+                 var killBack = Trees.killOnClose(back)) {
+                assertEquals(shape(before), shape(Trees.members(back.pid())));
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("reaped pid=" + back.pid() + " n=2 bad=0");
+                back.awaitOutput("exit code=0");
             }
         }
     }
@@ -390,7 +304,7 @@ class ProcessTreeTest {
                 lastPages = s.filter(p -> p.getFileName().toString().matches("pages-\\d+\\.img"))
                         .max((a, b) -> Integer.compare(pagesId(a), pagesId(b))).orElseThrow();
             }
-            assertEquals(7, pagesId(lastPages));
+            assertEquals(jcriu.image.StateCodec.imageId(6), pagesId(lastPages), "the seventh process's pages");
             try (var ch = java.nio.channels.FileChannel.open(lastPages, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.truncate(ch.size() / 2);
             }
@@ -399,69 +313,93 @@ class ProcessTreeTest {
                     new RestoreOptions(dir, true, false, false), Checkpoints.log(log)));
             // every process had been made by then: the last one's pages are read after its parent cloned it
             assertTrue(log.toString().contains("created pid " + ids.getFirst()), log.toString());
-            assertTrue(e.getMessage().contains("pages-7.img") || e.getMessage().contains("vDSO"), e.getMessage());
+            assertTrue(e.getMessage().contains(lastPages.getFileName().toString()) || e.getMessage().contains("vDSO"),
+                    e.getMessage());
             Trees.awaitGone(ids);
         }
     }
 
     @Test
     void aParentWaitingInVforkIsRefusedAndBothGoOn() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "vfork")) {
-            try {
-                int kid = (int) Workload.number(w.awaitOutput("vfork child pid="), "pid");
-                Path dir = Checkpoints.imageDir(w);
-                var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
-                        new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
-                assertTrue(e.getMessage().contains("process " + w.pid()) && e.getMessage().contains("vfork")
-                        && e.getMessage().contains("child " + kid), e.getMessage());
-                assertEmpty(dir);
-                assertEquals(0, Workload.tracerPid(w.pid()));
-                Sig.kill(kid, Sig.SIGKILL); // the vfork returns in the parent, which then ends
-                w.awaitOutput("vfork done");
-            } finally {
-                Trees.kill(w.pid());
-            }
+        try (Workload w = Workload.start(Gcc.compile("tree"), "vfork"); var killW = Trees.killOnClose(w)) {
+            int kid = (int) Workload.number(w.awaitOutput("vfork child pid="), "pid");
+            Path dir = Checkpoints.imageDir(w);
+            var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
+                    new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("process " + w.pid()) && e.getMessage().contains("vfork")
+                    && e.getMessage().contains("child " + kid), e.getMessage());
+            assertEmpty(dir);
+            assertEquals(0, Workload.tracerPid(w.pid()));
+            Sig.kill(kid, Sig.SIGKILL); // the vfork returns in the parent, which then ends
+            w.awaitOutput("vfork done");
+        }
+    }
+
+    @Test
+    void aChildClonedWithAnotherExitSignalIsRefused() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "clonesig"); var killW = Trees.killOnClose(w)) {
+            int kid = (int) Workload.number(w.awaitOutput("clonesig child pid="), "pid");
+            Path dir = Checkpoints.imageDir(w);
+            var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
+                    new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("process " + kid) && e.getMessage().contains("exit signal 12"),
+                    e.getMessage());
+            assertEmpty(dir);
+            assertEquals(0, Workload.tracerPid(kid));
+            w.signal(Sig.SIGTERM);
+            w.awaitOutput("exit code=0");
         }
     }
 
     @Test
     void critShowsTheDumpedTree() throws Exception {
-        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "1")) {
-            try {
-                w.awaitOutput("tree ready n=5");
-                List<ProcStat> before = Trees.awaitMembers(w.pid(), 5);
-                Path dir = Checkpoints.imageDir(w);
-                Checkpoints.dump(w, dir, true);
-                Process crit = new ProcessBuilder("crit", "x", dir.toString(), "ps").redirectErrorStream(true).start();
-                String out = new String(crit.getInputStream().readAllBytes());
-                assertEquals(0, crit.waitFor(), out);
-                for (ProcStat p : before) {
-                    assertTrue(out.matches("(?s).*\\b" + p.pid() + "\\s+" + p.pgrp() + "\\s+" + p.session() + "\\s.*"),
-                            p.pid() + " " + p.pgrp() + " " + p.session() + " in:\n" + out);
-                }
-            } finally {
-                Trees.kill(w.pid());
+        try (Workload w = Workload.start(Gcc.compile("tree"), "fan", "2", "1"); var killW = Trees.killOnClose(w)) {
+            w.awaitOutput("tree ready n=5");
+            List<ProcStat> before = Trees.awaitMembers(w.pid(), 5);
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, true);
+            Process crit = new ProcessBuilder("crit", "x", dir.toString(), "ps").redirectErrorStream(true).start();
+            String out = new String(crit.getInputStream().readAllBytes());
+            assertEquals(0, crit.waitFor(), out);
+            for (ProcStat p : before) {
+                assertTrue(out.matches("(?s).*\\b" + p.pid() + "\\s+" + p.pgrp() + "\\s+" + p.session() + "\\s.*"),
+                        p.pid() + " " + p.pgrp() + " " + p.session() + " in:\n" + out);
             }
         }
     }
 
     @Test
-    void aProcessInTheSessionOfAShellOutsideTheDumpNeedsShellJob() throws Exception {
+    void aProcessInTheSessionOfAShellOutsideTheDumpNeedsShellJobAndThenJoinsJcriusSession() throws Exception {
         Path counter = Gcc.compile("counter");
-        try (Workload sh = Workload.start(Path.of("/bin/sh"), List.of("-c", counter + " & wait"), Map.of())) {
-            try {
-                sh.awaitOutput("count=2");
-                int child = Trees.awaitMembers(sh.pid(), 2).get(1).pid();
-                Path dir = Checkpoints.imageDir(sh);
-                var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
-                        new DumpOptions(child, dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
-                assertTrue(e.getMessage().contains("session " + sh.pid()) && e.getMessage().contains("--shell-job"),
-                        e.getMessage());
-                assertEquals(0, Workload.tracerPid(child));
-                long at = lastCount(sh.text());
-                sh.awaitOutput("count=" + (at + 2));
-            } finally {
-                Trees.kill(sh.pid());
+        List<String> job = List.of("-c", counter + " & wait");
+        try (Workload sh = Workload.start(Path.of("/bin/sh"), job, Map.of()); var killSh = Trees.killOnClose(sh)) {
+            sh.awaitOutput("count=2");
+            int child = Trees.awaitMembers(sh.pid(), 2).get(1).pid();
+            Path dir = Checkpoints.imageDir(sh);
+            var e = assertThrows(Checkpointer.DumpException.class, () -> Checkpointer.dump(
+                    new DumpOptions(child, dir, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("session " + sh.pid()) && e.getMessage().contains("--shell-job"),
+                    e.getMessage());
+            assertEquals(0, Workload.tracerPid(child));
+            long at = lastCount(sh.text());
+            sh.awaitOutput("count=" + (at + 2));
+
+            // With --shell-job it is dumped, and restored into the session and group of jcriu.
+            Checkpointer.dump(new DumpOptions(child, dir, false, true), Checkpoints.log(new ByteArrayOutputStream()));
+            Trees.awaitGone(List.of(child));
+            int seen = sh.lineCount();
+            var refused = assertThrows(Restorer.RestoreException.class, () -> Restorer.restore(
+                    new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
+            assertTrue(refused.getMessage().contains("--shell-job"), refused.getMessage());
+            Restorer.restore(new RestoreOptions(dir, true, false, true), Checkpoints.log(new ByteArrayOutputStream()));
+            try (Workload back = Workload.adopt(child, sh.dir()).seek(seen)) {
+                ProcStat me = jcriu.proc.Stat.read(Path.of("/proc"), (int) ProcessHandle.current().pid());
+                ProcStat it = jcriu.proc.Stat.read(Path.of("/proc"), child);
+                assertEquals(me.session(), it.session(), "in jcriu's session");
+                assertEquals(me.pgrp(), it.pgrp(), "in jcriu's process group");
+                back.awaitOutput("count=" + (lastCount(sh.text()) + 2));
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
             }
         }
     }

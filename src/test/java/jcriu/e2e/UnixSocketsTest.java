@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import jcriu.dump.Checkpointer;
 import jcriu.dump.DumpOptions;
+import jcriu.net.NetOptions;
 import jcriu.restore.RestoreOptions;
 import jcriu.restore.Restorer;
 import jcriu.testsupport.Checkpoints;
@@ -116,7 +117,7 @@ class UnixSocketsTest {
             IOException noFlag = assertThrows(IOException.class, () -> Restorer.restore(
                     new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
             assertTrue(noFlag.getMessage().contains("--ext-unix-sk"), noFlag.getMessage());
-            Restorer.Result res = Restorer.restore(new RestoreOptions(dir, true, false, false).withExtUnixSk(true), Checkpoints.log(new ByteArrayOutputStream()));
+            Restorer.Result res = Restorer.restore(new RestoreOptions(dir, true, false, false).withNet(new NetOptions(true, false, false)), Checkpoints.log(new ByteArrayOutputStream()));
             try (Workload r = Workload.adopt(res.pid(), client.dir()).seek(client.lineCount())) {
                 r.signal(Sig.SIGUSR1);
                 r.awaitOutput("sent ping-2");
@@ -157,7 +158,7 @@ class UnixSocketsTest {
     private static Checkpointer.Result dump(Workload w, Path dir, boolean leaveRunning, boolean extUnixSk)
             throws IOException {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        return Checkpointer.dump(new DumpOptions(w.pid(), dir, leaveRunning, false).withExtUnixSk(extUnixSk),
+        return Checkpointer.dump(new DumpOptions(w.pid(), dir, leaveRunning, false).withNet(new NetOptions(extUnixSk, false, false)),
                 Checkpoints.log(log));
     }
 }

@@ -33,6 +33,7 @@ class ImageRoundTripTest {
             case FS -> FsEntry.parser();
             case PIPES_DATA -> PipeDataEntry.parser(); // entries are followed by raw bytes
             case SK_QUEUES -> SkPacketEntry.parser(); // likewise
+            case STATS -> StatsEntry.parser();
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }
@@ -187,8 +188,10 @@ class ImageRoundTripTest {
         assertEquals(8, Magic.CORE.headerSize());
         assertTrue(Magic.PAGES.isRaw());
         assertEquals(0, Magic.PAGES.headerSize());
+        assertEquals(Magic.IMG_SERVICE, Magic.STATS.prefix());
+        assertEquals(8, Magic.STATS.headerSize());
         for (Magic m : Magic.values()) {
-            assertEquals(m != Magic.PAGES && m != Magic.INVENTORY, m.hasCommonMagic(), m.name());
+            assertEquals(m != Magic.PAGES && m != Magic.INVENTORY && m != Magic.STATS, m.hasCommonMagic(), m.name());
         }
     }
 }

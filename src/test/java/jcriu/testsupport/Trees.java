@@ -2,7 +2,6 @@ package jcriu.testsupport;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,6 +79,17 @@ public final class Trees {
         }
     }
 
+    /** Kills a tree when closed, so that a test leaves none of its processes behind whatever happens. */
+    public interface Killer extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** {@link #kill} of the tree of {@code w} at the end of a try-with-resources block. */
+    public static Killer killOnClose(Workload w) {
+        return () -> kill(w.pid());
+    }
+
     /** Every PID and TID the images in {@code dir} hold. */
     public static List<Integer> idsIn(Path dir) throws IOException {
         return StateCodec.read(ImageDir.open(dir)).allIds();
@@ -95,10 +105,6 @@ public final class Trees {
         awaitGone(idsIn(dir));
         int seen = w.lineCount();
         return Checkpoints.restore(dir, w.dir(), seen);
-    }
-
-    public static ByteArrayOutputStream sink() {
-        return new ByteArrayOutputStream();
     }
 
     private static void pause() {
