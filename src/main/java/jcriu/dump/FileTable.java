@@ -49,7 +49,8 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
     FileTable(DumpOptions opts, Log log) {
         this.shellJob = opts.shellJob();
         this.log = log;
-        this.sockets = new SocketDump(opts.net(), log);
+        this.sockets = new SocketDump(new SocketDump.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
+                opts.leaveRunning(), opts.pid()), log);
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */

@@ -16,7 +16,7 @@ import jcriu.proc.FdInfo;
  * shared by several fds, threads or processes stays one (one offset, one set of flags).
  * {@link #id} is the CRIU file id that fdinfo entries refer to.
  */
-public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, UnixSocketFile {
+public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, UnixSocketFile, InetSocketFile {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -49,6 +49,7 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
             }
             case SOCKET -> switch (sockets.save(pid, fd, inFlight)) {
                 case jcriu.net.UnixSocket u -> new UnixSocketFile(id, u);
+                case jcriu.net.InetSocket i -> new InetSocketFile(id, i);
             };
             case DELETED -> throw new IOException(what + " refers to a deleted file; not supported yet");
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
@@ -65,6 +66,10 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
                 if (!e.hasUsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type UNIXSK has no usk entry");
                 yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()));
             }
+            case INETSK -> {
+                if (!e.hasIsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type INETSK has no isk entry");
+                yield new InetSocketFile(e.getId(), jcriu.net.InetSocket.decode(e.getIsk()));
+            }
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
@@ -75,6 +80,6 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
 
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
-        return t == FdTypes.REG || t == FdTypes.PIPE || t == FdTypes.TTY || t == FdTypes.UNIXSK;
+        return t == FdTypes.REG || t == FdTypes.PIPE || t == FdTypes.TTY || t == FdTypes.UNIXSK || t == FdTypes.INETSK;
     }
 }

@@ -7,11 +7,12 @@ import java.util.List;
 import java.util.Map;
 
 import jcriu.image.ImageDir;
+import jcriu.net.InetSocket;
 import jcriu.net.Socket;
 import jcriu.net.SocketImages;
 import jcriu.net.UnixSocket;
 
-/** The sockets among a tree's open files, and their images beside files.img (queues). */
+/** The sockets among a tree's open files, and their images beside files.img (queues, TCP streams). */
 public final class SocketFiles {
     private SocketFiles() {}
 
@@ -20,6 +21,7 @@ public final class SocketFiles {
         Map<Integer, Socket> out = new LinkedHashMap<>();
         for (OpenFile f : files) {
             if (f instanceof UnixSocketFile u) out.put(u.id(), u.socket());
+            if (f instanceof InetSocketFile i) out.put(i.id(), i.socket());
         }
         return out;
     }
@@ -28,13 +30,14 @@ public final class SocketFiles {
         SocketImages.write(dir, sockets(files));
     }
 
-    /** {@code files} with each socket's queued messages read back. */
+    /** {@code files} with each socket's queued messages and TCP stream read back. */
     public static List<OpenFile> read(ImageDir dir, List<OpenFile> files) throws IOException {
         Map<Integer, Socket> full = SocketImages.read(dir, sockets(files));
         List<OpenFile> out = new ArrayList<>(files.size());
         for (OpenFile f : files) {
             out.add(switch (full.get(f.id())) {
                 case UnixSocket u -> new UnixSocketFile(f.id(), u);
+                case InetSocket i -> new InetSocketFile(f.id(), i);
                 case null -> f;
             });
         }

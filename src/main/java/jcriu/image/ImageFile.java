@@ -72,6 +72,11 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("sk-queues.img", Magic.SK_QUEUES);
     }
 
+    /** An established TCP connection: its TCP_REPAIR state and queues; CRIU names it by the socket's inode in hex. */
+    public static ImageFile tcpStream(int ino) {
+        return new ImageFile("tcp-stream-" + Integer.toHexString(ino) + ".img", Magic.TCP_STREAM);
+    }
+
     /** cwd, root and umask of process {@code pid}. */
     public static ImageFile fs(int pid) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);

@@ -13,8 +13,8 @@ import jcriu.sys.Sys;
 import jcriu.sys.SysException;
 
 /**
- * The kernel's socket tables through NETLINK_SOCK_DIAG (unix_diag, as {@code ss} and CRIU
- * read it): what a socket is connected to, its queues and names, which no getsockopt
+ * The kernel's socket tables through NETLINK_SOCK_DIAG (unix_diag and inet_diag, as {@code ss}
+ * and CRIU read them): what a socket is connected to, its queues and names, which no getsockopt
  * tells. Every socket of jcriu's network namespace is listed; callers pick theirs by inode.
  */
 public final class SockDiag {
@@ -24,6 +24,8 @@ public final class SockDiag {
             UDIAG_SHOW_RQLEN = 0x10;
     private static final int UNIX_DIAG_NAME = 0, UNIX_DIAG_VFS = 1, UNIX_DIAG_PEER = 2, UNIX_DIAG_ICONS = 3,
             UNIX_DIAG_RQLEN = 4, UNIX_DIAG_SHUTDOWN = 6;
+    private static final int INET_DIAG_SHUTDOWN = 8, INET_DIAG_SKV6ONLY = 11;
+    public static final int IPPROTO_TCP = 6, IPPROTO_UDP = 17;
 
     private SockDiag() {}
 
@@ -37,6 +39,14 @@ public final class SockDiag {
      */
     public record UnixDiag(int ino, int type, int state, byte[] name, int vfsIno, int vfsDev, int peer, int[] icons,
                            int rqlen, int wqlen, int shutdown) {}
+
+    /**
+     * An IPv4 or IPv6 socket of one protocol. Addresses are 4 or 16 bytes in network order.
+     * {@code rqlen}/{@code wqlen}: for a listening socket, connections waiting to be accepted
+     * and its backlog.
+     */
+    public record InetDiag(int family, int protocol, int state, int srcPort, int dstPort, byte[] src, byte[] dst,
+                           int ifindex, int rqlen, int wqlen, int ino, int shutdown, boolean v6only) {}
 
     /** Every unix socket of the namespace, by inode. */
     public static Map<Integer, UnixDiag> unix() {
@@ -73,6 +83,47 @@ public final class SockDiag {
                 }
             }
             out.put(ino, new UnixDiag(ino, type, state, name, vfsIno, vfsDev, peer, icons, rq, wq, shutdown));
+        }
+        return out;
+    }
+
+    /** Every socket of {@code family} (AF_INET, AF_INET6) and {@code protocol} (TCP, UDP), by inode (0 for sockets no fd holds). */
+    public static List<InetDiag> inet(int family, int protocol) {
+        ByteBuffer req = le(56);
+        req.put(0, (byte) family);
+        req.put(1, (byte) protocol);
+        req.putInt(4, -1); // all states
+        req.putInt(48, -1); // no cookie
+        req.putInt(52, -1);
+        List<InetDiag> out = new ArrayList<>();
+        int alen = family == Net.AF_INET ? 4 : 16;
+        for (ByteBuffer m : query(req.array())) {
+            ByteBuffer be = m.duplicate().order(ByteOrder.BIG_ENDIAN);
+            int state = m.get(1) & 0xff;
+            int sport = be.getShort(4) & 0xffff, dport = be.getShort(6) & 0xffff;
+            byte[] src = new byte[alen], dst = new byte[alen];
+            m.get(8, src);
+            m.get(24, dst);
+            int ifindex = m.getInt(40);
+            int rq = m.getInt(56), wq = m.getInt(60), ino = m.getInt(68);
+            int shutdown = 0;
+            boolean v6only = false;
+            for (Attr a : attrs(m, 72)) {
+                if (a.type == INET_DIAG_SHUTDOWN) shutdown = m.get(a.at) & 0xff;
+                if (a.type == INET_DIAG_SKV6ONLY) v6only = m.get(a.at) != 0;
+            }
+            out.add(new InetDiag(family, protocol, state, sport, dport, src, dst, ifindex, rq, wq, ino, shutdown, v6only));
+        }
+        return out;
+    }
+
+    /** Every TCP and UDP socket over IPv4 and IPv6 that an fd holds, by inode. */
+    public static Map<Integer, InetDiag> inet() {
+        Map<Integer, InetDiag> out = new HashMap<>();
+        for (int family : new int[] {Net.AF_INET, Net.AF_INET6}) {
+            for (int proto : new int[] {IPPROTO_TCP, IPPROTO_UDP}) {
+                for (InetDiag d : inet(family, proto)) if (d.ino() != 0) out.put(d.ino(), d);
+            }
         }
         return out;
     }

@@ -5,7 +5,7 @@ package jcriu.net;
  * socket's inode at dump time, which is how sockets of the images name each other (a unix
  * socket's peer, the TCP stream image of a connection).
  */
-public sealed interface Socket permits UnixSocket {
+public sealed interface Socket permits UnixSocket, InetSocket {
     int ino();
 
     /** File flags of the open file description (O_NONBLOCK matters). */

@@ -1,6 +1,8 @@
 package jcriu.net;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -8,42 +10,61 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.HashSet;
 
 import jcriu.api.Log;
 import jcriu.proc.FdInfo;
 import jcriu.sys.Net;
+import jcriu.sys.SysException;
 
 /**
  * Reads the sockets of a frozen tree, through jcriu's own copies of their fds (pidfd_getfd):
  * identity, peers and queues from sock_diag, options by getsockopt, queued messages by
- * peeking. What cannot be restored is refused, naming the fd.
+ * peeking, established TCP connections through TCP_REPAIR behind a {@link NetworkLock}. What
+ * cannot be restored is refused, naming the fd. Closing it undoes what the dump did to the
+ * sockets (repair mode, the network lock) unless {@link #finish} took over.
  */
 public final class SocketDump implements AutoCloseable {
-    private static final int SO_PROTOCOL = 38;
+    private static final int SO_TYPE = 3, SO_PROTOCOL = 38, IPV6_V6ONLY = 26, IP_TOS = 1, IP_TTL = 2, IP_PKTINFO = 8,
+            IP_FREEBIND = 15, TCP_NODELAY = 1, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6,
+            TCP_DEFER_ACCEPT = 9;
+
+    /**
+     * {@code extUnixSk}: a unix datagram socket may be connected to a named socket outside the
+     * tree (CRIU's --ext-unix-sk); {@code tcpEstablished}: established TCP connections are saved
+     * (--tcp-established); {@code tcpClose}: they are restored closed instead (--tcp-close);
+     * {@code leaveRunning}: the processes go on, so nothing is locked for longer than the dump.
+     */
+    public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, boolean leaveRunning,
+                          int rootPid) {}
 
     /** Gives an fd in flight, now jcriu's, to the dump's file table; answers its file id. */
     public interface InFlight {
         int fileId(int jcriuFd) throws IOException;
     }
 
-    private final NetOptions opts;
+    private final Options opts;
     private final Log log;
+    private final NetworkLock lock;
     private Map<Integer, SockDiag.UnixDiag> unixTable;
     private Map<Integer, Integer> inflightClients; // client ino -> listening socket ino
-    /** jcriu's copies of the sockets' fds, by inode, closed when the dump ends. */
+    private Map<Integer, SockDiag.InetDiag> inetTable;
+    /** jcriu's copies of the sockets' fds, by inode: kept until the end so that repair mode can be undone. */
     private final Map<Integer, Integer> copies = new LinkedHashMap<>();
     private final Map<Integer, Socket> saved = new LinkedHashMap<>();
     private final Map<Integer, String> where = new HashMap<>();
+    private final Set<Integer> repaired = new HashSet<>();
     private final Set<Integer> saving = new HashSet<>();
+    private boolean finished;
 
-    public SocketDump(NetOptions opts, Log log) {
+    public SocketDump(Options opts, Log log) {
         this.opts = opts;
         this.log = log;
+        this.lock = new NetworkLock(opts.rootPid(), log);
     }
 
     /** The socket behind fd {@code fd} of process {@code pid}, or a refusal naming it. */
@@ -57,8 +78,7 @@ public final class SocketDump implements AutoCloseable {
             int family = Net.getsockoptInt(copy, Net.SOL_SOCKET, SocketOptions.SO_DOMAIN);
             Socket s = switch (family) {
                 case Net.AF_UNIX -> unix(copy, ino, fd.flags() & ~FdInfo.O_CLOEXEC, what, inFlight);
-                case Net.AF_INET, Net.AF_INET6 -> throw new IOException(what + " is an "
-                        + (family == Net.AF_INET ? "IPv4" : "IPv6") + " socket; not supported yet");
+                case Net.AF_INET, Net.AF_INET6 -> inet(copy, ino, family, fd.flags() & ~FdInfo.O_CLOEXEC, what);
                 case Net.AF_NETLINK -> throw new IOException(what + " is a netlink socket (protocol "
                         + Net.getsockoptInt(copy, Net.SOL_SOCKET, SO_PROTOCOL) + "); netlink sockets are not supported");
                 case Net.AF_PACKET -> throw new IOException(what + " is a packet socket; packet sockets are not supported");
@@ -148,6 +168,134 @@ public final class SocketDump implements AutoCloseable {
         return inflightClients;
     }
 
+    // ------------------------------------------------------------------ inet
+
+    private InetSocket inet(int fd, int ino, int family, int flags, String what) throws IOException {
+        int type = Net.getsockoptInt(fd, Net.SOL_SOCKET, SO_TYPE), proto = Net.getsockoptInt(fd, Net.SOL_SOCKET, SO_PROTOCOL);
+        String fam = family == Net.AF_INET6 ? "IPv6" : "IPv4";
+        if (!(type == Net.SOCK_STREAM && proto == SockDiag.IPPROTO_TCP) && !(type == Net.SOCK_DGRAM && proto == SockDiag.IPPROTO_UDP)) {
+            throw new IOException(what + " is an " + fam + " socket of type " + type + " and protocol " + proto
+                    + "; only TCP and UDP are supported");
+        }
+        SockDiag.InetDiag d = inetTable().get(ino);
+        if (d == null) {
+            inetTable = null;
+            d = inetTable().get(ino);
+        }
+        if (d == null) throw new IOException(what + ": socket:[" + ino + "] is not in the kernel's " + fam + " tables");
+        boolean tcp = proto == SockDiag.IPPROTO_TCP;
+        String desc = what + " (" + describe(d) + ")";
+        SocketOptions o = SocketOptions.read(fd, family, desc);
+        boolean v6only = family == Net.AF_INET6 && Net.getsockoptInt(fd, Net.SOL_IPV6, IPV6_V6ONLY) != 0;
+        InetSocket.IpOptions ip = family == Net.AF_INET ? new InetSocket.IpOptions(ipInt(fd, IP_TOS), ipInt(fd, IP_TTL),
+                ipInt(fd, IP_FREEBIND) != 0, ipInt(fd, IP_PKTINFO) != 0) : new InetSocket.IpOptions(0, 0, false, false);
+        InetSocket.TcpOptions t = tcp ? new InetSocket.TcpOptions(tcpInt(fd, TCP_NODELAY) != 0, tcpInt(fd, TCP_CORK) != 0,
+                tcpInt(fd, TCP_KEEPCNT), tcpInt(fd, TCP_KEEPIDLE), tcpInt(fd, TCP_KEEPINTVL), tcpInt(fd, TCP_DEFER_ACCEPT)) : null;
+        int state = d.state();
+        int backlog = 0;
+        TcpStream stream = null;
+        List<QueuedMessage> queue = List.of();
+        if (tcp) {
+            switch (state) {
+                case InetSocket.TCP_LISTEN -> {
+                    if (!opts.leaveRunning()) {
+                        // from now on a client's SYN waits for the restore; then no connection can have slipped in
+                        lockQuietly(List.of(), List.of(d.srcPort()), List.of(), desc);
+                        d = fresh(d);
+                    }
+                    if (d.rqlen() != 0) {
+                        throw new IOException(desc + " has " + d.rqlen() + " connection(s) waiting to be accepted;"
+                                + " they cannot be saved");
+                    }
+                    backlog = d.wqlen();
+                }
+                case InetSocket.TCP_CLOSE -> { }
+                case InetSocket.TCP_ESTABLISHED -> {
+                    if (opts.tcpEstablished()) {
+                        lock.lock(List.of(new NetworkLock.Connection(d.src(), d.srcPort(), d.dst(), d.dstPort())),
+                                List.of(), List.of());
+                        TcpRepair.on(fd);
+                        repaired.add(ino);
+                        stream = TcpRepair.save(fd, o.peekOff(), desc);
+                        log.debug(desc + ": " + stream.inq().length + " bytes received and unread, " + stream.outq().length
+                                + " sent and not acknowledged (" + stream.unsentLen() + " never sent)");
+                    } else if (!opts.tcpClose()) {
+                        throw new IOException(desc + " is an established TCP connection; dump with --tcp-established to"
+                                + " keep it (or --tcp-close to restore it closed)");
+                    }
+                }
+                case InetSocket.TCP_SYN_SENT, InetSocket.TCP_SYN_RECV -> throw new IOException(desc
+                        + " is a TCP connection being set up (" + InetSocket.stateName(state) + "); try again once it is"
+                        + " established");
+                default -> {
+                    if (!opts.tcpClose()) {
+                        throw new IOException(desc + " is a half-closed TCP connection (" + InetSocket.stateName(state)
+                                + "); not supported yet (--tcp-close restores it closed)");
+                    }
+                }
+            }
+        } else {
+            if (d.srcPort() != 0 && !opts.leaveRunning()) lockQuietly(List.of(), List.of(), List.of(d.srcPort()), desc);
+            queue = udpQueue(fd, d, desc);
+        }
+        return new InetSocket(ino, family, type, proto, state, d.src(), d.srcPort(), d.dst(), d.dstPort(), flags, backlog,
+                o, v6only, ip, t, d.shutdown(), stream, queue);
+    }
+
+    /** Datagrams waiting on a UDP socket, with their senders; dropped with a warning if the kernel cannot peek past the first. */
+    private List<QueuedMessage> udpQueue(int fd, SockDiag.InetDiag d, String desc) throws IOException {
+        if (d.rqlen() == 0) return List.of();
+        try {
+            return SocketQueue.peek(fd, false, false, desc, jcriuFd -> {
+                throw new IOException(desc + ": a UDP datagram carries file descriptors?");
+            });
+        } catch (SysException e) {
+            if (e.errno() != 95 /* EOPNOTSUPP: no SO_PEEK_OFF */) throw e;
+            log.warn(desc + ": " + d.rqlen() + " bytes of datagrams waiting are dropped (this kernel has no SO_PEEK_OFF for UDP)");
+            return List.of();
+        }
+    }
+
+    /** The lock of a listening or UDP port is a courtesy to clients: without nft it is skipped, with a warning. */
+    private void lockQuietly(List<NetworkLock.Connection> c, List<Integer> tcp, List<Integer> udp, String desc)
+            throws IOException {
+        try {
+            lock.lock(c, tcp, udp);
+        } catch (IOException e) {
+            if (!e.getMessage().startsWith("cannot run nft")) throw e;
+            log.warn(desc + ": its port is not locked while the process is gone: " + e.getMessage());
+        }
+    }
+
+    /** The socket as the kernel shows it now. */
+    private SockDiag.InetDiag fresh(SockDiag.InetDiag d) {
+        for (SockDiag.InetDiag n : SockDiag.inet(d.family(), d.protocol())) if (n.ino() == d.ino()) return n;
+        return d;
+    }
+
+    private Map<Integer, SockDiag.InetDiag> inetTable() {
+        if (inetTable == null) inetTable = SockDiag.inet();
+        return inetTable;
+    }
+
+    private static String describe(SockDiag.InetDiag d) {
+        String proto = (d.protocol() == SockDiag.IPPROTO_TCP ? "TCP" : "UDP") + (d.family() == Net.AF_INET6 ? "v6" : "");
+        return proto + " socket:[" + Integer.toUnsignedString(d.ino()) + "] "
+                + (d.protocol() == SockDiag.IPPROTO_TCP ? InetSocket.stateName(d.state()) + " " : "")
+                + InetSocket.address(d.src(), d.srcPort())
+                + (d.dstPort() != 0 ? " -> " + InetSocket.address(d.dst(), d.dstPort()) : "");
+    }
+
+    private static int ipInt(int fd, int opt) {
+        byte[] v = Net.getsockopt(fd, Net.SOL_IP, opt, 4);
+        ByteBuffer b = ByteBuffer.wrap(java.util.Arrays.copyOf(v, 4)).order(ByteOrder.LITTLE_ENDIAN);
+        return v.length == 1 ? v[0] & 0xff : b.getInt(0);
+    }
+
+    private static int tcpInt(int fd, int opt) {
+        return Net.getsockoptInt(fd, Net.SOL_TCP, opt);
+    }
+
     // ------------------------------------------------------------------ tree-wide
 
     /**
@@ -202,15 +350,53 @@ public final class SocketDump implements AutoCloseable {
         }
     }
 
-    /** The dump is written; nothing to undo. */
-    public void finish() {
+    /**
+     * The dump is written: with the processes left running, every connection leaves repair
+     * mode and the network is unlocked; otherwise the lock stays until the restore, and the
+     * connections, still in repair mode, vanish silently when their last fd is closed.
+     */
+    public void finish() throws IOException {
+        if (opts.leaveRunning()) undo();
+        finished = true;
     }
 
-    /** Closes jcriu's copies of the sockets. */
+    /** Repair mode off (SO_REUSEADDR as it was: leaving repair mode resets it), then the lock removed. */
+    private void undo() throws IOException {
+        IOException first = null;
+        for (int ino : repaired) {
+            try {
+                int fd = copies.get(ino);
+                TcpRepair.off(fd);
+                if (saved.get(ino) instanceof InetSocket s && s.opts().reuseaddr()) {
+                    Net.setsockoptInt(fd, Net.SOL_SOCKET, SocketOptions.SO_REUSEADDR, 1);
+                }
+            } catch (SysException e) {
+                if (first == null) first = new IOException("socket:[" + ino + "]: cannot leave repair mode: " + e.getMessage(), e);
+            }
+        }
+        repaired.clear();
+        try {
+            lock.unlock();
+        } catch (IOException e) {
+            if (first == null) first = e;
+        }
+        if (first != null) throw first;
+    }
+
+    /** Closes jcriu's copies; after a failure, first puts the sockets and the network back as they were. */
     @Override
-    public void close() {
-        for (int fd : copies.values()) SocketQueue.closeQuietly(fd);
-        copies.clear();
+    public void close() throws IOException {
+        try {
+            if (!finished) undo();
+        } finally {
+            for (int fd : copies.values()) SocketQueue.closeQuietly(fd);
+            copies.clear();
+        }
+    }
+
+    /** Whether this dump locked anything (the restore must unlock it). */
+    public boolean locked() {
+        return lock.locked();
     }
 
     List<Socket> sockets() {

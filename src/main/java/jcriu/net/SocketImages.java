@@ -16,16 +16,18 @@ import jcriu.image.ImageInput;
 import jcriu.image.ImageOutput;
 import jcriu.image.pb.ScmEntry;
 import jcriu.image.pb.SkPacketEntry;
+import jcriu.image.pb.TcpStreamEntry;
 import jcriu.sys.Net;
 
 /**
  * What sockets hold beyond their files.img entries, in CRIU's images: queued messages in
- * sk-queues.img (per message, the id of the socket whose receive queue held it).
+ * sk-queues.img (per message, the id of the socket whose receive queue held it) and each
+ * established TCP connection in tcp-stream-INO.img.
  */
 public final class SocketImages {
     private SocketImages() {}
 
-    /** Writes the queues of {@code sockets} (file id to socket). */
+    /** Writes the queues and streams of {@code sockets} (file id to socket). */
     public static void write(ImageDir dir, Map<Integer, Socket> sockets) throws IOException {
         boolean anyQueue = sockets.values().stream().anyMatch(s -> !queue(s).isEmpty());
         if (anyQueue) {
@@ -48,15 +50,28 @@ public final class SocketImages {
                 }
             }
         }
+        for (Socket s : sockets.values()) {
+            if (s instanceof InetSocket i && i.stream() != null) {
+                try (ImageOutput o = dir.create(ImageFile.tcpStream(i.ino()))) {
+                    o.write(i.stream().encode());
+                    o.writeRaw(i.stream().inq());
+                    o.writeRaw(i.stream().outq());
+                }
+            }
+        }
     }
 
     private static List<QueuedMessage> queue(Socket s) {
         return switch (s) {
             case UnixSocket u -> u.queue();
+            case InetSocket i -> i.queue();
         };
     }
 
-    /** The sockets with their queued messages read back. */
+    /**
+     * The sockets with their queues and streams read back. A connection of state ESTABLISHED
+     * without a tcp-stream image was dumped to be restored closed (--tcp-close).
+     */
     public static Map<Integer, Socket> read(ImageDir dir, Map<Integer, Socket> sockets) throws IOException {
         Map<Integer, List<QueuedMessage>> queues = new HashMap<>();
         if (dir.exists(ImageFile.skQueues())) {
@@ -89,6 +104,17 @@ public final class SocketImages {
             List<QueuedMessage> q = queues.getOrDefault(e.getKey(), List.of());
             Socket s = switch (e.getValue()) {
                 case UnixSocket u -> u.withQueue(q);
+                case InetSocket i -> {
+                    InetSocket withQ = i.withQueue(q);
+                    ImageFile f = ImageFile.tcpStream(i.ino());
+                    if (!i.connection() || !dir.exists(f)) yield withQ;
+                    try (ImageInput in = dir.open(f)) {
+                        TcpStreamEntry t = in.next(TcpStreamEntry.parser());
+                        if (t == null) throw new ImageException(in.file(), 0, "no TCP stream entry");
+                        yield withQ.withStream(TcpStream.decode(t, in.raw(Integer.toUnsignedLong(t.getInqLen()),
+                                "receive queue"), in.raw(Integer.toUnsignedLong(t.getOutqLen()), "send queue")));
+                    }
+                }
             };
             out.put(e.getKey(), s);
         }

@@ -21,11 +21,17 @@ import jcriu.sys.SysException;
  * Makes the sockets of a tree again, in jcriu, before any restored process holds them: all of
  * them at once, since they depend on each other (a pair is made by socketpair, a name must be
  * bound before anyone connects to it, a queue is filled through its peer, a pending connection
- * is made by connecting to its listening socket again, in accept() order). The restored
- * processes then receive jcriu's sockets by pidfd_getfd.
+ * is made by connecting to its listening socket again, in accept() order). Established TCP
+ * connections are rebuilt in repair mode and leave it in {@link #finish}, after the network
+ * is unlocked. The restored processes then receive jcriu's sockets by pidfd_getfd.
  */
 public final class SocketRestore implements AutoCloseable {
-    private static final int O_NONBLOCK = 04000;
+    private static final int O_NONBLOCK = 04000, IPV6_V6ONLY = 26, IP_TOS = 1, IP_TTL = 2, IP_PKTINFO = 8, IP_FREEBIND = 15,
+            TCP_NODELAY = 1, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6, TCP_DEFER_ACCEPT = 9;
+    private static final int EINPROGRESS = 115;
+
+    /** The restore's socket flags, as {@link SocketDump.Options}; {@code rootPid} names the network lock. */
+    public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, int rootPid) {}
 
     /** jcriu's fd of any file of the dump (a file in flight). */
     public interface Files {
@@ -34,7 +40,7 @@ public final class SocketRestore implements AutoCloseable {
 
     private final Map<Integer, Socket> byId;
     private final Map<Integer, Socket> byIno = new LinkedHashMap<>();
-    private final NetOptions opts;
+    private final Options opts;
     private final Files files;
     private final Log log;
     /** jcriu's fd of every socket made, by inode. */
@@ -42,10 +48,11 @@ public final class SocketRestore implements AutoCloseable {
     /** For a socket made by socketpair, the other end: what its queue is filled through. */
     private final Map<Integer, Integer> otherEnd = new HashMap<>();
     private final List<Integer> temporary = new ArrayList<>();
-    private boolean built;
+    private final List<InetSocket> repaired = new ArrayList<>();
+    private boolean built, finished;
 
     /** {@code sockets}: file id to socket, every socket of the images. */
-    public SocketRestore(Map<Integer, Socket> sockets, NetOptions opts, Files files, Log log) {
+    public SocketRestore(Map<Integer, Socket> sockets, Options opts, Files files, Log log) {
         this.byId = Map.copyOf(sockets);
         for (Socket s : sockets.values()) byIno.put(s.ino(), s);
         this.opts = opts;
@@ -57,8 +64,18 @@ public final class SocketRestore implements AutoCloseable {
      * Before anything is made: the flags the dump needed are given again (as CRIU asks), and
      * what a restore needs from the machine is there.
      */
-    public static void preflight(Map<Integer, Socket> sockets, NetOptions o) throws IOException {
+    public static void preflight(Map<Integer, Socket> sockets, Options o) throws IOException {
         for (Socket s : sockets.values()) {
+            if (s instanceof InetSocket i && i.connection()) {
+                if (i.stream() != null && !o.tcpEstablished()) {
+                    throw new IOException("the images hold an established TCP connection (" + i.describe()
+                            + "): restore with --tcp-established");
+                }
+                if (i.stream() == null && !o.tcpClose()) {
+                    throw new IOException("the images hold a TCP connection to be restored closed (" + i.describe()
+                            + "): restore with --tcp-close");
+                }
+            }
             if (s instanceof UnixSocket u && !u.listening() && u.peer() != 0 && !sockets.values().stream()
                     .anyMatch(p -> p.ino() == u.peer()) && !o.extUnixSk()) {
                 throw new IOException(u.describe() + " is connected to " + UnixSocket.nameText(u.peerName())
@@ -80,15 +97,21 @@ public final class SocketRestore implements AutoCloseable {
 
     private void build() throws IOException {
         List<UnixSocket> unix = new ArrayList<>();
+        List<InetSocket> inet = new ArrayList<>();
         for (Socket s : byIno.values()) {
             switch (s) {
                 case UnixSocket u -> unix.add(u);
+                case InetSocket i -> inet.add(i);
             }
         }
         buildUnix(unix);
+        try (Datagrams dgrams = new Datagrams()) {
+            for (InetSocket i : inet) buildInet(i, dgrams);
+        }
         for (int fd : temporary) Sys.close(fd);
         temporary.clear();
-        log.info("sockets made: " + unix.size() + " unix");
+        log.info("sockets made: " + unix.size() + " unix, " + inet.size() + " TCP/UDP (" + repaired.size()
+                + " connection(s) in repair mode)");
     }
 
     // ------------------------------------------------------------------ unix
@@ -244,15 +267,88 @@ public final class SocketRestore implements AutoCloseable {
         return null;
     }
 
+    // ------------------------------------------------------------------ inet
+
+    private void buildInet(InetSocket i, Datagrams dgrams) throws IOException {
+        int fd = Net.socket(i.family(), i.type() | Net.SOCK_CLOEXEC | Net.SOCK_NONBLOCK, i.protocol());
+        fds.put(i.ino(), fd);
+        try {
+            if (i.family() == Net.AF_INET6) Net.setsockoptInt(fd, Net.SOL_IPV6, IPV6_V6ONLY, i.v6only() ? 1 : 0);
+            i.opts().apply(fd, true); // several sockets may share an address (a listener, its connections)
+            if (i.family() == Net.AF_INET) {
+                if (i.ip().tos() != 0) Net.setsockoptInt(fd, Net.SOL_IP, IP_TOS, i.ip().tos());
+                if (i.ip().ttl() != 0) Net.setsockoptInt(fd, Net.SOL_IP, IP_TTL, i.ip().ttl());
+                if (i.ip().freebind()) Net.setsockoptInt(fd, Net.SOL_IP, IP_FREEBIND, 1);
+                if (i.ip().pktinfo()) Net.setsockoptInt(fd, Net.SOL_IP, IP_PKTINFO, 1);
+            }
+            if (i.tcp()) {
+                if (i.connection() && i.stream() != null) {
+                    TcpRepair.restore(fd, i);
+                    repaired.add(i);
+                } else if (i.connection()) {
+                    log.info(i.describe() + ": restored closed (--tcp-close)");
+                } else if (i.srcPort() != 0) {
+                    Net.bind(fd, InetSocket.sockaddr(i.family(), i.src(), i.srcPort()));
+                }
+                if (i.listening()) Net.listen(fd, i.backlog());
+                InetSocket.TcpOptions t = i.tcpOpts();
+                if (t != null) {
+                    if (t.nodelay()) Net.setsockoptInt(fd, Net.SOL_TCP, TCP_NODELAY, 1);
+                    if (t.cork()) Net.setsockoptInt(fd, Net.SOL_TCP, TCP_CORK, 1);
+                    if (t.keepcnt() != 0) Net.setsockoptInt(fd, Net.SOL_TCP, TCP_KEEPCNT, t.keepcnt());
+                    if (t.keepidle() != 0) Net.setsockoptInt(fd, Net.SOL_TCP, TCP_KEEPIDLE, t.keepidle());
+                    if (t.keepintvl() != 0) Net.setsockoptInt(fd, Net.SOL_TCP, TCP_KEEPINTVL, t.keepintvl());
+                    if (t.deferAccept() != 0) Net.setsockoptInt(fd, Net.SOL_TCP, TCP_DEFER_ACCEPT, t.deferAccept());
+                }
+            } else {
+                if (i.srcPort() != 0) Net.bind(fd, InetSocket.sockaddr(i.family(), i.src(), i.srcPort()));
+                for (QueuedMessage m : i.queue()) dgrams.inject(i, m); // before connect(): then only the peer gets in
+                if (!i.queue().isEmpty()) log.debug(i.describe() + ": " + i.queue().size() + " datagram(s) put back");
+                if (i.dstPort() != 0) {
+                    long r = Net.connect(fd, InetSocket.sockaddr(i.family(), i.dst(), i.dstPort()));
+                    if (r < 0 && r != -EINPROGRESS) throw new SysException("connect", (int) -r, i.describe());
+                }
+            }
+            if (!repaired.contains(i)) {
+                i.opts().finish(fd);
+                Sys.fcntl(fd, Sys.F_SETFL, i.flags() & O_NONBLOCK);
+            }
+        } catch (SysException e) {
+            throw new IOException(i.describe() + ": cannot be made again: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Every process holds its sockets now: the network lock of the dump goes (first, as CRIU
+     * does, so that what the connections send on leaving repair mode gets through), then the
+     * connections leave repair mode and send what had never been sent.
+     */
+    public void finish() throws IOException {
+        if (finished) return;
+        finished = true;
+        boolean inet = byIno.values().stream().anyMatch(s -> s instanceof InetSocket);
+        if (inet) {
+            try {
+                NetworkLock.release(opts.rootPid(), log);
+            } catch (IOException e) {
+                if (!e.getMessage().startsWith("cannot run nft") || !repaired.isEmpty()) throw e;
+                log.debug("no nft to remove a network lock with: " + e.getMessage());
+            }
+        }
+        for (InetSocket i : repaired) {
+            int fd = fds.get(i.ino());
+            TcpRepair.release(fd, i);
+            i.opts().finish(fd);
+            Sys.fcntl(fd, Sys.F_SETFL, i.flags() & O_NONBLOCK);
+            log.debug(i.describe() + ": out of repair mode");
+        }
+    }
+
     private int fd(Socket s) {
         return fds.get(s.ino());
     }
 
-    /** Once every process holds its sockets: nothing more to do for unix sockets. */
-    public void finish() {
-    }
-
-    /** Closes jcriu's fds of the sockets (the restored processes hold their own). */
+    /** Closes jcriu's fds of the sockets (the restored processes hold their own); a connection still in repair mode vanishes silently. */
     @Override
     public void close() {
         for (int fd : temporary) SocketQueue.closeQuietly(fd);

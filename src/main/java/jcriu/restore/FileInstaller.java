@@ -97,8 +97,9 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         return sockets.open(id);
     }
 
-    static jcriu.net.NetOptions socketOptions(TreeState tree, RestoreOptions opts) {
-        return opts.net();
+    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, RestoreOptions opts) {
+        return new jcriu.net.SocketRestore.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
+                tree.root().pid());
     }
 
     @Override
@@ -106,7 +107,10 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         return fdOf(id);
     }
 
-    /** Once every process holds its files: what the files of the tree must do before any of them runs. */
+    /**
+     * Once every process holds its files: what the files of the tree must do before any of
+     * them runs (the network unlocked, TCP connections out of repair mode).
+     */
     void allInstalled() throws IOException {
         if (sockets != null) sockets.finish();
     }
