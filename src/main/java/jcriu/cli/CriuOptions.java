@@ -256,7 +256,7 @@ public final class CriuOptions {
                 "jcriu does not check file permissions ahead of opening the files")), "skip file rwx checks");
         value("lsm-mount-context", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu mounts nothing")),
                 "LSM mount context");
-        value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu locks no network)")),
+        value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu always locks with nftables)")),
                 on(EnumSet.of(Verb.RESTORE), noEffect("CRIU ignores it on restore too"))), "network locking method");
         bool("mntns-compat-mode", (char) 0, merge(on(EnumSet.of(Verb.RESTORE), noEffect(MOUNTS)),
                 on(DP, refused("--mntns-compat-mode is a restore option (CRIU refuses it here too)"))),
@@ -319,8 +319,8 @@ public final class CriuOptions {
     private static Verdict judgeNetworkLock(Verb verb, String value) {
         return switch (value) {
             case "iptables", "nftables", "skip", "none" ->
-                    new Accept("jcriu locks no network: a process in the host network namespace has nothing to"
-                            + " lock without sockets, which jcriu refuses");
+                    new Accept("jcriu always locks the TCP connections and ports it saves with an nftables table"
+                            + " (inet jcriu-PID), from the dump to the end of the restore");
             default -> new Bad("invalid value for --network-lock: " + value);
         };
     }

@@ -46,6 +46,10 @@ class InetSocketsTest {
 
     @org.junit.jupiter.api.AfterEach
     void dropLocksOfFailedRuns() throws Exception {
+        dropLocks();
+    }
+
+    static void dropLocks() throws Exception {
         for (int pid : dumped) {
             new ProcessBuilder("nft", "delete", "table", "inet", "jcriu-" + pid).redirectErrorStream(true).start().waitFor();
         }
