@@ -344,6 +344,22 @@ public final class SocketRestore implements AutoCloseable {
         }
     }
 
+    /**
+     * After a failed restore, once its processes are gone: the dump's network lock goes too,
+     * since nothing will take the saved connections over (their peers learn it, and the ports
+     * are free again).
+     */
+    public static void abandon(Map<Integer, Socket> sockets, Options o, Log log, Throwable failure) {
+        if (sockets.values().stream().noneMatch(s -> s instanceof InetSocket)) return;
+        try {
+            if (NetworkLock.release(o.rootPid(), log)) {
+                log.warn("the restore failed and the network was unlocked: the saved TCP connections are lost");
+            }
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
     private int fd(Socket s) {
         return fds.get(s.ino());
     }

@@ -102,6 +102,12 @@ final class FileInstaller implements FileOpener, AutoCloseable {
                 tree.root().pid());
     }
 
+    /** A restore failed, its processes are gone: what the tree's files leave behind goes (the network lock). */
+    static void restoreFailed(TreeState tree, RestoreOptions opts, Log log, Throwable failure) {
+        jcriu.net.SocketRestore.abandon(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts), log,
+                failure);
+    }
+
     @Override
     public int file(int id) throws IOException {
         return fdOf(id);

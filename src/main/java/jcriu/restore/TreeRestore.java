@@ -68,8 +68,17 @@ final class TreeRestore {
 
     long pagesRestored() { return pagesRestored; }
 
-    /** Restores and returns the root's PID; on failure nothing of the attempt is left running. */
+    /** Restores and returns the root's PID; on failure nothing of the attempt is left running, nor locked. */
     int run() throws IOException {
+        try {
+            return restore();
+        } catch (IOException | RuntimeException e) {
+            FileInstaller.restoreFailed(tree, opts, log, e);
+            throw e;
+        }
+    }
+
+    private int restore() throws IOException {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
         try (FileInstaller files = new FileInstaller(tree, opts, log);

@@ -202,7 +202,10 @@ class InetSocketsTest {
         }
     }
 
-    /** --tcp-close: the dump does not save the connection; the restore needs the flag and brings the server back. */
+    /**
+     * --tcp-close: the dump does not save the connection; the restore needs the flag (a restore
+     * refused for it leaves no lock) and brings the server back.
+     */
     @Test
     void tcpCloseRestoresTheServerWithoutItsConnection() throws Exception {
         try (Workload w = tcpServer("127.0.0.1")) {
@@ -217,6 +220,7 @@ class InetSocketsTest {
             IOException e = assertThrows(IOException.class, () -> Restorer.restore(
                     new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
             assertTrue(e.getMessage().contains("--tcp-close"), e.getMessage());
+            assertFalse(nftTable(w.pid()), "a failed restore leaves no lock behind");
             try (Workload r = restore(w, dir, false, true);
                  Socket again = new Socket("127.0.0.1", port)) {
                 again.setSoTimeout(30_000);
