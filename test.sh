@@ -11,10 +11,11 @@ if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" 2>/dev/null || echo 0
 fi
 [ -n "${JAVA_HOME:-}" ] || { echo "test.sh: no JDK 25 found" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "test.sh: the tests ptrace and choose PIDs: run them as root" >&2; exit 2; }
-# Debian packages the tests use: nft (the network lock of TCP connections), redis-server
+# Debian packages the tests use: nft (the network lock of TCP connections), redis-server, node
 need=()
 command -v nft >/dev/null || need+=(nftables)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -97,6 +97,14 @@ class InetSocketsTest {
         return new String(b, StandardCharsets.UTF_8);
     }
 
+    static String crit(Path img) throws Exception {
+        Process p = new ProcessBuilder("crit", "decode", "-i", img.toString(), "--pretty").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "crit decode " + img);
+        assertEquals(0, p.exitValue(), "crit decode " + img + ":\n" + out);
+        return out;
+    }
+
     static boolean nftTable(int pid) throws Exception {
         Process p = new ProcessBuilder("nft", "list", "table", "inet", "jcriu-" + pid).redirectErrorStream(true).start();
         p.getInputStream().readAllBytes();
@@ -163,6 +171,14 @@ class InetSocketsTest {
 
             dump(w, dir, false, true, false, log);
             assertTrue(nftTable(w.pid()), "the network stays locked while the server is gone");
+            // CRIU's images: the socket in files.img, its TCP_REPAIR state in tcp-stream-INO.img
+            assertTrue(crit(dir.resolve("files.img")).contains("\"type\": \"INETSK\""), "INETSK in files.img");
+            try (var imgs = java.nio.file.Files.list(dir)) {
+                Path stream = imgs.filter(p -> p.getFileName().toString().startsWith("tcp-stream-")).findFirst()
+                        .orElseThrow(() -> new AssertionError("no tcp-stream image in " + dir));
+                String decoded = crit(stream);
+                assertTrue(decoded.contains("\"inq_seq\"") && decoded.contains("\"mss_clamp\""), decoded);
+            }
             String during = "sent while the server is gone\n";
             long t0 = System.nanoTime();
             s.getOutputStream().write(during.getBytes(StandardCharsets.UTF_8));
