@@ -199,6 +199,28 @@ class InetSocketsTest {
     }
 
     /**
+     * --tcp-established with --leave-running: the connection leaves repair mode and the lock goes
+     * as the dump ends; bytes sent during the dump are echoed, none is lost or doubled.
+     */
+    @Test
+    void aDumpThatLeavesTheServerRunningKeepsItsConnectionWorking() throws Exception {
+        try (Workload w = tcpServer("127.0.0.1");
+             Socket s = new Socket("127.0.0.1", port(w))) {
+            s.setSoTimeout(30_000);
+            echo(s, "before\n");
+            w.awaitOutput("accepted n=1");
+            s.getOutputStream().write("unread at the dump\n".getBytes(StandardCharsets.UTF_8));
+            Path dir = Checkpoints.imageDir(w);
+            dump(w, dir, true, true, false, new ByteArrayOutputStream());
+            assertFalse(nftTable(w.pid()), "no lock after a dump that leaves the server running");
+            assertEquals("unread at the dump\n", read(s.getInputStream(), "unread at the dump\n".length()));
+            echo(s, "after the dump\n");
+            assertTrue(w.alive());
+            assertFalse(w.text().contains("closed"), w.text());
+        }
+    }
+
+    /**
      * A dump that fails after it locked the network and put a connection in repair mode takes
      * both back: the lock is gone and the connection goes on as if nothing happened.
      */
