@@ -18,6 +18,10 @@
  *   Output: "ready pid=<pid>"; on SIGUSR1 every socket is read and checked:
  *     "check ok" or "check BAD <what>" (the first failing check), then "exit code=0".
  *
+ * Usage: unix_sockets fork-pair
+ *   A stream pair and a seqpacket pair between the process and its child, data queued both
+ *   ways: "ready pid=<pid> child=<pid>"; on SIGUSR1 both read and check, "check ok".
+ *
  * Usage: unix_sockets dgram-server NAME    (NAME: an abstract name without the @)
  *   Binds a datagram socket to @NAME, prints "ready pid=<pid>", then "got <text>"
  *   for every datagram.
@@ -40,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,6 +299,61 @@ static int all(const char *reldir)
 	return 0;
 }
 
+/*
+ * A stream pair and a seqpacket pair split between a parent and its child, data queued both
+ * ways on each; on SIGUSR1 (to the parent, which passes it on) each reads what the other
+ * sent, the child exits 0 if all was right, and the parent says "check ok".
+ */
+static int fork_pair(void)
+{
+	int st[2], sq[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq))
+		die("socketpair");
+	pid_t child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		close(st[0]);
+		close(sq[0]);
+		if (send(st[1], "up-stream", 9, 0) != 9 || send(sq[1], "up-record", 9, 0) != 9)
+			_exit(3);
+		wait_usr1();
+		char buf[64];
+		if (recv(st[1], buf, 11, MSG_DONTWAIT) != 11 || memcmp(buf, "down-stream", 11))
+			_exit(1);
+		if (recv(sq[1], buf, sizeof(buf), MSG_DONTWAIT) != 11 || memcmp(buf, "down-record", 11))
+			_exit(2);
+		_exit(0);
+	}
+	close(st[1]);
+	close(sq[1]);
+	if (send(st[0], "down-stream", 11, 0) != 11 || send(sq[0], "down-record", 11, 0) != 11)
+		die("send");
+	printf("ready pid=%d child=%d\n", (int) getpid(), (int) child);
+	wait_usr1();
+	kill(child, SIGUSR1);
+	char buf[64];
+	int status = -1;
+	/* the child's bytes were queued before the dump: poll until they are there */
+	ssize_t n = recv(st[0], buf, 9, 0);
+	if (n != 9 || memcmp(buf, "up-stream", 9)) {
+		printf("check BAD parent stream read %zd\n", n);
+		finish(1);
+	}
+	n = recv(sq[0], buf, sizeof(buf), 0);
+	if (n != 9 || memcmp(buf, "up-record", 9)) {
+		printf("check BAD parent seqpacket read %zd\n", n);
+		finish(1);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("check BAD child status %d\n", status);
+		finish(1);
+	}
+	printf("check ok\n");
+	finish(0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -305,6 +365,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	if (argc == 3 && !strcmp(argv[1], "all"))
 		return all(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "fork-pair"))
+		return fork_pair();
 	if (argc == 3 && !strcmp(argv[1], "dgram-server")) {
 		struct sockaddr_un a;
 		socklen_t len = addr_of(&a, argv[2], 1);

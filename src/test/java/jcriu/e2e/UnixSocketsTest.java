@@ -53,6 +53,22 @@ class UnixSocketsTest {
         }
     }
 
+    /**
+     * Pairs split between a process and its child (stream and seqpacket), data queued both ways:
+     * each process of the restored tree gets its own end, and reads what the other had sent.
+     */
+    @Test
+    void pairsBetweenAParentAndItsChildComeBackWithTheirQueues() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("unix_sockets"), "fork-pair")) {
+            w.awaitOutput("ready pid=");
+            try (Workload r = Trees.cycle(w)) {
+                r.signal(Sig.SIGUSR1);
+                r.awaitOutput("check ");
+                assertTrue(r.text().contains("check ok"), r.text());
+            }
+        }
+    }
+
     /** Queues are read by peeking: a dump that leaves the process running takes nothing from them. */
     @Test
     void aDumpThatLeavesTheProcessRunningTakesNothingFromItsQueues() throws Exception {
