@@ -16,6 +16,10 @@
  *   back to its sender. SIGUSR2 stops reading (datagrams queue up) or starts again.
  *   Output: "ready pid=<pid> port=<port>", "paused", "reading",
  *           "echoed <text> from <addr>:<port>" per datagram.
+ * Usage: inet_sockets udp-client ADDR PORT
+ *   Connects a UDP socket to ADDR:PORT; on SIGUSR1 sends "ping-<n>" and waits (20 s at
+ *   most) for the answer. Output: "ready pid=<pid> port=<its port>",
+ *           "got <answer> from port <its port>".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -222,6 +226,37 @@ static __attribute__((noreturn)) void udp_echo(const char *addr)
 	}
 }
 
+static __attribute__((noreturn)) void udp_client(const char *addr, int server_port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(&ss, addr);
+	if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *) &ss)->sin6_port = htons(server_port);
+	else
+		((struct sockaddr_in *) &ss)->sin_port = htons(server_port);
+	int s = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (s < 0 || connect(s, (struct sockaddr *) &ss, len))
+		die("connect");
+	struct timeval tv = { .tv_sec = 20 };
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		die("SO_RCVTIMEO");
+	printf("ready pid=%d port=%d\n", (int) getpid(), port_of(s));
+	for (int n = 1;; n++) {
+		while (!usr1)
+			sigsuspend(&unblocked);
+		usr1 = 0;
+		char buf[64];
+		int k = snprintf(buf, sizeof(buf), "ping-%d", n);
+		if (send(s, buf, k, 0) != k)
+			die("send");
+		ssize_t r = recv(s, buf, sizeof(buf) - 1, 0);
+		if (r < 0)
+			die("recv");
+		buf[r] = 0;
+		printf("got %s from port %d\n", buf, port_of(s));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -237,6 +272,8 @@ int main(int argc, char **argv)
 		tcp_echo(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "udp-echo"))
 		udp_echo(argv[2]);
-	fprintf(stderr, "usage: inet_sockets tcp-echo ADDR | udp-echo ADDR\n");
+	if (argc == 4 && !strcmp(argv[1], "udp-client"))
+		udp_client(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: inet_sockets tcp-echo ADDR | udp-echo ADDR | udp-client ADDR PORT\n");
 	return 2;
 }

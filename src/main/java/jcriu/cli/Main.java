@@ -349,7 +349,7 @@ public final class Main implements Callable<Integer> {
         static final class NoInodeList implements CommandLine.ITypeConverter<Boolean> {
             @Override
             public Boolean convert(String value) {
-                if (value.isEmpty()) return true;
+                if (value.isEmpty() || value.equals("true")) return true; // bare: picocli gives a Boolean "true"
                 throw new CommandLine.TypeConversionException("jcriu allows every outside peer of a unix socket or"
                         + " none; it takes no list of inodes (" + value + ")");
             }

@@ -305,6 +305,39 @@ class InetSocketsTest {
         }
     }
 
+    /**
+     * A connected UDP client comes back bound to its port and connected to its server (this
+     * JVM): what it sends after the restore comes from the same port, and the answer reaches it.
+     */
+    @Test
+    void aConnectedUdpClientKeepsItsPortAndItsPeer() throws Exception {
+        InetAddress host = InetAddress.getByName("::1");
+        try (DatagramSocket server = new DatagramSocket(new InetSocketAddress(host, 0))) {
+            server.setSoTimeout(30_000);
+            try (Workload w = Workload.start(Gcc.compile("inet_sockets"), "udp-client", "::1",
+                    Integer.toString(server.getLocalPort()))) {
+                int port = port(w);
+                w.signal(Sig.SIGUSR1);
+                DatagramPacket p = new DatagramPacket(new byte[64], 64);
+                server.receive(p);
+                assertEquals(port, p.getPort());
+                server.send(new DatagramPacket("pong-1".getBytes(StandardCharsets.UTF_8), 6, p.getSocketAddress()));
+                w.awaitOutput("got pong-1 from port " + port);
+                Path dir = Checkpoints.imageDir(w);
+                dump(w, dir, false, false, false, new ByteArrayOutputStream());
+                w.awaitGone(Duration.ofSeconds(30));
+                try (Workload r = restore(w, dir, false, false)) {
+                    r.signal(Sig.SIGUSR1);
+                    server.receive(p);
+                    assertEquals("ping-2", new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8));
+                    assertEquals(port, p.getPort(), "sent from the port of before");
+                    server.send(new DatagramPacket("pong-2".getBytes(StandardCharsets.UTF_8), 6, p.getSocketAddress()));
+                    r.awaitOutput("got pong-2 from port " + port);
+                }
+            }
+        }
+    }
+
     private static void send(DatagramSocket c, InetAddress host, int port, String text) throws IOException {
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
         c.send(new DatagramPacket(b, b.length, host, port));
