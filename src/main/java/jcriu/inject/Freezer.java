@@ -115,6 +115,13 @@ public final class Freezer {
         }
     }
 
+    /** A thread did not stop before the deadline (CRIU's --timeout). */
+    public static final class StopTimeout extends IOException {
+        public StopTimeout(String message) {
+            super(message);
+        }
+    }
+
     /** Polls with growing pauses (a stop usually comes within microseconds) until the deadline. */
     private static WaitStatus pollUntil(Tracer tracer, int tid, long deadline, java.time.Duration timeout)
             throws IOException {
@@ -123,9 +130,8 @@ public final class Freezer {
             WaitStatus ws = tracer.poll(tid);
             if (ws != null) return ws;
             if (System.nanoTime() - deadline > 0) {
-                throw new IOException("thread " + tid + " did not stop within the " + timeout.toSeconds()
-                        + " s timeout (state " + state(tid) + "; a thread in uninterruptible sleep, D, stops only"
-                        + " when it wakes)");
+                throw new StopTimeout("thread " + tid + " did not stop in time (state " + state(tid)
+                        + "; a thread in uninterruptible sleep, D, stops only when it wakes)");
             }
             java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
             pauseNanos = Math.min(pauseNanos * 2, 5_000_000);

@@ -154,6 +154,8 @@ final class MemoryStage {
             } else {
                 flags |= VmaState.MAP_ANONYMOUS;
             }
+            // CRIU's images carry MAP_ANONYMOUS for shared anonymous memory; mapped from its object, it must go
+            if (fd >= 0) flags &= ~VmaState.MAP_ANONYMOUS;
             long r = t.inj().raw(Nr.MMAP, v.start(), v.size(), prot, flags, fd, fd >= 0 ? v.pgoff() : 0);
             if (fd >= 0) t.inj().call("close", Nr.CLOSE, fd);
             if (r != v.start()) {

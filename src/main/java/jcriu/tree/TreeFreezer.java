@@ -75,12 +75,13 @@ public final class TreeFreezer {
                     java.time.Duration left = null;
                     if (timeout != null) {
                         left = java.time.Duration.ofNanos(deadline - System.nanoTime());
-                        if (left.isNegative() || left.isZero()) {
-                            throw new IOException("the process tree of " + root + " did not stop within " + timeout
-                                    + " (--timeout)");
-                        }
+                        if (left.isNegative() || left.isZero()) throw new Freezer.StopTimeout("process " + pid
+                                + " was reached only after the deadline");
                     }
                     f = Freezer.freeze(tracer, pid, log, left);
+                } catch (Freezer.StopTimeout e) {
+                    throw new IOException("the process tree of " + root + " did not stop within the "
+                            + timeoutText(timeout) + " timeout (--timeout): " + e.getMessage(), e);
                 } catch (IOException e) {
                     ProcStat now = stat(pid);
                     if (pid != root && now != null && now.state() == 'Z') { // exited while being seized
@@ -148,5 +149,10 @@ public final class TreeFreezer {
         } catch (SysException e) {
             return false; // gone meanwhile
         }
+    }
+
+    /** "1 s", or "1.5 s" for a timeout that is not whole seconds. */
+    private static String timeoutText(java.time.Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
     }
 }

@@ -367,7 +367,7 @@ class CheckpointRestoreTest {
                 if (run.addr() >= vdso.start() && run.addr() < vdso.end()) break;
                 off += run.bytes();
             }
-            try (var ch = java.nio.channels.FileChannel.open(dir.resolve("pages-1.img"),
+            try (var ch = java.nio.channels.FileChannel.open(dir.resolve("pages-2.img"),
                     java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xcc}), off + 100);
             }

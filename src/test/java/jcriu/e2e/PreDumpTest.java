@@ -39,7 +39,7 @@ class PreDumpTest {
     }
 
     private static long pagesFile(Path dir) throws Exception {
-        return Files.size(dir.resolve("pages-1.img"));
+        return Files.size(dir.resolve("pages-2.img"));
     }
 
     /** 64 MiB written once: the final dump stores a small fraction, and the restored process verifies all of it. */
