@@ -94,7 +94,6 @@ public final class CriuOptions {
     private static final Set<Verb> DPR = EnumSet.of(Verb.DUMP, Verb.PRE_DUMP, Verb.RESTORE);
     private static final Set<Verb> ALL = EnumSet.allOf(Verb.class);
 
-    private static final String SOCKETS = "jcriu refuses TCP connections not accepted yet or being set up, naming them";
     private static final String MOUNTS = "jcriu saves and restores no mount namespace";
     private static final String NETNS = "jcriu saves and restores no network namespace";
     private static final String DELETED = "jcriu refuses deleted and unlinked files by name";
@@ -228,7 +227,7 @@ public final class CriuOptions {
         value("cgroup-props", (char) 0, on(DR, refused(CGROUPS)), "cgroup properties");
         value("cgroup-props-file", (char) 0, on(DR, refused(CGROUPS)), "cgroup properties file");
         list("cgroup-dump-controller", on(DR, refused(CGROUPS)), "cgroup controller to dump");
-        bool("skip-in-flight", (char) 0, on(DR, noEffect(SOCKETS)), "skip in-flight TCP connections");
+        bool("skip-in-flight", (char) 0, on(DR, PASS), "skip in-flight TCP connections");
         bool("deprecated", (char) 0, on(ALL, noEffect("jcriu has no deprecated features to allow")),
                 "allow deprecated features");
         bool("display-stats", (char) 0, on(DPR, PASS), "print dump/restore statistics");
@@ -327,8 +326,8 @@ public final class CriuOptions {
 
     /**
      * External resources, as CRIU's formats: mounts and network devices concern namespaces jcriu
-     * neither saves nor restores, and a unix socket or tty marked external is a permission for an
-     * object jcriu refuses anyway. A file or a device marked external would be dumped by jcriu as an
+     * neither saves nor restores, a tty marked external is a permission for an object jcriu refuses
+     * anyway, and jcriu's own rule for unix sockets outside (--ext-unix-sk) applies to them. A file or a device marked external would be dumped by jcriu as an
      * ordinary file instead of being left to --inherit-fd at restore: refused.
      */
     static Verdict judgeExternal(Verb verb, String value) {
@@ -336,7 +335,8 @@ public final class CriuOptions {
         return switch (kind) {
             case "mnt" -> new Accept(MOUNTS);
             case "veth", "macvlan", "netdev" -> new Accept(NETNS);
-            case "unix" -> new Accept(SOCKETS);
+            case "unix" -> new Accept("jcriu lets a unix datagram socket keep a peer outside the processes with"
+                    + " --ext-unix-sk, and refuses a stream connection to one");
             case "tty" -> new Accept("jcriu saves no terminal except fds 0-2 of a --shell-job; a process with another"
                     + " is refused");
             case "dev" -> verb == Verb.RESTORE ? new Accept("images written by jcriu name no external device")

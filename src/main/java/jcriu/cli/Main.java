@@ -341,8 +341,12 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--tcp-close", description = "established TCP connections are restored closed")
         boolean tcpClose;
 
+        @Option(names = "--skip-in-flight", description = "connections waiting in a TCP listener's accept queue are"
+                + " dropped (their clients get a reset) instead of failing the dump")
+        boolean skipInFlight;
+
         jcriu.net.NetOptions net() {
-            return new jcriu.net.NetOptions(extUnixSk != null && extUnixSk, tcpEstablished, tcpClose);
+            return new jcriu.net.NetOptions(extUnixSk != null && extUnixSk, tcpEstablished, tcpClose, skipInFlight);
         }
 
         /** CRIU's --ext-unix-sk may name inodes; jcriu allows every outside peer or none. */

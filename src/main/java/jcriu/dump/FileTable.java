@@ -50,6 +50,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
         this.shellJob = opts.shellJob();
         this.log = log;
         this.sockets = new SocketDump(new SocketDump.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
+                opts.net().skipInFlight(),
                 opts.leaveRunning(), opts.pid()), log);
     }
 

@@ -37,10 +37,11 @@ public final class SocketDump implements AutoCloseable {
      * {@code extUnixSk}: a unix datagram socket may be connected to a named socket outside the
      * tree (CRIU's --ext-unix-sk); {@code tcpEstablished}: established TCP connections are saved
      * (--tcp-established); {@code tcpClose}: they are restored closed instead (--tcp-close);
+     * {@code skipInFlight}: connections not accepted yet are dropped (--skip-in-flight);
      * {@code leaveRunning}: the processes go on, so nothing is locked for longer than the dump.
      */
-    public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, boolean leaveRunning,
-                          int rootPid) {}
+    public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, boolean skipInFlight,
+                          boolean leaveRunning, int rootPid) {}
 
     /** Gives an fd in flight, now jcriu's, to the dump's file table; answers its file id. */
     public interface InFlight {
@@ -203,9 +204,12 @@ public final class SocketDump implements AutoCloseable {
                         lockQuietly(List.of(), List.of(d.srcPort()), List.of(), desc);
                         d = fresh(d);
                     }
-                    if (d.rqlen() != 0) {
+                    if (d.rqlen() != 0 && opts.skipInFlight()) {
+                        log.warn(desc + ": " + d.rqlen() + " connection(s) waiting to be accepted are dropped"
+                                + " (--skip-in-flight); their clients get a reset");
+                    } else if (d.rqlen() != 0) {
                         throw new IOException(desc + " has " + d.rqlen() + " connection(s) waiting to be accepted;"
-                                + " they cannot be saved");
+                                + " they cannot be saved (--skip-in-flight drops them)");
                     }
                     backlog = d.wqlen();
                 }

@@ -221,6 +221,45 @@ class InetSocketsTest {
     }
 
     /**
+     * A listener with a connection the kernel completed but the program has not accepted: the
+     * dump fails, naming --skip-in-flight, and leaves the server running and unlocked; with the
+     * flag the connection is dropped (its client gets a reset) and the listener comes back.
+     */
+    @Test
+    void aConnectionNotAcceptedYetFailsTheDumpUnlessSkipInFlightDropsIt() throws Exception {
+        int port = RealServersTest.freePort();
+        String server = String.join("\n", "import socket, time", "s = socket.socket(socket.AF_INET6)",
+                "s.bind(('::1', " + port + "))", "s.listen(5)", "print('listening', flush=True)", "time.sleep(3600)");
+        try (Workload w = Workload.start(Path.of("/usr/bin/python3"), java.util.List.of("-u", "-c", server),
+                java.util.Map.of());
+             Socket pending = new Socket()) {
+            w.awaitOutput("listening");
+            pending.connect(new InetSocketAddress("::1", port), 10_000); // completed by the kernel, never accepted
+            Path dir = Checkpoints.imageDir(w);
+            IOException e = assertThrows(IOException.class, () -> dump(w, dir, false, false, false,
+                    new ByteArrayOutputStream()));
+            assertTrue(e.getMessage().contains("1 connection(s) waiting to be accepted")
+                    && e.getMessage().contains("--skip-in-flight"), e.getMessage());
+            assertFalse(nftTable(w.pid()), "a failed dump leaves no lock");
+            assertTrue(w.alive());
+
+            dumped.add(w.pid());
+            Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false)
+                    .withNet(new NetOptions(false, false, false, true)), Checkpoints.log(new ByteArrayOutputStream()));
+            w.awaitGone(Duration.ofSeconds(30));
+            try (Workload r = restore(w, dir, false, false);
+                 Socket again = new Socket()) {
+                again.connect(new InetSocketAddress("::1", port), 10_000); // the listener is back
+                pending.setSoTimeout(10_000);
+                assertThrows(java.net.SocketException.class, () -> {
+                    pending.getOutputStream().write('x');
+                    pending.getInputStream().read();
+                }, "the dropped connection is reset");
+            }
+        }
+    }
+
+    /**
      * A dump that fails after it locked the network and put a connection in repair mode takes
      * both back: the lock is gone and the connection goes on as if nothing happened.
      */
