@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
-# Runs every test with a JDK 25 (the same lookup as ./jcriu). Needs root, gcc and crit.
+# Runs every test with a JDK 25 (the same lookup as ./jcriu). Needs root; installs with apt-get
+# what the tests use and the machine lacks (gcc, crit, python3, Maven, nft, the real programs).
 set -euo pipefail
 cd "$(dirname "$0")"
+[ "$(id -u)" = 0 ] || { echo "test.sh: the tests ptrace and choose PIDs: run them as root" >&2; exit 2; }
+need=()
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v crit >/dev/null || need+=(criu)
+command -v python3 >/dev/null || need+=(python3)
+command -v mvn >/dev/null || need+=(maven)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v nft >/dev/null || need+=(nftables)
+command -v node >/dev/null || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "test.sh: installing ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
 java_major() { "$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" 2>/dev/null || echo 0)" -lt 25 ]; then
     for d in /usr/lib/jvm/*; do
@@ -10,14 +26,4 @@ if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" 2>/dev/null || echo 0
     done
 fi
 [ -n "${JAVA_HOME:-}" ] || { echo "test.sh: no JDK 25 found" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "test.sh: the tests ptrace and choose PIDs: run them as root" >&2; exit 2; }
-# Debian packages the tests use: nft (the network lock of TCP connections), redis-server, node
-need=()
-command -v nft >/dev/null || need+=(nftables)
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v node >/dev/null || need+=(nodejs)
-if [ ${#need[@]} -gt 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
 exec mvn -B test

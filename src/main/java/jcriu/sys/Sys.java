@@ -185,6 +185,12 @@ public final class Sys {
 
     public static void close(int fd) { call("close", Nr.CLOSE, fd); }
 
+    /** sync_file_range(SYNC_FILE_RANGE_WRITE) of the whole file: starts its writeback, waits for none of it. */
+    public static void startWriteback(int fd) { call("sync_file_range", Nr.SYNC_FILE_RANGE, fd, 0, 0, 2); }
+
+    /** fsync(2). */
+    public static void fsync(int fd) { call("fsync", Nr.FSYNC, fd); }
+
     /** open(2), for files Java's own API cannot open as wanted (a pipe through /proc/PID/fd/N). */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
