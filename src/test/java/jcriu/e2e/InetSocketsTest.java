@@ -260,6 +260,40 @@ class InetSocketsTest {
     }
 
     /**
+     * A connection being set up (SYN_SENT: the server's accept queue is full, so its SYN is
+     * dropped) cannot be saved: the dump fails, naming the state, and the client keeps running.
+     */
+    @Test
+    void aConnectionBeingSetUpIsRefusedByName() throws Exception {
+        InetAddress lo = InetAddress.getByName("127.0.0.1");
+        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, lo)) {
+            java.util.List<java.nio.channels.SocketChannel> queued = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) { // more than the backlog: later SYNs are dropped
+                    java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open();
+                    queued.add(c);
+                    c.configureBlocking(false);
+                    c.connect(new InetSocketAddress(lo, full.getLocalPort()));
+                }
+                String client = String.join("\n", "import socket, time", "s = socket.socket()", "s.setblocking(False)",
+                        "s.connect_ex(('127.0.0.1', " + full.getLocalPort() + "))", "print('connecting', flush=True)",
+                        "time.sleep(3600)");
+                try (Workload w = Workload.start(Path.of("/usr/bin/python3"), java.util.List.of("-u", "-c", client),
+                        java.util.Map.of())) {
+                    w.awaitOutput("connecting");
+                    IOException e = assertThrows(IOException.class, () -> dump(w, Checkpoints.imageDir(w), false, true,
+                            false, new ByteArrayOutputStream()));
+                    assertTrue(e.getMessage().contains("being set up (SYN_SENT)"), e.getMessage());
+                    assertTrue(w.alive());
+                    assertFalse(nftTable(w.pid()));
+                }
+            } finally {
+                for (java.nio.channels.SocketChannel c : queued) c.close();
+            }
+        }
+    }
+
+    /**
      * A dump that fails after it locked the network and put a connection in repair mode takes
      * both back: the lock is gone and the connection goes on as if nothing happened.
      */
