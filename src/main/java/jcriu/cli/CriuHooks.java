@@ -103,8 +103,8 @@ public final class CriuHooks {
     }
 
     /**
-     * The dump's points: file locks are refused while the process is frozen (CRIU refuses them
-     * without --file-locks, and jcriu cannot save them with it); the client may name external
+     * The dump's points: file locks are refused while the process is frozen unless
+     * --file-locks is given (as CRIU); the client may name external
      * objects then, as in CRIU; post-dump after the images are durable (a failure keeps the
      * process running); a dump with --leave-stopped queues SIGSTOP before the threads are
      * released, so the process stops before running anything.
@@ -113,11 +113,10 @@ public final class CriuHooks {
         return new DumpHooks() {
             @Override
             public void frozen(int pid) throws IOException {
-                List<String> locks = jcriu.proc.FileLocks.held(Path.of("/proc"), pid);
+                List<String> locks = fileLocksOption ? List.of() : jcriu.proc.FileLocks.held(Path.of("/proc"), pid);
                 if (!locks.isEmpty()) {
-                    throw new IOException("process " + pid + " holds file locks, which jcriu cannot dump yet"
-                            + (fileLocksOption ? "" : " (CRIU refuses them too without --file-locks)") + ": "
-                            + String.join("; ", locks));
+                    throw new IOException("process " + pid + " holds file locks, which are dumped only with"
+                            + " --file-locks (as CRIU): " + String.join("; ", locks));
                 }
                 if (client != null) {
                     List<String> refused = new ArrayList<>();

@@ -182,8 +182,8 @@ public final class CriuOptions {
         bool("link-remap", (char) 0, on(DR, noEffect(DELETED)), "link unlinked files back");
         bool("shell-job", 'j', on(DR, PASS), "allow a shell job (fds 0-2 on a terminal)");
         bool("file-locks", 'l', merge(on(EnumSet.of(Verb.DUMP), PASS),
-                on(EnumSet.of(Verb.RESTORE), noEffect("images written by jcriu hold no file locks"))),
-                "dump file locks (jcriu refuses a process that holds one, with or without this option)");
+                on(EnumSet.of(Verb.RESTORE), noEffect("the locks in the images are taken again either way"))),
+                "dump file locks (flock, POSIX, OFD); without it a process holding one is refused");
         bool("page-server", (char) 0, on(DP, refused(PAGE_SERVER)), "send pages to a page server");
         value("address", (char) 0, merge(on(EnumSet.of(Verb.SERVICE), PASS),
                 on(DP, noEffect("it only matters with --page-server"))), "service socket path");
@@ -204,16 +204,16 @@ public final class CriuOptions {
         add("manage-cgroups", (char) 0, Arg.OPTIONAL, false, false, on(DR, new ByValue(CriuOptions::judgeCgroups, "only ignore (" + CGROUPS + ")")),
                 "cgroup handling mode");
         list("cgroup-root", on(DR, refused(CGROUPS)), "cgroup root");
-        list("inherit-fd", merge(on(EnumSet.of(Verb.RESTORE), refused(
-                "jcriu cannot hand its own file descriptors to the restored process yet")),
-                on(DP, refused("--inherit-fd is a restore option (CRIU refuses it here too)"))), "inherit an fd");
+        list("inherit-fd", merge(on(EnumSet.of(Verb.RESTORE), PASS),
+                on(DP, refused("--inherit-fd is a restore option (CRIU refuses it here too)"))),
+                "use fd N of jcriu for KEY (fd[N]:pipe:[INODE]: a pipe whose other end was outside the dump)");
         value("feature", (char) 0, on(EnumSet.of(Verb.CHECK), PASS), "check one feature");
         list("skip-mnt", on(EnumSet.of(Verb.DUMP), noEffect(MOUNTS)), "skip a mount");
         list("enable-fs", on(DR, noEffect(MOUNTS)), "file systems to dump mounts of");
         flag("enable-external-sharing", (char) 0, on(DR, noEffect(MOUNTS)), "external mount sharing");
         flag("enable-external-masters", (char) 0, on(DR, noEffect(MOUNTS)), "external mount masters");
         value("freeze-cgroup", (char) 0, on(DP, refused("jcriu freezes with ptrace only")), "cgroup freezer");
-        value("ghost-limit", (char) 0, on(EnumSet.of(Verb.DUMP), noEffect(DELETED)), "deleted file size limit");
+        value("ghost-limit", (char) 0, on(EnumSet.of(Verb.DUMP), PASS), "deleted file size limit");
         list("irmap-scan-path", on(EnumSet.of(Verb.DUMP), noEffect(INOTIFY)), "inotify path hints");
         value("lsm-profile", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu sets no LSM profile")), "LSM profile");
         value("timeout", (char) 0, on(DP, PASS), "seconds allowed to freeze the process (default 10, 0: no limit)");
@@ -251,8 +251,8 @@ public final class CriuOptions {
         value("pre-dump-mode", (char) 0, on(DP, new ByValue(CriuOptions::judgePreDumpMode, "splice or read, no effect (one way of reading pages)")), "splice or read");
         value("file-validation", (char) 0, on(DR, refused("jcriu does not validate mapped files by size or build-id")),
                 "file validation method");
-        bool("skip-file-rwx-check", (char) 0, on(EnumSet.of(Verb.RESTORE), noEffect(
-                "jcriu does not check file permissions ahead of opening the files")), "skip file rwx checks");
+        bool("skip-file-rwx-check", (char) 0, on(EnumSet.of(Verb.RESTORE), PASS),
+                "use files reopened by path even if their permissions or size changed since the dump");
         value("lsm-mount-context", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu mounts nothing")),
                 "LSM mount context");
         value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu always locks with nftables)")),

@@ -16,6 +16,7 @@ import jcriu.check.CriuFeatures;
 import jcriu.check.Features;
 import jcriu.dump.Checkpointer;
 import jcriu.dump.DumpOptions;
+import jcriu.restore.RestoreHooks;
 import jcriu.restore.RestoreOptions;
 import jcriu.restore.Restorer;
 import jcriu.rseq.RseqConfigSource;
@@ -57,6 +58,30 @@ public final class Main implements Callable<Integer> {
     public List<String> notes() { return notes; }
 
     public List<String> argvOptions() { return argvOptions; }
+
+    /** A size as CRIU reads --ghost-limit: a number of bytes with an optional K, M or G suffix. */
+    static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String v) {
+            String t = v.strip();
+            long unit = 1;
+            if (!t.isEmpty() && "KkMmGg".indexOf(t.charAt(t.length() - 1)) >= 0) {
+                unit = switch (Character.toUpperCase(t.charAt(t.length() - 1))) {
+                    case 'K' -> 1L << 10;
+                    case 'M' -> 1L << 20;
+                    default -> 1L << 30;
+                };
+                t = t.substring(0, t.length() - 1);
+            }
+            try {
+                long n = Long.parseLong(t);
+                if (n < 0) throw new NumberFormatException();
+                return Math.multiplyExact(n, unit);
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new CommandLine.TypeConversionException("not a size: '" + v + "' (bytes, or with K, M or G)");
+            }
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -265,9 +290,14 @@ public final class Main implements Callable<Integer> {
                         + " CRTOOLS_INIT_PID set; a failing post-dump script keeps the process running (exit 255)")
         List<Path> scripts = new ArrayList<>();
 
-        @Option(names = {"-l", "--file-locks"}, description = "accepted; a process holding a file lock is refused"
-                + " either way (jcriu cannot dump locks yet)")
+        @Option(names = {"-l", "--file-locks"}, description = "dump the file locks the processes hold (flock, POSIX,"
+                + " OFD); without it a process holding one is refused")
         boolean fileLocks;
+
+        @Option(names = "--ghost-limit", paramLabel = "SIZE", converter = SizeConverter.class,
+                description = "save deleted files up to SIZE bytes (K, M, G suffixes; default 1M); a larger one"
+                        + " fails the dump")
+        long ghostLimit = 1 << 20;
 
         @Option(names = "--display-stats", description = "print the dump's statistics on standard output")
         boolean displayStats;
@@ -285,7 +315,8 @@ public final class Main implements Callable<Integer> {
 
         DumpOptions options(jcriu.dump.DumpHooks hooks) {
             return new DumpOptions(pid, dir, leaveRunning || leaveStopped, shellJob, prev, RseqConfigSource.PTRACE,
-                    timeout > 0 ? Duration.ofSeconds(timeout) : null, hooks).withNet(sockets.net());
+                    timeout > 0 ? Duration.ofSeconds(timeout) : null, hooks,
+                    new DumpOptions.FileOptions(ghostLimit, fileLocks)).withNet(sockets.net());
         }
 
         @Override
@@ -452,6 +483,14 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--display-stats", description = "print the restore's statistics on standard output")
         boolean displayStats;
 
+        @Option(names = "--inherit-fd", paramLabel = "fd[N]:KEY", description = "use jcriu's fd N for KEY;"
+                + " KEY pipe:[INODE] is a pipe whose other end was outside the dumped processes (the dump logs its key)")
+        List<String> inheritFds = new ArrayList<>();
+
+        @Option(names = "--skip-file-rwx-check", description = "use files reopened by path even if their permissions"
+                + " or size changed since the dump (otherwise the restore refuses them, naming the file)")
+        boolean skipFileCheck;
+
         @CommandLine.Mixin
         final SocketFlags sockets = new SocketFlags();
 
@@ -461,8 +500,17 @@ public final class Main implements Callable<Integer> {
         @Override
         public CriuOptions.Verb verb() { return CriuOptions.Verb.RESTORE; }
 
+        private java.util.Map<String, Integer> inherited() throws Failure {
+            try {
+                return RestoreOptions.parseInheritFds(inheritFds);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(2, e.getMessage(), e);
+            }
+        }
+
         RestoreOptions options() {
-            return new RestoreOptions(dir, detach, leaveStopped, shellJob).withNet(sockets.net());
+            return new RestoreOptions(dir, detach, leaveStopped, shellJob, RestoreHooks.NONE, skipFileCheck,
+                    RestoreOptions.parseInheritFds(inheritFds)).withNet(sockets.net());
         }
 
         @Override
@@ -496,7 +544,7 @@ public final class Main implements Callable<Integer> {
                 hooks.run("pre-restore");
                 long t0 = System.nanoTime();
                 Restorer.Result r = Restorer.restore(new RestoreOptions(dir, !parent, leaveStopped, shellJob,
-                        hooks.forRestore(pf)).withNet(sockets.net()), l);
+                        hooks.forRestore(pf), skipFileCheck, inherited()).withNet(sockets.net()), l);
                 Duration took = Duration.ofNanos(System.nanoTime() - t0);
                 hooks.runLogged("post-resume");
                 if (displayStats) Stats.restore(System.out, took);

@@ -139,6 +139,7 @@ public final class Checkpointer {
             files = new FileTable(opts, log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
+            files.link();
             List<PipeState> pipes = files.pipes();
             files.checkSockets();
             linkParent(opts, dir);

@@ -346,11 +346,12 @@ final class DumpEngine {
             }
             long size = (Long) a.get("size");
             if (!(Boolean) a.get("isRegularFile")) continue;
-            if (size > FileSnapshot.MAX_SIZE) {
+            long limit = deleted ? opts.files().ghostLimit() : FileSnapshot.MAX_SIZE; // CRIU's --ghost-limit
+            if (size > limit) {
                 if (deleted) {
                     throw new IOException(String.format("mapping %#x-%#x of process %d: %s was deleted and holds %d"
-                            + " bytes, more than the %d jcriu saves of a deleted file", v.start(), v.end(), pid,
-                            v.path(), size, FileSnapshot.MAX_SIZE));
+                            + " bytes, more than the ghost limit of %d bytes (--ghost-limit)", v.start(), v.end(), pid,
+                            v.path(), size, limit));
                 }
                 continue;
             }

@@ -15,20 +15,34 @@ import jcriu.rseq.RseqConfigSource;
  * {@code rseq}: where each thread's rseq registration is read (PTRACE_GET_RSEQ_CONFIGURATION
  * unless a test forces the path of an older kernel). {@code freezeTimeout}: how long the
  * threads may take to stop (CRIU's --timeout); null waits as long as it takes. {@code hooks}:
- * the caller's points of action (action scripts, RPC notifications). {@code net}: CRIU's socket
- * flags (--ext-unix-sk, --tcp-established, --tcp-close).
+ * the caller's points of action (action scripts, RPC notifications). {@code files}: how much
+ * of a deleted file is saved and whether file locks are (CRIU's --ghost-limit, --file-locks). {@code net}: CRIU's
+ * socket flags (--ext-unix-sk, --tcp-established, --tcp-close).
  */
 public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
-                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, jcriu.net.NetOptions net) {
+                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, FileOptions files,
+                          jcriu.net.NetOptions net) {
     public DumpOptions {
         Objects.requireNonNull(rseq, "rseq");
         Objects.requireNonNull(hooks, "hooks");
+        Objects.requireNonNull(files, "files");
         Objects.requireNonNull(net, "net");
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
+                       RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, FileOptions files) {
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, files,
+                jcriu.net.NetOptions.NONE);
+    }
+
+    /** CRIU's --ghost-limit (bytes of a deleted file saved, 1 MiB by default) and --file-locks. */
+    public record FileOptions(long ghostLimit, boolean fileLocks) {
+        public static final FileOptions DEFAULT = new FileOptions(1 << 20, false);
+    }
+
+    public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
                        RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks) {
-        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, jcriu.net.NetOptions.NONE);
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, FileOptions.DEFAULT);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
@@ -38,7 +52,7 @@ public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean 
 
     /** These options with the socket flags {@code n}. */
     public DumpOptions withNet(jcriu.net.NetOptions n) {
-        return new DumpOptions(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, n);
+        return new DumpOptions(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, files, n);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob) {

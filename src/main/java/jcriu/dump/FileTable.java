@@ -1,6 +1,5 @@
 package jcriu.dump;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,12 +10,15 @@ import java.util.Map;
 
 import jcriu.api.Log;
 import jcriu.files.OpenFile;
+import jcriu.files.PipeData;
 import jcriu.files.PipeEnd;
 import jcriu.net.SocketDump;
+import jcriu.files.SaveContext;
 import jcriu.proc.FdInfo;
 import jcriu.proc.Fds;
 import jcriu.state.FdState;
 import jcriu.state.PipeState;
+import jcriu.sys.FdSys;
 import jcriu.sys.Sys;
 
 /**
@@ -28,15 +30,14 @@ import jcriu.sys.Sys;
  * Closing the table closes those and ends what reading the sockets started (see
  * {@link SocketDump}).
  */
-final class FileTable implements AutoCloseable, SocketDump.InFlight {
+final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files.TreeFiles {
     private static final Path PROC = Path.of("/proc");
-    private static final int O_RDONLY_NONBLOCK_CLOEXEC = 04000 | 02000000;
-    private static final int SPLICE_F_NONBLOCK = 2, FIONREAD = 0x541B;
 
     /** An fd through which a description can be reached at dump time. */
-    private record Holder(int pid, int fd, OpenFile file) {}
+    private record Holder(int pid, int fd, long ino, OpenFile file) {}
 
     private final boolean shellJob;
+    private final DumpOptions.FileOptions options;
     private final Log log;
     private final List<OpenFile> files = new ArrayList<>();
     private final Map<String, List<Holder>> byInode = new HashMap<>();
@@ -48,6 +49,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
 
     FileTable(DumpOptions opts, Log log) {
         this.shellJob = opts.shellJob();
+        this.options = opts.files();
         this.log = log;
         this.sockets = new SocketDump(new SocketDump.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
                 opts.net().skipInFlight(),
@@ -56,21 +58,78 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
     List<FdState> add(int pid) throws IOException {
+        try (Source src = new Source(pid, shellJob, options, log)) {
+            return add(pid, src);
+        }
+    }
+
+    /** What a kind may use to save a description of {@code pid}: a pidfd, opened on first use, for pidfd_getfd. */
+    private final class Source implements SaveContext, AutoCloseable {
+        private final int pid;
+        private final boolean shellJob;
+        private final DumpOptions.FileOptions options;
+        private final Log log;
+        private int pidfd = -1;
+
+        Source(int pid, boolean shellJob, DumpOptions.FileOptions options, Log log) {
+            this.pid = pid;
+            this.shellJob = shellJob;
+            this.options = options;
+            this.log = log;
+        }
+
+        @Override
+        public long ghostLimit() { return options.ghostLimit(); }
+
+        @Override
+        public boolean fileLocks() { return options.fileLocks(); }
+
+        @Override
+        public void warn(String message) { log.warn(message); }
+
+        @Override
+        public jcriu.net.Socket socket(FdInfo fd) throws IOException { return sockets.save(pid, fd, FileTable.this); }
+
+        @Override
+        public int pid() { return pid; }
+
+        @Override
+        public boolean shellJob() { return shellJob; }
+
+        @Override
+        public int borrow(int fd) {
+            if (pidfd < 0) pidfd = FdSys.pidfdOpen(pid);
+            return FdSys.pidfdGetfd(pidfd, fd);
+        }
+
+        @Override
+        public void close() {
+            if (pidfd >= 0) Sys.close(pidfd);
+        }
+    }
+
+    private List<FdState> add(int pid, Source src) throws IOException {
         List<FdState> out = new ArrayList<>();
-        for (FdInfo fd : Fds.list(PROC, pid)) out.add(new FdState(fd.fd(), holder(pid, fd).file().id(), fd.cloexec()));
+        for (FdInfo fd : Fds.list(PROC, pid)) out.add(new FdState(fd.fd(), holder(pid, fd, src).file().id(), fd.cloexec()));
         return out;
     }
 
     /** The holder of the description behind {@code fd}: one seen already, or this fd as a new one. */
-    private Holder holder(int pid, FdInfo fd) throws IOException {
+    private Holder holder(int pid, FdInfo fd, SaveContext src) throws IOException {
         List<Holder> same = byInode.computeIfAbsent(fd.stat().dev() + ":" + fd.ino(), k -> new ArrayList<>());
-        for (Holder c : same) {
+        for (int i = 0; i < same.size(); i++) {
+            Holder c = same.get(i);
             if (Sys.kcmp(c.pid(), pid, Sys.KCMP_FILE, c.fd(), fd.fd()) == 0) {
                 log.debug("fd " + fd.fd() + " of " + pid + " shares its description with fd " + c.fd() + " of " + c.pid());
+                OpenFile more = OpenFile.moreLocks(c.file(), fd, src);
+                if (more != c.file()) {
+                    files.set(files.indexOf(c.file()), more);
+                    same.set(i, c = new Holder(c.pid(), c.fd(), c.ino(), more));
+                }
                 return c;
             }
         }
-        Holder h = new Holder(pid, fd.fd(), OpenFile.save(nextId++, pid, fd, shellJob, sockets, this));
+        Holder h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(nextId++, fd, src));
         files.add(h.file());
         same.add(h);
         return h;
@@ -81,7 +140,9 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
     public int fileId(int jcriuFd) throws IOException {
         Holder h;
         try {
-            h = holder(self, Fds.read(PROC, self, jcriuFd, jcriu.proc.FdStat.FOLLOW));
+            try (Source src = new Source(self, false, options, log)) {
+                h = holder(self, Fds.read(PROC, self, jcriuFd, jcriu.proc.FdStat.FOLLOW), src);
+            }
         } catch (IOException | RuntimeException e) {
             Sys.close(jcriuFd);
             throw new IOException("a file in flight in a socket's queue: " + e.getMessage(), e);
@@ -120,8 +181,39 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
     }
 
     /**
-     * The pipes behind the tree's pipe ends, with their unread bytes. Both ends must be held
-     * inside the tree; a pipe to a process outside it is refused, naming the fd.
+     * Once every process's fds are added: each description's references to others (the files
+     * an epoll watches) resolved to their ids; a reference to a file no fd of the tree holds
+     * is refused.
+     */
+    void link() throws IOException {
+        for (List<Holder> hs : byInode.values()) {
+            for (int i = 0; i < hs.size(); i++) {
+                Holder h = hs.get(i);
+                OpenFile linked = h.file().link(this, h.pid(), h.fd());
+                if (linked != h.file()) {
+                    files.set(files.indexOf(h.file()), linked);
+                    hs.set(i, new Holder(h.pid(), h.fd(), h.ino(), linked));
+                }
+            }
+        }
+    }
+
+    @Override
+    public int epollTarget(int pid, int efd, int tfd, int toff, long ino) {
+        for (List<Holder> hs : byInode.values()) {
+            for (Holder h : hs) {
+                if (h.ino() != ino) continue;
+                if (FdSys.kcmpEpollTarget(h.pid(), h.fd(), pid, efd, tfd, toff) == 0) return h.file().id();
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The pipes behind the tree's pipe ends, with their unread bytes. A pipe with an end held
+     * outside the tree (a shell's pipe, a supervisor's) is external, as CRIU dumps it: no data
+     * is saved (it stays in the pipe, for the outside end) and the restore plugs in a pipe the
+     * user gives with --inherit-fd.
      */
     List<PipeState> pipes() throws IOException {
         Map<Long, List<Holder>> byPipe = new LinkedHashMap<>();
@@ -138,10 +230,17 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
                 else writer = writer == null ? h : writer;
             }
             if (reader == null || writer == null) {
-                Holder h = e.getValue().getFirst();
-                throw new IOException("fd " + h.fd() + " of process " + h.pid() + " (pipe:[" + e.getKey() + "]) is a pipe"
-                        + " whose " + (reader == null ? "read" : "write") + " end is held outside the dumped processes;"
-                        + " pipes to other processes are not supported yet");
+                Holder held = reader != null ? reader : writer;
+                if (otherEndHeld(held, reader != null)) {
+                    external(e.getValue());
+                    continue;
+                }
+                // no one holds the other end (closed everywhere): the tree's own pipe, as it is
+                log.debug("pipe:[" + e.getKey() + "]: its " + (reader != null ? "write" : "read") + " end is closed");
+                if (reader == null) {
+                    out.add(new PipeState(e.getKey(), 0, new byte[0])); // nothing can read what it holds
+                    continue;
+                }
             }
             out.add(peek(e.getKey(), reader));
         }
@@ -149,36 +248,43 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight {
     }
 
     /**
-     * Capacity and unread bytes, copied by tee(2) from a second opening of the read end
-     * (/proc/PID/fd/N), so that nothing is consumed: a --leave-running dump loses nothing.
+     * Whether some process holds the end of the pipe that the tree does not: asked of the
+     * description itself (a copy by pidfd_getfd), which polls EPOLLHUP for a read end without
+     * writers and EPOLLERR for a write end without readers.
      */
-    private PipeState peek(long ino, Holder readEnd) throws IOException {
-        int fd = Sys.open("/proc/" + readEnd.pid() + "/fd/" + readEnd.fd(), O_RDONLY_NONBLOCK_CLOEXEC);
-        int[] tmp = null;
+    private static boolean otherEndHeld(Holder h, boolean readEnd) {
+        int pidfd = FdSys.pidfdOpen(h.pid());
         try {
-            int capacity = (int) Sys.fcntl(fd, Sys.F_GETPIPE_SZ, 0);
-            int queued = Sys.ioctlInt(fd, FIONREAD);
-            byte[] data = new byte[0];
-            if (queued > 0) {
-                tmp = Sys.pipe2(O_RDONLY_NONBLOCK_CLOEXEC);
-                Sys.fcntl(tmp[1], Sys.F_SETPIPE_SZ, capacity);
-                long n = Sys.tee(fd, tmp[1], capacity, SPLICE_F_NONBLOCK);
-                if (n != queued) {
-                    throw new IOException("pipe:[" + ino + "] holds " + queued + " bytes but only " + n
-                            + " could be copied");
-                }
-                ByteArrayOutputStream b = new ByteArrayOutputStream(queued);
-                while (b.size() < queued) b.writeBytes(Sys.read(tmp[0], queued - b.size()));
-                data = b.toByteArray();
+            int fd = FdSys.pidfdGetfd(pidfd, h.fd());
+            try {
+                int ev = FdSys.pollNow(fd, 0);
+                return (ev & (readEnd ? FdSys.POLLHUP : FdSys.POLLERR)) == 0;
+            } finally {
+                Sys.close(fd);
             }
-            log.debug("pipe:[" + ino + "]: " + data.length + " unread bytes, capacity " + capacity);
-            return new PipeState(ino, capacity, data);
         } finally {
-            Sys.close(fd);
-            if (tmp != null) {
-                Sys.close(tmp[0]);
-                Sys.close(tmp[1]);
-            }
+            Sys.close(pidfd);
         }
+    }
+
+    private void external(List<Holder> ends) {
+        for (Holder h : ends) {
+            PipeEnd p = (PipeEnd) h.file();
+            if (p.external()) continue;
+            PipeEnd ext = p.asExternal();
+            files.set(files.indexOf(p), ext);
+            List<Holder> same = byInode.values().stream().filter(l -> l.contains(h)).findFirst().orElseThrow();
+            same.set(same.indexOf(h), new Holder(h.pid(), h.fd(), h.ino(), ext));
+            log.warn("fd " + h.fd() + " of process " + h.pid() + " is " + p.key() + ", whose " + (p.readEnd() ? "write"
+                    : "read") + " end is outside the dumped processes: dumped as external; restore with --inherit-fd"
+                    + " fd[N]:" + p.key());
+        }
+    }
+
+    /** Capacity and unread bytes, read without consuming them (a --leave-running dump loses nothing). */
+    private PipeState peek(long ino, Holder readEnd) throws IOException {
+        PipeData d = PipeData.peek("/proc/" + readEnd.pid() + "/fd/" + readEnd.fd(), "pipe:[" + ino + "]");
+        log.debug("pipe:[" + ino + "]: " + d.data().length + " unread bytes, capacity " + d.capacity());
+        return new PipeState(ino, d.capacity(), d.data());
     }
 }

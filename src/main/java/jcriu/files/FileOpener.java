@@ -14,6 +14,9 @@ public interface FileOpener {
      */
     int pipeEnd(long ino, boolean readEnd) throws IOException;
 
+    /** jcriu's own fd given for {@code key} with --inherit-fd ({@code pipe:[INODE]}). */
+    int inheritedFor(String key) throws IOException;
+
     /** jcriu's own fd {@code fd} (0-2), which a {@code --shell-job} restore hands on. */
     int inherited(int fd) throws IOException;
 
@@ -22,4 +25,22 @@ public interface FileOpener {
 
     /** jcriu's fd of file {@code id} of the dump, opened once (a file in flight in a socket's queue). */
     int file(int id) throws IOException;
+
+    /**
+     * Whether a file reopened by path must have the size and permissions it had at the dump
+     * (false when the restore is told to skip that check).
+     */
+    boolean checkFiles();
+
+    /**
+     * jcriu's fd on deleted file {@code path} made again (and unlinked again) for the whole
+     * tree, the same file its shared mappings use; {@code f} holds its content.
+     */
+    int ghost(DeletedFile f) throws IOException;
+
+    /** jcriu's fd (read-write) on the FIFO at {@code path}, refilled with {@code data} once per FIFO. */
+    int fifo(String path, long ino, byte[] data) throws IOException;
+
+    /** jcriu's fd on memfd {@code m} made again for the whole tree, the one its mappings use. */
+    int memfd(Memfd m) throws IOException;
 }

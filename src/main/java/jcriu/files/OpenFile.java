@@ -1,12 +1,15 @@
 package jcriu.files;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 import jcriu.image.ImageException;
 import jcriu.image.pb.FdTypes;
 import jcriu.image.pb.FileEntry;
 import jcriu.image.pb.FownEntry;
 import jcriu.proc.FdInfo;
+import jcriu.sys.Sys;
 
 /**
  * An open file description of a dumped process tree, one record per kind (CRIU's
@@ -14,9 +17,13 @@ import jcriu.proc.FdInfo;
  * {@code files.img}, and opened again at restore. Descriptions are opened in jcriu's own
  * process and then copied into every restored fd that refers to them, so a description
  * shared by several fds, threads or processes stays one (one offset, one set of flags).
- * {@link #id} is the CRIU file id that fdinfo entries refer to.
+ * What must be done inside a process once its fds are in place (epoll watches under its fd
+ * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
+ * refer to.
  */
-public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal, UnixSocketFile, InetSocketFile {
+public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, EventFd,
+        TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
+        InetSocketFile {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -31,27 +38,97 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
     int open(FileOpener opener) throws IOException;
 
     /**
-     * The description behind {@code fd} of process {@code pid}, or a refusal naming the fd.
-     * {@code shellJob}: fds 0-2 on a terminal are taken from the restoring jcriu;
-     * {@code sockets} reads sockets (and gives the files in flight in their queues to
-     * {@code inFlight}).
+     * At dump, once every fd of the tree is known: the description with its references to
+     * other descriptions resolved ({@code fd} of {@code pid} is one of its fds).
      */
-    static OpenFile save(int id, int pid, FdInfo fd, boolean shellJob, jcriu.net.SocketDump sockets,
-                         jcriu.net.SocketDump.InFlight inFlight) throws IOException {
-        String what = "fd " + fd.fd() + " of process " + pid + " (" + fd.target() + ")";
+    default OpenFile link(TreeFiles tree, int pid, int fd) throws IOException {
+        return this;
+    }
+
+    /**
+     * At restore, once every fd of process {@code p} is in place, for each description it
+     * holds; {@code first}: {@code p} is the first restored process that holds it.
+     */
+    default void setUp(ProcessFiles p, boolean first) throws IOException {}
+
+    /**
+     * The description behind {@code fd} of the process {@code ctx} names, or a refusal naming the fd.
+     */
+    static OpenFile save(int id, FdInfo fd, SaveContext ctx) throws IOException {
+        String what = what(fd, ctx);
+        OpenFile f = saveKind(id, what, fd, ctx);
+        List<FileLock> locks = FileLock.parse(fd, what);
+        return locks.isEmpty() ? f : f.withLocks(checked(locks, what, ctx));
+    }
+
+    /**
+     * Description {@code f}, already saved through another fd, as fd {@code fd} of another
+     * process shows it: the POSIX locks that process holds on it are added.
+     */
+    static OpenFile moreLocks(OpenFile f, FdInfo fd, SaveContext ctx) throws IOException {
+        String what = what(fd, ctx);
+        List<FileLock> more = new ArrayList<>();
+        for (FileLock l : FileLock.parse(fd, what)) if (l.kind() == FileLock.Kind.POSIX && l.pid() == ctx.pid()) more.add(l);
+        if (more.isEmpty()) return f;
+        List<FileLock> all = new ArrayList<>(f.locks());
+        all.addAll(checked(more, what, ctx));
+        return f.withLocks(all);
+    }
+
+    private static String what(FdInfo fd, SaveContext ctx) {
+        return "fd " + fd.fd() + " of process " + ctx.pid() + " (" + fd.target() + ")";
+    }
+
+    private static List<FileLock> checked(List<FileLock> locks, String what, SaveContext ctx) throws IOException {
+        if (!ctx.fileLocks()) {
+            throw new IOException(what + " holds a file lock (" + locks.getFirst().describe() + "); dump with --file-locks"
+                    + " to save it");
+        }
+        return locks;
+    }
+
+    /** The locks held through this description ({@code files.img} keeps them only for files opened by path). */
+    default List<FileLock> locks() {
+        return List.of();
+    }
+
+    /** This description holding {@code held}; refused for kinds that cannot be locked again. */
+    default OpenFile withLocks(List<FileLock> held) throws IOException {
+        throw new IOException(describe() + " holds a file lock (" + held.getFirst().describe() + "), which jcriu restores"
+                + " only on files opened by path");
+    }
+
+    private static OpenFile saveKind(int id, String what, FdInfo fd, SaveContext ctx) throws IOException {
+        int pid = ctx.pid();
         return switch (fd.kind()) {
-            case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd);
-            case PIPE -> PipeEnd.save(id, fd);
+            case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd, ctx);
+            case DELETED -> DeletedFile.save(id, what, fd, ctx);
+            case MEMFD -> Memfd.save(id, what, fd, ctx);
+            case FIFO -> Fifo.save(id, what, fd, ctx);
+            case OTHER -> {
+                if ((fd.flags() & RegularFile.O_PATH) != 0 && fd.path().isPresent()) yield RegularFile.save(id, what, fd, ctx);
+                throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
+            }
+            case PIPE -> PipeEnd.save(id, fd, ctx);
             case TTY -> {
-                if (shellJob && fd.fd() <= 2) yield InheritedTerminal.save(id, fd);
+                if (ctx.shellJob() && fd.fd() <= 2) yield InheritedTerminal.save(id, fd);
                 throw new IOException(what + " is a terminal"
                         + (fd.fd() <= 2 ? "; use --shell-job to take the restoring terminal instead" : ""));
             }
-            case SOCKET -> switch (sockets.save(pid, fd, inFlight)) {
+            case ANON_INODE -> switch (fd.anonInodeName().orElse("")) {
+                case "[eventfd]" -> EventFd.save(id, what, fd);
+                case "[timerfd]" -> TimerFd.save(id, what, fd, ctx);
+                case "[signalfd]" -> SignalFd.save(id, what, fd);
+                case "[eventpoll]" -> Epoll.save(id, what, fd);
+                case "inotify" -> Inotify.save(id, what, fd, ctx);
+                case "[fanotify]" -> throw new IOException(what + " is a fanotify group; fanotify is not supported"
+                        + " (its marks and permission events cannot be restored)");
+                default -> throw new IOException(what + ": this kind of file is not supported yet");
+            };
+            case SOCKET -> switch (ctx.socket(fd)) {
                 case jcriu.net.UnixSocket u -> new UnixSocketFile(id, u);
                 case jcriu.net.InetSocket i -> new InetSocketFile(id, i);
             };
-            case DELETED -> throw new IOException(what + " refers to a deleted file; not supported yet");
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
         };
     }
@@ -60,6 +137,8 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
     static OpenFile decode(FileEntry e, java.nio.file.Path where, long offset) throws IOException {
         return switch (e.getType()) {
             case REG -> RegularFile.decode(e, where, offset);
+            case MEMFD -> Memfd.decode(e, where, offset);
+            case FIFO -> Fifo.decode(e, where, offset);
             case PIPE -> PipeEnd.decode(e, where, offset);
             case TTY -> InheritedTerminal.decode(e, where, offset);
             case UNIXSK -> {
@@ -70,6 +149,11 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
                 if (!e.hasIsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type INETSK has no isk entry");
                 yield new InetSocketFile(e.getId(), jcriu.net.InetSocket.decode(e.getIsk()));
             }
+            case EVENTFD -> EventFd.decode(e, where, offset);
+            case TIMERFD -> TimerFd.decode(e, where, offset);
+            case SIGNALFD -> SignalFd.decode(e, where, offset);
+            case EVENTPOLL -> Epoll.decode(e, where, offset);
+            case INOTIFY -> Inotify.decode(e, where, offset);
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
@@ -80,6 +164,20 @@ public sealed interface OpenFile permits RegularFile, PipeEnd, InheritedTerminal
 
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
-        return t == FdTypes.REG || t == FdTypes.PIPE || t == FdTypes.TTY || t == FdTypes.UNIXSK || t == FdTypes.INETSK;
+        return switch (t) {
+            case REG, MEMFD, FIFO, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY, UNIXSK, INETSK -> true;
+            default -> false;
+        };
+    }
+
+    /** {@code fd}, just made by jcriu, with the description's status flags (O_NONBLOCK...); closed on failure. */
+    static int withFlags(int fd, int flags) {
+        try {
+            Sys.fcntl(fd, Sys.F_SETFL, flags);
+            return fd;
+        } catch (RuntimeException e) {
+            Sys.close(fd);
+            throw e;
+        }
     }
 }

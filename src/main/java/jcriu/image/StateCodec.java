@@ -424,6 +424,7 @@ public final class StateCodec {
 
     private static String pathOf(Map<Integer, OpenFile> files, int id, String what) throws IOException {
         if (files.get(id) instanceof RegularFile r) return r.path();
+        if (files.get(id) instanceof jcriu.files.DeletedFile d) return d.path(); // mapped, then unlinked
         throw new IOException(what + " refers to file id " + id + ", which files.img does not hold as a file");
     }
 

@@ -8,6 +8,7 @@ import java.util.Map;
 import jcriu.api.Log;
 import jcriu.files.FileOpener;
 import jcriu.files.OpenFile;
+import jcriu.files.ProcessFiles;
 import jcriu.state.FdState;
 import jcriu.state.PipeState;
 import jcriu.state.TreeState;
@@ -21,11 +22,16 @@ import jcriu.sys.Sys;
  * (dup, fork, threads) share it again, with one offset and one set of flags.
  */
 final class FileInstaller implements FileOpener, AutoCloseable {
-    private static final int O_RDONLY = 0, O_WRONLY = 1, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
+    private static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
     private static final int FD_CLOEXEC = 1;
 
     private final TreeState tree;
     private final Log log;
+    private final SharedMemory shm;
+    private final boolean checkFiles;
+    /** Each FIFO's fd held open read-write while the tree's ends are reopened, by inode. */
+    private final Map<Long, Integer> fifos = new HashMap<>();
+    private final java.util.Set<Long> sealed = new java.util.HashSet<>();
     private final int self = Sys.getpid();
     private final Map<Integer, Integer> byId = new HashMap<>();
     private final Map<Long, int[]> pipes = new HashMap<>();
@@ -33,13 +39,73 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     /** Every fd of jcriu's that this object opened; jcriu's own fds 0-2 (--shell-job) are not among them. */
     private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
 
-    private final RestoreOptions opts;
+    private final jcriu.net.NetOptions net;
     private jcriu.net.SocketRestore sockets;
 
-    FileInstaller(TreeState tree, RestoreOptions opts, Log log) {
+    private final Map<String, Integer> inheritFds;
+
+    FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds,
+                  jcriu.net.NetOptions net) {
         this.tree = tree;
-        this.opts = opts;
+        this.net = net;
         this.log = log;
+        this.shm = shm;
+        this.checkFiles = checkFiles;
+        this.inheritFds = inheritFds;
+    }
+
+    /** jcriu's own fd, never closed here; the preflight made sure it was given. */
+    @Override
+    public int inheritedFor(String key) throws IOException {
+        Integer fd = inheritFds.get(key);
+        if (fd == null) throw new IOException(key + " was outside the dumped processes: restore with --inherit-fd fd[N]:" + key);
+        log.debug(key + ": jcriu's fd " + fd + " (--inherit-fd)");
+        return fd;
+    }
+
+    @Override
+    public boolean checkFiles() {
+        return checkFiles;
+    }
+
+    @Override
+    public int ghost(jcriu.files.DeletedFile f) throws IOException {
+        return shm.ghostOf(new jcriu.state.FileSnapshot(f.path(), f.mode(), f.uid(), f.gid(), f.content(), true));
+    }
+
+    /**
+     * Made once (or the one its mappings use); its seals are added on first use, which is
+     * after every process of the tree has mapped its memory, so no mapping is refused by them.
+     */
+    @Override
+    public int memfd(jcriu.files.Memfd m) throws IOException {
+        int fd = shm.ghostOf(new jcriu.state.FileSnapshot(m.path(), m.mode(), m.uid(), m.gid(), m.content(), true));
+        if (m.seals() != 0 && sealed.add(m.inode())) {
+            Sys.fcntl(fd, jcriu.sys.FdSys.F_ADD_SEALS, m.seals());
+            log.debug(m.path() + ": seals " + Integer.toHexString(m.seals()) + " added again");
+        }
+        return fd;
+    }
+
+    /**
+     * Opened read-write without blocking (Linux allows it on a FIFO), so neither side waits
+     * for the other, and refilled with its unread bytes on first use.
+     */
+    @Override
+    public int fifo(String path, long ino, byte[] data) throws IOException {
+        Integer have = fifos.get(ino);
+        if (have != null) return have;
+        int fd;
+        try {
+            fd = Sys.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        } catch (jcriu.sys.SysException e) {
+            throw new IOException("cannot open the FIFO " + path + " again: " + e.getMessage(), e);
+        }
+        owned.add(fd);
+        fifos.put(ino, fd);
+        if (data.length > 0) Sys.write(fd, data);
+        log.debug("FIFO " + path + ": " + data.length + " unread bytes put back");
+        return fd;
     }
 
     /** jcriu's fd of description {@code id}, opened on first use. */
@@ -48,7 +114,9 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         if (have != null) return have;
         OpenFile f = tree.file(id);
         int fd = f.open(this);
-        if (!(f instanceof jcriu.files.InheritedTerminal)) owned.add(fd);
+        if (!(f instanceof jcriu.files.InheritedTerminal) && !(f instanceof jcriu.files.PipeEnd p && p.external())) {
+            owned.add(fd);
+        }
         byId.put(id, fd);
         log.debug("file " + id + " (" + f.describe() + ") open as jcriu's fd " + fd);
         return fd;
@@ -91,20 +159,20 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     @Override
     public int socket(int id) throws IOException {
         if (sockets == null) {
-            sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts),
+            sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, net),
                     this::fdOf, log);
         }
         return sockets.open(id);
     }
 
-    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, RestoreOptions opts) {
-        return new jcriu.net.SocketRestore.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
+    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, jcriu.net.NetOptions net) {
+        return new jcriu.net.SocketRestore.Options(net.extUnixSk(), net.tcpEstablished(), net.tcpClose(),
                 tree.root().pid());
     }
 
     /** A restore failed, its processes are gone: what the tree's files leave behind goes (the network lock). */
     static void restoreFailed(TreeState tree, RestoreOptions opts, Log log, Throwable failure) {
-        jcriu.net.SocketRestore.abandon(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts), log,
+        jcriu.net.SocketRestore.abandon(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts.net()), log,
                 failure);
     }
 
@@ -156,6 +224,80 @@ final class FileInstaller implements FileOpener, AutoCloseable {
             log.debug("process " + t.pid() + " fd " + f.fd() + ": " + tree.file(f.fileId()).describe());
         }
         inj.call("close pidfd", Nr.CLOSE, pidfd);
+        setUp(t);
+    }
+
+    /** Descriptions that {@link OpenFile#setUp} has seen once, in a first process. */
+    private final java.util.Set<Integer> setUpDone = new java.util.HashSet<>();
+
+    /** Once every fd of the process is in place: what each description needs done inside it. */
+    private void setUp(Target t) throws IOException {
+        t.ctl().reset();
+        ProcessFiles view = new View(t);
+        for (FdState f : t.st().fds()) {
+            if (view.fdsOf(f.fileId()).getFirst() != f.fd()) continue; // once per description and process
+            tree.file(f.fileId()).setUp(view, setUpDone.add(f.fileId()));
+        }
+    }
+
+    /** The process as {@link OpenFile#setUp} sees it. */
+    private final class View implements ProcessFiles {
+        private final Target t;
+
+        View(Target t) {
+            this.t = t;
+        }
+
+        @Override
+        public int pid() { return t.pid(); }
+
+        @Override
+        public long call(String what, int nr, long... args) {
+            return t.inj().call(what + " in " + t.pid(), nr, args);
+        }
+
+        @Override
+        public long raw(int nr, long... args) {
+            return t.inj().raw(nr, args);
+        }
+
+        @Override
+        public void log(String message) {
+            t.log().debug(message);
+        }
+
+        @Override
+        public long put(byte[] bytes) throws IOException {
+            long a = t.ctl().alloc(bytes.length);
+            t.mem().write(a, bytes);
+            return a;
+        }
+
+        @Override
+        public int fileAt(int fd) {
+            for (FdState f : t.st().fds()) if (f.fd() == fd) return f.fileId();
+            return -1;
+        }
+
+        @Override
+        public List<Integer> fdsOf(int id) {
+            return t.st().fds().stream().filter(f -> f.fileId() == id).map(FdState::fd).sorted().toList();
+        }
+
+        @Override
+        public boolean cloexec(int fd) {
+            return t.st().fds().stream().anyMatch(f -> f.fd() == fd && f.cloexec());
+        }
+
+        @Override
+        public int borrow(int id) throws IOException {
+            return (int) fetch(t, fdOf(id));
+        }
+
+        @Override
+        public int opened(int id) throws IOException {
+            return fdOf(id);
+        }
     }
 
     /** jcriu's fd {@code src} copied into the target (close-on-exec there); the caller closes it. */

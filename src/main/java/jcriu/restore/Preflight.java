@@ -23,7 +23,7 @@ final class Preflight {
     static void check(TreeState tree, RestoreOptions opts, Log log) throws IOException {
         checkPidsFree(tree.allIds());
         jcriu.net.SocketRestore.preflight(jcriu.files.SocketFiles.sockets(tree.files()),
-                FileInstaller.socketOptions(tree, opts));
+                FileInstaller.socketOptions(tree, opts.net()));
         ProcessState root = tree.root();
         if (root.sid() != root.pid() && !opts.shellJob()) {
             throw new IOException("process " + root.pid() + " was dumped as a shell job (its session " + root.sid()
@@ -38,9 +38,23 @@ final class Preflight {
             }
             for (FdState f : st.fds()) {
                 OpenFile file = tree.file(f.fileId());
-                if (file instanceof RegularFile r && !Files.exists(Path.of(r.path()))) {
-                    throw new IOException("fd " + f.fd() + " of process " + st.pid() + " needs " + r.path()
-                            + ", which no longer exists");
+                if (file instanceof RegularFile r && !ofTree(r.path(), tree)) {
+                    if (!Files.exists(Path.of(r.path()))) {
+                        throw new IOException("fd " + f.fd() + " of process " + st.pid() + " needs " + r.path()
+                                + ", which no longer exists");
+                    }
+                    r.verify(!opts.skipFileCheck());
+                }
+                if (file instanceof jcriu.files.PipeEnd p && p.external()) {
+                    Integer given = opts.inheritFds().get(p.key());
+                    if (given == null) {
+                        throw new IOException("fd " + f.fd() + " of process " + st.pid() + " is " + p.key() + ", whose other"
+                                + " end was outside the dumped processes: restore with --inherit-fd fd[N]:" + p.key()
+                                + ", N being an fd of jcriu's on the pipe to use");
+                    }
+                    if (!Files.exists(Path.of("/proc/self/fd/" + given))) {
+                        throw new IOException("--inherit-fd fd[" + given + "]:" + p.key() + ": jcriu has no fd " + given);
+                    }
                 }
                 if (file instanceof InheritedTerminal && !opts.shellJob()) {
                     throw new IOException("fd " + f.fd() + " of process " + st.pid() + " was a terminal: restore with"
@@ -53,6 +67,12 @@ final class Preflight {
             }
         }
         log.debug("preflight ok: " + tree.allIds().size() + " PIDs and TIDs are free, files are present");
+    }
+
+    /** A file under /proc/PID of a process or thread of the tree: it exists again once the tree is made. */
+    private static boolean ofTree(String path, TreeState tree) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^/proc/(\\d+)(/.*)?$").matcher(path);
+        return m.matches() && tree.allIds().contains(Integer.parseInt(m.group(1)));
     }
 
     /**

@@ -30,7 +30,8 @@ import jcriu.sys.Sys;
  * content, opened, and unlinked, and is mapped from that fd the same way.
  */
 final class SharedMemory implements AutoCloseable {
-    private static final int O_RDWR = 2, O_CLOEXEC = 02000000;
+    private static final int O_RDWR = 2, O_CLOEXEC = 02000000, MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    private static final String MEMFD = "/memfd:";
 
     private final Map<Long, Integer> fds = new HashMap<>();
     private final Map<String, Integer> ghosts = new HashMap<>();
@@ -59,12 +60,42 @@ final class SharedMemory implements AutoCloseable {
             if (!sizes.isEmpty()) log.debug("shared anonymous memory: " + sizes.size() + " object(s) " + sizes);
             for (ProcessState p : tree.processes()) {
                 for (FileSnapshot f : p.mm().sharedFiles()) {
-                    if (f.deleted() && !sm.ghosts.containsKey(f.path())) sm.ghosts.put(f.path(), ghost(f, log));
+                    if (f.deleted()) sm.ghostOf(f);
                 }
             }
             return sm;
         } catch (IOException | RuntimeException e) {
             sm.close();
+            throw e;
+        }
+    }
+
+    /** jcriu's fd on deleted file (or memfd) {@code f}, made again on first use for the whole tree. */
+    int ghostOf(FileSnapshot f) throws IOException {
+        Integer fd = ghosts.get(f.path());
+        if (fd == null) {
+            fd = f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log);
+            ghosts.put(f.path(), fd);
+        }
+        return fd;
+    }
+
+    /**
+     * A memfd, made again with its name (maps and fd links show {@code /memfd:NAME (deleted)}
+     * again), content, owner and mode; sealing allowed, its seals are added by its description.
+     */
+    private static int memfd(FileSnapshot f, Log log) throws IOException {
+        int fd = Sys.memfdCreate(f.path().substring(MEMFD.length()), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        try {
+            Path p = Path.of("/proc/self/fd/" + fd);
+            Files.write(p, f.content(), StandardOpenOption.WRITE);
+            Files.setAttribute(p, "unix:uid", f.uid());
+            Files.setAttribute(p, "unix:gid", f.gid());
+            Files.setAttribute(p, "unix:mode", f.mode() & 07777);
+            log.debug("memfd " + f.path() + " made again (" + f.content().length + " bytes)");
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            Sys.close(fd);
             throw e;
         }
     }

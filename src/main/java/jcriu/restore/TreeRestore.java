@@ -81,8 +81,8 @@ final class TreeRestore {
     private int restore() throws IOException {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
-        try (FileInstaller files = new FileInstaller(tree, opts, log);
-             SharedMemory shm = SharedMemory.prepare(tree, imageDir, log)) {
+        try (SharedMemory shm = SharedMemory.prepare(tree, imageDir, log);
+             FileInstaller files = new FileInstaller(tree, log, shm, !opts.skipFileCheck(), opts.inheritFds(), opts.net())) {
             recreateSharedFiles(recreated);
             long f0 = System.nanoTime();
             createRoot();

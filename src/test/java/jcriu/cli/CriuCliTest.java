@@ -162,16 +162,66 @@ class CriuCliTest {
     }
 
     @Test
-    void fileLocksAreRefusedWithOrWithoutTheOption() throws Exception {
+    void fileLocksAreDumpedOnlyWithTheOptionAndHeldAgainAfterTheRestore() throws Exception {
         for (String kind : List.of("flock", "posix")) {
             try (Workload w = Workload.start(Gcc.compile("locker"), kind)) {
                 w.awaitOutput("ready");
                 String out = finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs"), 1);
-                assertTrue(out.contains("holds file locks") && out.contains("lock.file"), out);
-                out = finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs", "--file-locks"), 1);
-                assertTrue(out.contains("holds file locks"), out);
+                assertTrue(out.contains("holds file locks") && out.contains("lock.file")
+                        && out.contains("--file-locks"), out);
                 assertTrue(w.alive());
-                w.skipToEnd().awaitOutput("alive");
+                finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs", "--file-locks"), 0);
+                w.awaitGone(Duration.ofSeconds(30));
+                finish(jcriu(w.dir(), "restore", "-d", "-D", "imgs"), 0);
+                try (Workload r = Workload.adopt(w.pid(), w.dir()).seek(w.lineCount())) {
+                    r.awaitOutput("alive");
+                    String lines = Files.readString(Path.of("/proc/locks"));
+                    assertTrue(lines.lines().anyMatch(l -> l.contains((kind.equals("flock") ? "FLOCK" : "POSIX"))
+                            && l.contains(" " + w.pid() + " ")), "the restored process holds its lock again:\n" + lines);
+                    r.kill9AndAwaitGone();
+                }
+            }
+        }
+    }
+
+    /**
+     * counter "extpipe" holds (fd 3) the read end of a pipe whose write end a process outside
+     * it keeps, as a process started by a supervisor or a shell pipeline does: dumped as
+     * external; restored only with --inherit-fd, here a pipe on jcriu's stdin moved to its fd 3.
+     */
+    @Test
+    void aPipeToAProcessOutsideIsDumpedAsExternalAndRestoredWithInheritFd() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"), "extpipe")) {
+            int writer = (int) Workload.number(w.awaitOutput("extpipe writer pid="), "pid");
+            try {
+                w.awaitOutput("count=3");
+                String ino = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/3")).toString();
+                String out = finish(jcriu(w.dir(), "dump", "-t", Integer.toString(w.pid()), "-D", "imgs", "-v4",
+                        "-o", "-"), 0);
+                assertTrue(out.contains("fd 3 of process " + w.pid() + " is " + ino) && out.contains("external"), out);
+                w.awaitGone(Duration.ofSeconds(30));
+
+                out = finish(jcriu(w.dir(), "restore", "-d", "-D", "imgs"), 1);
+                assertTrue(out.contains("fd 3 of process " + w.pid() + " is " + ino)
+                        && out.contains("--inherit-fd fd[N]:" + ino), out);
+                assertFalse(Files.exists(Path.of("/proc/" + w.pid())), "a refused restore creates nothing");
+
+                Process p = new ProcessBuilder("sh", "-c", "exec 3<&0 0</dev/null; readlink /proc/$$/fd/3; exec \"$0\" restore -d -D imgs"
+                        + " --inherit-fd \"fd[3]:" + ino + "\"", Gcc.projectDir().resolve("jcriu").toString())
+                        .directory(w.dir().toFile()).redirectErrorStream(true).start(); // stdin: a pipe of this JVM
+                try (var feed = p.getOutputStream()) {
+                    String given = finish(p, 0).lines().findFirst().orElseThrow();
+                    try (Workload r = Workload.adopt(w.pid(), w.dir()).seek(w.lineCount())) {
+                        String now = Files.readSymbolicLink(Path.of("/proc/" + r.pid() + "/fd/3")).toString();
+                        assertEquals(given, now, "fd 3 is the pipe given to jcriu as its fd 3");
+                        long at = Workload.number(r.awaitOutput("^count="), "count");
+                        r.awaitOutput("count=" + (at + 3));
+                        r.signal(Sig.SIGTERM);
+                        r.awaitOutput("exit code=0");
+                    }
+                }
+            } finally {
+                Sig.kill(writer, Sig.SIGKILL);
             }
         }
     }

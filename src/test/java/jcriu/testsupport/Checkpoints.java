@@ -36,9 +36,15 @@ public final class Checkpoints {
 
     /** Restores detached (reparented to init, like CRIU's -d) and wraps the process, reading on from {@code line}. */
     public static Workload restore(Path dir, Path workDir, int line) throws IOException {
+        return restore(dir, workDir, line, false);
+    }
+
+    /** As {@link #restore(Path, Path, int)}; {@code skipFileCheck}: files changed since the dump are used as they are. */
+    public static Workload restore(Path dir, Path workDir, int line, boolean skipFileCheck) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
-            Restorer.Result r = Restorer.restore(new RestoreOptions(dir, true, false, false), log(out));
+            Restorer.Result r = Restorer.restore(new RestoreOptions(dir, true, false, false,
+                    jcriu.restore.RestoreHooks.NONE, skipFileCheck), log(out));
             return Workload.adopt(r.pid(), workDir).seek(line);
         } catch (IOException | RuntimeException e) {
             throw new AssertionError("restore from " + dir + " failed: " + e.getMessage() + "\nlog:\n" + out, e);

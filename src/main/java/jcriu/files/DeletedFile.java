@@ -1,0 +1,75 @@
+package jcriu.files;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import com.google.protobuf.ByteString;
+
+import jcriu.image.pb.FdTypes;
+import jcriu.image.pb.FileEntry;
+import jcriu.image.pb.RegFileEntry;
+import jcriu.proc.FdInfo;
+import jcriu.sys.Sys;
+
+/**
+ * A regular file opened and then unlinked: its content is saved with the images (up to the
+ * ghost limit, CRIU's --ghost-limit; above it the dump is refused, naming the file), and the
+ * restore makes it again under its old name, opens it with its flags at its offset and
+ * unlinks it again. One file made again serves every description and shared mapping of it.
+ * Stored as a reg entry with jcriu's content fields, as a deleted file mapped shared is.
+ */
+public record DeletedFile(int id, String path, int flags, long pos, int mode, int uid, int gid, byte[] content)
+        implements OpenFile {
+    private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000;
+
+    static DeletedFile save(int id, String what, FdInfo fd, SaveContext ctx) throws IOException {
+        if (fd.stat().type() != RegularFile.S_IFREG) {
+            throw new IOException(what + " refers to a deleted file that is not a regular file; not supported");
+        }
+        Path link = Path.of("/proc/" + ctx.pid() + "/fd/" + fd.fd());
+        Map<String, Object> a = Files.readAttributes(link, "unix:mode,uid,gid,size");
+        long size = (Long) a.get("size");
+        if (size > ctx.ghostLimit()) {
+            throw new IOException(what + " refers to a deleted file of " + size + " bytes, more than the ghost limit of "
+                    + ctx.ghostLimit() + " bytes that a dump saves of a deleted file (--ghost-limit)");
+        }
+        byte[] content = Files.readAllBytes(link);
+        return new DeletedFile(id, fd.path().orElseThrow(), fd.flags() & ~O_CLOEXEC, fd.pos(), (Integer) a.get("mode"),
+                (Integer) a.get("uid"), (Integer) a.get("gid"), content);
+    }
+
+    static DeletedFile decode(FileEntry e) {
+        RegFileEntry r = e.getReg();
+        return new DeletedFile(e.getId(), r.getName(), r.getFlags() & ~O_CLOEXEC, r.getPos(), r.getMode(), r.getJcriuUid(),
+                r.getJcriuGid(), r.getJcriuContent().toByteArray());
+    }
+
+    @Override
+    public String describe() {
+        return path + " (deleted)";
+    }
+
+    @Override
+    public FileEntry encode() {
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(RegFileEntry.newBuilder().setId(id)
+                .setFlags(flags).setPos(pos).setName(path).setMode(mode).setFown(NO_OWNER).setSize(content.length)
+                .setJcriuContent(ByteString.copyFrom(content)).setJcriuUid(uid).setJcriuGid(gid).setJcriuDeleted(true))
+                .build();
+    }
+
+    /** A new description of the file made again (and unlinked again) for the whole tree. */
+    @Override
+    public int open(FileOpener opener) throws IOException {
+        int ghost = opener.ghost(this);
+        int fd = Sys.open("/proc/self/fd/" + ghost, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+        try {
+            if (pos != 0) Sys.lseek(fd, pos, 0);
+            return fd;
+        } catch (RuntimeException e) {
+            Sys.close(fd);
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package jcriu.files;
+
+import java.io.IOException;
+
+/** The dumped tree's descriptions, as a kind that refers to other descriptions sees them. */
+public interface TreeFiles {
+    /**
+     * The id of the description that epoll {@code efd} of process {@code pid} watches as its
+     * {@code toff}-th target registered under fd number {@code tfd} (inode {@code ino}), or -1 if
+     * no fd of the tree refers to that file any more.
+     */
+    int epollTarget(int pid, int efd, int tfd, int toff, long ino) throws IOException;
+}
