@@ -1,11 +1,12 @@
 /*
  * counter: the simplest "did the state survive?" workload.
  *
- * Usage: counter [pipe|extpipe|dropcaps|groupmate]
+ * Usage: counter [pipe|extpipe|dropcaps|groupmate|nobody]
  *   pipe: also keeps a pipe open on two fds; extpipe: holds only the read end of a pipe (fd 3)
  *   whose write end a "sleep 600" in its own session keeps; dropcaps: runs with reduced capabilities;
  *   groupmate: leaves a "sleep 600" behind in its process group and session that is not
- *   its child (double fork), printing "groupmate pid=<pid>"
+ *   its child (double fork), printing "groupmate pid=<pid>"; nobody: runs as uid/gid 65534 (no
+ *   capabilities left), so that only /proc, not prlimit64, tells its rlimits to a dump
  * Output (stdout, line buffered, stdout is a regular file):
  *   ready pid=<pid>
  *   count=<N>                 every 50 ms, N = 1, 2, 3, ... strictly +1 per line
@@ -21,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +109,12 @@ int main(int argc, char **argv)
 		d[0].inheritable |= 1u << CAP_KILL;
 		if (syscall(SYS_capset, &h, d))
 			return 5;
+	}
+
+	if (argc > 1 && strcmp(argv[1], "nobody") == 0) {
+		gid_t none[1] = { 65534 };
+		if (setgroups(1, none) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			return 6;
 	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -14,6 +14,8 @@
  *               survive long: Linux 6.18 answers any preemption inside it with SIGSEGV (the
  *               flags are deprecated since 6.0), and does the same when the stopped process
  *               is continued. Inspect it stopped.
+ *   norestart-thread  as norestart, but a second thread (not the main one) spins inside
+ *               stop_cs in its own glibc area, printing "worker tid=<tid> area=<p>" first.
  *   badversion  glibc's area; stop_cs with version 1 in its descriptor, stopped the same
  *               way, so a dump meets the bad descriptor. The kernel kills a thread whose
  *               rseq_cs points at a version != 0 descriptor at its next return to user space
@@ -178,6 +180,25 @@ static void *stopper(void *arg)
 	return NULL;
 }
 
+/* norestart-thread: the section runs in this thread, in its own registration. */
+static void *section_thread(void *arg)
+{
+	pthread_t stopper_thread;
+	struct rseq *rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	long r;
+
+	(void)arg;
+	printf("worker tid=%d area=%p\n", (int)syscall(SYS_gettid), (void *)rs);
+	if (pthread_create(&stopper_thread, NULL, stopper, NULL) != 0)
+		return NULL;
+	while (!stopper_running)
+		;
+	r = stop_cs(rs);
+	pthread_join(stopper_thread, NULL);
+	printf("continued result=%s\n", r == 0 ? "aborted" : r == 1 ? "committed" : "BAD");
+	return NULL;
+}
+
 static struct rseq private_area __attribute__((aligned(32)));
 
 static volatile sig_atomic_t term_requested, report_requested;
@@ -270,7 +291,8 @@ int main(int argc, char **argv)
 		start = private_cs_start;
 		end = private_cs_end;
 		abort_ip = private_cs_abort;
-	} else if (strcmp(mode, "norestart") == 0 || strcmp(mode, "badversion") == 0) {
+	} else if (strcmp(mode, "norestart") == 0 || strcmp(mode, "badversion") == 0
+		   || strcmp(mode, "norestart-thread") == 0) {
 		stop_mode = 1;
 		desc = &stop_cs_desc;
 		start = stop_cs_start;
@@ -284,13 +306,26 @@ int main(int argc, char **argv)
 	       (int)getpid(), mode, kind, (void *)rs, sig, (void *)desc, (void *)start, (void *)end,
 	       (void *)abort_ip, (void *)start, (void *)end);
 	if (stop_mode) {
-		long r;
-
-		if (strcmp(mode, "norestart") == 0)
+		if (strcmp(mode, "badversion") != 0)
 			desc->flags = RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL;
 		else
 			desc->version = 1;
 		printf("stopping flags=%u version=%u\n", desc->flags, desc->version);
+		if (strcmp(mode, "norestart-thread") == 0) {
+			pthread_t worker;
+
+			if (pthread_create(&worker, NULL, section_thread, NULL) != 0) {
+				printf("pthread_create failed\nexit code=2\n");
+				return 2;
+			}
+			pthread_join(worker, NULL);
+			desc->flags = 0;
+			stop_mode = 0; /* done: the main loop follows */
+		}
+	}
+	if (stop_mode) {
+		long r;
+
 		if (pthread_create(&stopper_thread, NULL, stopper, NULL) != 0) {
 			printf("pthread_create failed\nexit code=2\n");
 			return 2;

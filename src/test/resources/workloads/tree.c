@@ -16,9 +16,11 @@
  *               itself with signal N); prints "child pid=X", then "zombie ready" once the
  *               child is a zombie; on SIGUSR1 reaps it and prints "reaped pid=X status=S"
  *               (S as waitpid reports it); on SIGTERM prints "exit code=0".
- *   stopchild   forks a child printing "child count=N" every 50 ms (strictly +1); prints
- *               "child pid=X"; on SIGTERM kills the child, reaps it and prints
- *               "exit code=0".
+ *   stopchild [pgrp]  forks a child printing "child count=N" every 50 ms (strictly +1) (with
+ *               "pgrp", in a process group of its own, not orphaned, where SIGTSTP stops it);
+ *               prints "child pid=X"; on SIGUSR1 prints "child stopped by S" (WSTOPSIG of
+ *               waitpid(WUNTRACED)) or "child not stopped"; on SIGTERM kills the child, reaps
+ *               it and prints "exit code=0".
  *   append      opens "shared.txt" (no O_APPEND: one offset shared after fork), forks; parent
  *               and child each write "p <n>\n" / "c <n>\n" lines of fixed size every 20 ms;
  *               on SIGTERM (to the parent, which passes it on) both stop, the parent reaps the child and prints
@@ -232,7 +234,7 @@ static int zombie(const char *how)
 	return 0;
 }
 
-static int stopchild(void)
+static int stopchild(int own_group)
 {
 	pid_t kid = fork();
 
@@ -241,14 +243,29 @@ static int stopchild(void)
 	if (kid == 0) {
 		unsigned long n = 0;
 
+		if (own_group)
+			setpgid(0, 0);
+
 		for (;;) {
 			nap(50);
 			say("child count=%lu\n", ++n);
 		}
 	}
+	if (own_group)
+		setpgid(kid, kid); /* either may run first */
 	say("child pid=%d\n", kid);
-	while (!term_requested)
+	while (!term_requested) {
 		nap(50);
+		if (usr1_requested) {
+			int st;
+
+			usr1_requested = 0;
+			if (waitpid(kid, &st, WUNTRACED | WNOHANG) == kid && WIFSTOPPED(st))
+				say("child stopped by %d\n", WSTOPSIG(st));
+			else
+				say("child not stopped\n");
+		}
+	}
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
 	say("exit code=0\n");
@@ -437,7 +454,7 @@ int main(int argc, char **argv)
 	else if (argc > 2 && strcmp(argv[1], "zombie") == 0)
 		r = zombie(argv[2]);
 	else if (argc > 1 && strcmp(argv[1], "stopchild") == 0)
-		r = stopchild();
+		r = stopchild(argc > 2 && strcmp(argv[2], "pgrp") == 0);
 	else if (argc > 1 && strcmp(argv[1], "append") == 0)
 		r = append();
 	else if (argc > 1 && strcmp(argv[1], "pipe") == 0)

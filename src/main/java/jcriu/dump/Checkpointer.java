@@ -133,6 +133,7 @@ public final class Checkpointer {
         FileTable files = null;
         try {
             members = open(tree);
+            for (Member m : members) ProcessAttrsReader.refuse(m.pid(), m.frozen.frozen().tids()); // before any injection
             checkTopology(tree, opts);
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
@@ -202,6 +203,7 @@ public final class Checkpointer {
         DumpEngine.Injected inj = eng.inject(leader, m.mem, true);
         Map<Integer, DumpEngine.Injected> perThread = new HashMap<>();
         for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, m.mem, false));
+        jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log).read(pid, early, m.mem);
         ProcStat stat = Stat.read(PROC, pid);
         ProcStatus status = Status.read(PROC, pid);
         DumpEngine.MmParts parts;
@@ -222,7 +224,8 @@ public final class Checkpointer {
         int personality = ProcAttrs.personality(PROC, pid);
         return new ProcessState(pid, m.frozen.ppid(), stat.pgrp(), stat.session(), stat.comm(), threads,
                 inj.sigactions(), tracer.peekSiginfo(pid, true), eng.mm(pid, stat, parts, inj.brk()), fds, cwd, root,
-                status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, m.frozen.stopped());
+                status.umask().orElseThrow(), eng.creds(status), eng.rlimits(pid), personality, m.frozen.stopSignal(),
+                attrs);
     }
 
     private static List<ZombieState> zombies(TreeFreezer.FrozenTree tree) {

@@ -308,9 +308,18 @@ final class DumpEngine {
 
     record MmParts(List<VmaState> vmas, List<PageRun> runs, List<PageRun> inParent) {}
 
-    long[][] rlimits(int pid) {
+    long[][] rlimits(int pid) throws IOException {
         long[][] out = new long[RLIMIT_NLIMITS][];
-        for (int r = 0; r < RLIMIT_NLIMITS; r++) out[r] = Sys.prlimit(pid, r, null);
+        try {
+            for (int r = 0; r < RLIMIT_NLIMITS; r++) out[r] = Sys.prlimit(pid, r, null);
+        } catch (SysException e) {
+            if (e.errno() != jcriu.sys.Errno.EPERM) throw e;
+            // a process of another user: prlimit64 needs CAP_SYS_RESOURCE even to read, /proc does not
+            long[][] all = jcriu.proc.Limits.read(PROC, pid);
+            if (all.length < RLIMIT_NLIMITS) throw new IOException("/proc/" + pid + "/limits lists " + all.length
+                    + " resources, fewer than " + RLIMIT_NLIMITS);
+            out = java.util.Arrays.copyOf(all, RLIMIT_NLIMITS);
+        }
         return out;
     }
 

@@ -21,7 +21,11 @@ final class DumpStatistics {
         DumpStatsEntry.Builder b = DumpStatsEntry.newBuilder()
                 .setFreezingTime(StatsImage.micros(frozenNs - startNs))
                 .setFrozenTime(StatsImage.micros(endNs - frozenNs))
-                .setPagesLazy(0);
+                .setPagesLazy(0)
+                // shared memory objects are not written apart (their pages are in the pages of a
+                // process that maps them), so none of CRIU's shmem pages: present, and zero, since
+                // readers such as zdtm add them to the process pages
+                .setShpagesScanned(0).setShpagesSkippedParent(0).setShpagesWritten(0);
         if (pages != null) {
             b.setMemdumpTime(StatsImage.micros(pages.totalNs())).setMemwriteTime(StatsImage.micros(pages.writeNs()))
                     .setPagesScanned(pages.pagesScanned()).setPagesSkippedParent(pages.pagesScanned()

@@ -57,8 +57,9 @@ public final class CriuLayout {
     /**
      * task_core_entry.timers: CRIU's restore reads the interval and POSIX timers from here and,
      * when the field is absent, falls back to the old posix-timers image, which it refuses as
-     * deprecated (criu/timer.c, prepare_posix_timers()). jcriu saves no timers yet and restores
-     * none, so its images say so: all three itimers disarmed, no POSIX timer.
+     * deprecated (criu/timer.c, prepare_posix_timers()). So the field is always there: this
+     * default (all three itimers disarmed, no POSIX timer) is replaced by the saved timers
+     * ({@link AttrsCodec#putCore}) when the process has any.
      */
     public static jcriu.image.pb.TaskTimersEntry noTimers() {
         jcriu.image.pb.ItimerEntry off = jcriu.image.pb.ItimerEntry.newBuilder().setIsec(0).setIusec(0).setVsec(0)
@@ -139,9 +140,9 @@ public final class CriuLayout {
             if (alone && v.size() == vvar + vclock) {
                 long mid = v.start() + vvar;
                 out.add(new jcriu.state.VmaState(v.start(), mid, v.pgoff(), v.prot(), v.flags(), v.kind(), v.path(),
-                        v.dev(), v.ino(), v.madvise()));
+                        v.dev(), v.ino(), v.madvise(), v.attrs()));
                 out.add(new jcriu.state.VmaState(mid, v.end(), v.pgoff(), v.prot(), v.flags(),
-                        jcriu.state.VmaState.Kind.VVAR_VCLOCK, v.path(), v.dev(), v.ino(), v.madvise()));
+                        jcriu.state.VmaState.Kind.VVAR_VCLOCK, v.path(), v.dev(), v.ino(), v.madvise(), v.attrs()));
             } else {
                 out.add(v);
             }

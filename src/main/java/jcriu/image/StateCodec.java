@@ -144,7 +144,7 @@ public final class StateCodec {
             }
         }
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
-            o.write(mm(st.mm(), fileIds, files));
+            o.write(AttrsCodec.putMm(mm(st.mm(), fileIds, files).toBuilder(), st.attrs()).build());
         }
         writePagemap(dir, st.pid(), id, st.mm().pages(), st.mm().pagesInParent());
         try (ImageOutput o = dir.create(ImageFile.fdinfo(id))) {
@@ -214,6 +214,7 @@ public final class StateCodec {
         CoreEntry.Builder c = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setThreadInfo(ti).setThreadCore(tc);
         if (leader) {
             TaskCoreEntry.Builder task = TaskCoreEntry.newBuilder().setTaskState(st.wasStopped() ? TASK_STOPPED : TASK_ALIVE)
+                    .setStopSigno(st.stopSignal())
                     .setExitCode(0).setPersonality(st.personality()).setFlags(0).setBlkSigset(t.sigmask())
                     .setComm(st.comm()).setTimers(CriuLayout.noTimers());
             TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
@@ -226,6 +227,7 @@ public final class StateCodec {
             }
             c.setTc(task);
         }
+        AttrsCodec.putCore(c, st.attrs(), t.tid(), leader);
         return c.build();
     }
 
@@ -261,7 +263,7 @@ public final class StateCodec {
                     .setProt(v.prot()).setFlags(CriuLayout.vmaFlags(v)).setStatus(status(v)).setFd(-1)
                     .setShmid(v.kind() == VmaState.Kind.ANON_SHARED ? v.ino() : 0);
             if (v.path() != null) {
-                int flags = (v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0) ? 2 : 0;
+                int flags = v.kind() == VmaState.Kind.FILE_SHARED ? v.attrs().fileFlags() : 0;
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
                 e.setShmid(id).setFdflags(flags);
                 var snap = v.kind() == VmaState.Kind.FILE_SHARED ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
@@ -276,6 +278,7 @@ public final class StateCodec {
             long madv = 0;
             for (int a : v.madvise()) madv |= 1L << a;
             if (madv != 0) e.setMadv(madv);
+            AttrsCodec.putVma(e, v);
             m.addVmas(e);
         }
         List<VmaEntry> merged = CriuLayout.mergeVvar(m.getVmasList());
@@ -391,7 +394,8 @@ public final class StateCodec {
         return new ProcessState(pid, ps.getPpid(), ps.getPgid(), ps.getSid(), task.getComm(), threads, acts,
                 infos(task.getSignalsS()), mm, fds, pathOf(files, fs.getCwdId(), "cwd"),
                 pathOf(files, fs.getRootId(), "root"), fs.getUmask(), creds, rl, task.getPersonality(),
-                task.getTaskState() == TASK_STOPPED);
+                task.getTaskState() != TASK_STOPPED ? 0 : task.hasStopSigno() && stopSignal(task.getStopSigno())
+                        ? task.getStopSigno() : 19 /* SIGSTOP, as CRIU for images without stop_signo */, AttrsCodec.read(dir, pid, ps.getThreadsList()));
     }
 
     private static List<PipeState> readPipes(ImageDir dir) throws IOException {
@@ -496,8 +500,8 @@ public final class StateCodec {
             List<Integer> adv = new ArrayList<>();
             for (int a = 0; a < 64; a++) if ((e.getMadv() & (1L << a)) != 0) adv.add(a);
             long ino = kind == VmaState.Kind.ANON_SHARED ? e.getShmid() : 0;
-            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), e.getFlags(), kind, path, 0, ino,
-                    adv.stream().mapToInt(Integer::intValue).toArray()));
+            vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), AttrsCodec.mmapFlags(e), kind,
+                    path, 0, ino, adv.stream().mapToInt(Integer::intValue).toArray(), AttrsCodec.vmaAttrs(e)));
         }
         List<PageRun> runs = new ArrayList<>(), inParent = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.pagemap(pid))) {
@@ -538,5 +542,10 @@ public final class StateCodec {
         if ((status & VmaStatus.FILE_PRIVATE) != 0) return VmaState.Kind.FILE_PRIVATE;
         if ((status & VmaStatus.ANON_SHARED) != 0) return VmaState.Kind.ANON_SHARED;
         return VmaState.Kind.ANON_PRIVATE;
+    }
+
+    /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals a process can be stopped by. */
+    private static boolean stopSignal(int sig) {
+        return sig >= 19 && sig <= 22;
     }
 }

@@ -45,6 +45,16 @@ public final class Freezer {
      */
     public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log, java.time.Duration timeout)
             throws IOException {
+        return freeze(tracer, pid, log, timeout, tid -> { });
+    }
+
+    /**
+     * As {@link #freeze(Tracer, int, Consumer, java.time.Duration)}, calling {@code afterSeize}
+     * with each thread between its PTRACE_SEIZE and its PTRACE_INTERRUPT: tests use it to make a
+     * signal arrive in that window, where it is reported before the interrupt stop.
+     */
+    public static Frozen freeze(Tracer tracer, int pid, Consumer<String> log, java.time.Duration timeout,
+                                java.util.function.IntConsumer afterSeize) throws IOException {
         long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
         Set<Integer> stopped = new LinkedHashSet<>();
         try {
@@ -57,11 +67,15 @@ public final class Freezer {
                     } catch (SysException e) {
                         if (e.is(Errno.ESRCH)) continue; // exited between the listing and the seize
                         if (e.is(Errno.EPERM)) {
-                            throw new IOException("cannot trace thread " + tid + " of process " + pid
-                                    + ": already traced by another process, or not permitted (" + e.getMessage() + ")");
+                            int tracer0 = tracerOf(tid);
+                            throw new IOException("cannot trace thread " + tid + " of process " + pid + ": "
+                                    + (tracer0 > 0 ? "it is traced by process " + tracer0 + " (" + comm(tracer0)
+                                            + "); a process under another tracer cannot be dumped"
+                                            : "not permitted (" + e.getMessage() + ")"));
                         }
                         throw e;
                     }
+                    afterSeize.accept(tid);
                     tracer.interrupt(tid);
                     fresh.add(tid);
                 }
@@ -154,6 +168,26 @@ public final class Freezer {
             } catch (SysException ignored) {
                 // thread already gone
             }
+        }
+    }
+
+    /** TracerPid of a task, 0 if none or unknown. */
+    private static int tracerOf(int tid) {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc", Integer.toString(tid), "status"))) {
+                if (l.startsWith("TracerPid:")) return Integer.parseInt(l.substring(10).strip());
+            }
+        } catch (IOException | NumberFormatException e) {
+            // gone meanwhile: the caller's message stands without a name
+        }
+        return 0;
+    }
+
+    private static String comm(int pid) {
+        try {
+            return Files.readString(Path.of("/proc", Integer.toString(pid), "comm")).strip();
+        } catch (IOException e) {
+            return "exited";
         }
     }
 

@@ -46,9 +46,11 @@ import jcriu.state.PageRun;
  *     and not the 4 KiB zero page. The zero page is recognised by looking its PFN up in
  *     {@code procRoot/kpageflags}; without PFNs or without access to kpageflags it cannot be
  *     told apart and is dumped (correct, only larger).</li>
- * <li>ANON_SHARED, SYSV_SHM, AIO_RING: every PM_PRESENT or PM_SWAP page (all are PM_FILE,
- *     being shmem). Only pages this process has mapped are seen: pages of the shared object
- *     that only another process touched, or that were swapped out of shmem, are not.</li>
+ * <li>ANON_SHARED: every page its shmem object holds in the mapped window, found with
+ *     SEEK_DATA/SEEK_HOLE on the object (through map_files), since the page tables show only
+ *     the pages this process touched itself; the page tables as for SYSV_SHM when the object
+ *     cannot be opened.</li>
+ * <li>SYSV_SHM, AIO_RING: every PM_PRESENT or PM_SWAP page (all are PM_FILE, being shmem).</li>
  * <li>VDSO: the whole VMA, present or not, since it is code the kernel supplies and a restore
  *     compares it in full (an unfaulted vDSO page still has content).</li>
  * <li>FILE_SHARED, shared OTHER, VVAR, VVAR_VCLOCK, VSYSCALL, UPROBES, and any VMA with the
@@ -122,8 +124,48 @@ public final class Pagemap implements Closeable {
                 addRun(runs, vma.start(), vma.pages());
                 yield runs;
             }
-            case PRIVATE, SHARED -> scan(vma.start(), vma.pages(), rule);
+            case PRIVATE -> scan(vma.start(), vma.pages(), rule);
+            case SHARED -> {
+                List<PageRun> object = vma.kind() == VmaKind.ANON_SHARED ? objectRuns(vma) : null;
+                yield object != null ? object : scan(vma.start(), vma.pages(), rule);
+            }
         };
+    }
+
+    /**
+     * The pages of shared anonymous memory that its object holds, found in the object itself
+     * (SEEK_DATA/SEEK_HOLE on its shmem file, opened through map_files) rather than in this
+     * process's page tables: a page only another process touched, or one swapped out, is in the
+     * object but not mapped here, and would otherwise be lost. Null when the object cannot be
+     * opened (then the page tables are all there is to go by).
+     */
+    private List<PageRun> objectRuns(Vma vma) throws IOException {
+        Path f = ProcIo.pidDir(procRoot, pid).resolve(String.format("map_files/%x-%x", vma.start(), vma.end()));
+        int fd;
+        try {
+            fd = jcriu.sys.Sys.open(f.toString(), 0 /* O_RDONLY */ | 02000000 /* O_CLOEXEC */);
+        } catch (jcriu.sys.SysException e) {
+            return null;
+        }
+        try {
+            List<PageRun> runs = new ArrayList<>();
+            long from = vma.pgoff(), to = vma.pgoff() + (vma.end() - vma.start());
+            long at = from;
+            while (at < to) {
+                long data = jcriu.sys.Sys.seekDataOrHole(fd, at, true);
+                if (data < 0 || data >= to) break;
+                long hole = Math.min(to, jcriu.sys.Sys.seekDataOrHole(fd, data, false));
+                long first = data & ~(long) (PAGE_SIZE - 1), end = (hole + PAGE_SIZE - 1) & ~(long) (PAGE_SIZE - 1);
+                end = Math.min(end, to);
+                addRun(runs, vma.start() + (first - from), (end - first) / PAGE_SIZE);
+                at = end;
+            }
+            return runs;
+        } catch (jcriu.sys.SysException e) {
+            throw new ProcException(f, "cannot find the pages of the shared memory object: " + e.getMessage());
+        } finally {
+            jcriu.sys.Sys.close(fd);
+        }
     }
 
     /** Raw entries for {@code pages} pages from {@code addr}. */

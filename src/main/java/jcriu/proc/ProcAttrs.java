@@ -3,6 +3,7 @@ package jcriu.proc;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 
 /** Single-value files and links of /proc/PID. */
@@ -61,6 +62,41 @@ public final class ProcAttrs {
         long v = ProcIo.parseUDec(ProcIo.single(text, f), f, 1, "loginuid");
         if (v > 0xffffffffL) throw new ProcException(f, 1, "loginuid " + v + " exceeds 32 bits");
         return OptionalLong.of(v);
+    }
+
+    /** /proc/PID/oom_score_adj: -1000..1000. */
+    public static int oomScoreAdj(Path procRoot, int pid) throws IOException {
+        Path f = ProcIo.pidDir(procRoot, pid).resolve("oom_score_adj");
+        return ProcIo.parseInt(ProcIo.single(ProcIo.readText(procRoot, pid, f), f), f, 1, "oom_score_adj");
+    }
+
+    /** /proc/PID/coredump_filter, printed as 8 hex digits. */
+    public static int coredumpFilter(Path procRoot, int pid) throws IOException {
+        Path f = ProcIo.pidDir(procRoot, pid).resolve("coredump_filter");
+        return (int) ProcIo.parseHex(ProcIo.single(ProcIo.readText(procRoot, pid, f), f), f, 1, "coredump_filter");
+    }
+
+    /**
+     * The nice value of the process's autogroup ("/autogroup-29 nice 0"); empty without
+     * CONFIG_SCHED_AUTOGROUP or when autogrouping is off (the kernel then prints nothing).
+     */
+    public static OptionalInt autogroupNice(Path procRoot, int pid) throws IOException {
+        Path f = ProcIo.pidDir(procRoot, pid).resolve("autogroup");
+        String text;
+        try {
+            text = ProcIo.readText(procRoot, pid, f);
+        } catch (NoSuchFileException e) {
+            return OptionalInt.empty();
+        }
+        if (text.isBlank()) return OptionalInt.empty();
+        String[] t = ProcIo.tokens(ProcIo.single(text, f));
+        if (t.length != 3 || !t[1].equals("nice")) throw new ProcException(f, 1, "not '/autogroup-N nice V': " + text);
+        return OptionalInt.of(ProcIo.parseInt(t[2], f, 1, "autogroup nice"));
+    }
+
+    /** readlink /proc/PID/ns/NAME, e.g. "mnt:[4026531841]". */
+    public static String namespace(Path procRoot, int pid, String name) throws IOException {
+        return link(procRoot, pid, "ns/" + name);
     }
 
     private static String link(Path procRoot, int pid, String name) throws IOException {

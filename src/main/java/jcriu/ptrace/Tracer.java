@@ -180,6 +180,15 @@ public final class Tracer {
         }
     }
 
+    /** si_signo of the siginfo of the stop the tracee is in (PTRACE_GETSIGINFO): for a group stop, the signal that stopped it. */
+    public int stopSigno(int tid) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(SIGINFO_SIZE, 8);
+            ptrace("PTRACE_GETSIGINFO", 0x4202, tid, 0, m.address());
+            return m.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
     public RseqConfig getRseqConfig(int tid) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(32, 8);

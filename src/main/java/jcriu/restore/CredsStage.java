@@ -2,7 +2,6 @@ package jcriu.restore;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 import jcriu.inject.Injector;
 import jcriu.sys.Errno;
@@ -13,7 +12,8 @@ import jcriu.sys.Nr;
  * capability sets. Applied last, since they may take away what the other stages need.
  */
 final class CredsStage {
-    private static final int PR_CAPBSET_DROP = 24, PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47;
+    private static final int PR_CAPBSET_DROP = 24, PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47, PR_SET_SECUREBITS = 28;
+    private static final int SECBIT_KEEP_CAPS = 1 << 4, SECBIT_KEEP_CAPS_LOCKED = 1 << 5;
 
     private CredsStage() {}
 
@@ -28,18 +28,19 @@ final class CredsStage {
             if (r == -Errno.EINVAL) break; // past the last capability this kernel knows
             if (r < 0) throw new IOException("PR_CAPBSET_DROP(" + cap + ") failed: " + Errno.name((int) -r));
         }
-        boolean allRoot = Arrays.stream(c.uid()).allMatch(x -> x == 0) && Arrays.stream(c.gid()).allMatch(x -> x == 0);
-        if (!allRoot) {
-            inj.call("prctl(PR_SET_KEEPCAPS)", Nr.PRCTL, PR_SET_KEEPCAPS, 1, 0, 0, 0); // keep them across setresuid
-            long g = t.ctl().alloc(4L * Math.max(1, c.groups().length));
-            ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
-            for (int x : c.groups()) b.putInt(x);
-            t.mem().write(g, b.array());
-            inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
-            inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
-            inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
-            inj.call("prctl(PR_SET_KEEPCAPS, 0)", Nr.PRCTL, PR_SET_KEEPCAPS, 0, 0, 0, 0);
-        }
+        // Secure bits before the ids change (NO_SETUID_FIXUP and KEEP_CAPS decide what setresuid does to the
+        // capabilities), with KEEP_CAPS on so that capset below can still give the saved sets.
+        int secbits = ProcessAttrsRestorer.secureBits(t.st(), inj.tid());
+        inj.call("prctl(PR_SET_SECUREBITS)", Nr.PRCTL, PR_SET_SECUREBITS,
+                (secbits | SECBIT_KEEP_CAPS) & ~(SECBIT_KEEP_CAPS_LOCKED & ~secbits), 0, 0, 0);
+        // Supplementary groups always, root's included: a root process may have some of its own.
+        long g = t.ctl().alloc(4L * Math.max(1, c.groups().length));
+        ByteBuffer b = ControlArea.le(4 * Math.max(1, c.groups().length));
+        for (int x : c.groups()) b.putInt(x);
+        t.mem().write(g, b.array());
+        inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
+        inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
+        inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
         // capset: header {version 3, pid 0 (self)}, then two {effective, permitted, inheritable} words.
         long hdr = t.ctl().alloc(8), data = t.ctl().alloc(24);
         t.mem().write(hdr, ControlArea.le(8).putInt(0x20080522).putInt(0).array());
@@ -54,6 +55,12 @@ final class CredsStage {
             if ((c.capAmb() & (1L << cap)) != 0) {
                 inj.call("PR_CAP_AMBIENT_RAISE(" + cap + ")", Nr.PRCTL, PR_CAP_AMBIENT, 2, cap, 0, 0);
             }
+        }
+        if ((secbits & SECBIT_KEEP_CAPS) == 0) {
+            inj.call("prctl(PR_SET_KEEPCAPS, 0)", Nr.PRCTL, PR_SET_KEEPCAPS, 0, 0, 0, 0); // needs no capability
+        }
+        if ((secbits & SECBIT_KEEP_CAPS_LOCKED) != 0 && (secbits & SECBIT_KEEP_CAPS) == 0) {
+            inj.call("prctl(PR_SET_SECUREBITS) final", Nr.PRCTL, PR_SET_SECUREBITS, secbits, 0, 0, 0);
         }
         t.log().debug(String.format("creds of tid %d: uid %d gid %d, caps eff %#x prm %#x inh %#x bnd %#x amb %#x",
                 inj.tid(), c.uid()[0], c.gid()[0], c.capEff(), c.capPrm(), c.capInh(), c.capBnd(), c.capAmb()));

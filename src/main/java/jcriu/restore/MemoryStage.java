@@ -149,7 +149,9 @@ final class MemoryStage {
                     && t.st().mm().snapshotOf(v.path()).map(jcriu.state.FileSnapshot::deleted).orElse(false)) {
                 fd = files.fetch(t, shm.ghostFd(v.path()));
             } else if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
-                boolean rw = v.kind() == VmaState.Kind.FILE_SHARED && (v.prot() & VmaState.PROT_WRITE) != 0;
+                // opened as the original was: a read-only mapping of a read-write file may be mprotect'ed writable
+                boolean rw = v.kind() == VmaState.Kind.FILE_SHARED
+                        && ((v.attrs().fileFlags() & 3) == O_RDWR || (v.prot() & VmaState.PROT_WRITE) != 0);
                 fd = openIn(t, v.path(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
             } else {
                 flags |= VmaState.MAP_ANONYMOUS;

@@ -40,6 +40,7 @@ final class ProcessRebuild implements AutoCloseable {
     private final SharedMemory shm;
     private final List<Integer> threadsCreated;
     private final Log log;
+    private final ProcessAttrsRestorer attrs;
     private TaskMemory mem;
     private Target target;
 
@@ -53,6 +54,7 @@ final class ProcessRebuild implements AutoCloseable {
         this.shm = shm;
         this.threadsCreated = threadsCreated;
         this.log = log;
+        this.attrs = new ProcessAttrsRestorer(st, log);
     }
 
     PageStore pages() { return pages; }
@@ -112,6 +114,7 @@ final class ProcessRebuild implements AutoCloseable {
 
     /** Returns the pages written (those a child kept from its parent, still shared, not counted). */
     long memory(Inheritance inherited) throws IOException {
+        attrs.enterCgroups(st.pid()); // before any memory of its own is charged
         return MemoryStage.run(target, pages, shm, files, inherited);
     }
 
@@ -120,10 +123,12 @@ final class ProcessRebuild implements AutoCloseable {
         files.install(t);
         AttrsStage.run(t);
         ThreadStage.setup(t, t.inj(), st.leader());
+        attrs.restoreProcess(t.inj(), t.mem(), t.ctl(), st.pid());
         for (ThreadState other : st.threads()) {
-            if (other.tid() != st.pid()) ThreadStage.create(t, other, threadsCreated);
+            if (other.tid() != st.pid()) ThreadStage.create(t, other, threadsCreated, attrs);
         }
         CredsStage.run(t, t.inj());
+        attrs.restoreThread(t.inj(), t.mem(), t.ctl(), st.pid()); // the leader last: its timers may notify any thread
         ThreadStage.finishLeader(t);
     }
 

@@ -59,7 +59,7 @@ final class ThreadStage {
      * A thread of the process: clone3 with its TID, injected in the leader, then its own state
      * by injection in itself. It stays stopped (a tracee) until the whole tree is released.
      */
-    static void create(Target t, ThreadState th, List<Integer> created) throws IOException {
+    static void create(Target t, ThreadState th, List<Integer> created, ProcessAttrsRestorer attrs) throws IOException {
         t.ctl().reset();
         long args = t.ctl().alloc(88), tidArray = t.ctl().alloc(8);
         ByteBuffer ca = ControlArea.le(88);
@@ -81,6 +81,7 @@ final class ThreadStage {
         inj.useStack(t.ctl().stackTop());
         setup(t, inj, th);
         CredsStage.run(t, inj); // credentials are per thread; the leader's come last, after all clones
+        attrs.restoreThread(inj, t.mem(), t.ctl(), th.tid()); // after the credentials, which reset some of it
         Resume fin = resume(t, inj, th);
         inj.finish(fin.regs());
         lastWrites(t, th);

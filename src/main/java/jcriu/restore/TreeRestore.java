@@ -336,21 +336,46 @@ final class TreeRestore {
         opts.hooks().beforeResume(tree.root().pid()); // CRIU's pre-resume, once for the tree
         List<ProcessState> order = new ArrayList<>(tree.processes());
         java.util.Collections.reverse(order);
+        List<jcriu.proc.ProcStat> all = tree.processes().stream().anyMatch(p -> p.wasStopped() && p.stopSignal() != SIGSTOP)
+                ? jcriu.proc.Stat.all(java.nio.file.Path.of("/proc")) : List.of();
         for (ProcessState p : order) {
             applySched(p);
             // The leader goes first: with SIGSTOP it starts a group stop that the others join
             // before they run a single instruction of their own. The signal is queued rather than
             // passed to PTRACE_DETACH, which a task parked at an event stop would not take.
             boolean stop = opts.leaveStopped() || p.wasStopped();
-            if (stop) Sys.tgkill(p.pid(), p.pid(), SIGSTOP);
+            if (stop) Sys.tgkill(p.pid(), p.pid(), p.wasStopped() ? stopSignal(p, all) : SIGSTOP);
             tracer.detach(p.pid(), 0);
+            // Stopped, the leader has marked the group stop pending in every thread: detached after
+            // that, a thread stops before it returns to user space (else it may run a little first,
+            // and inside an rseq section with the deprecated NO_RESTART flags the kernel kills it).
+            if (stop) awaitStopped(p.pid());
             for (ThreadState t : p.threads()) {
                 if (t.tid() != p.pid()) tracer.detach(t.tid(), 0);
             }
-            if (stop) awaitStopped(p.pid());
             log.info("pid " + p.pid() + " restored with " + p.threads().size() + " thread(s) and "
                     + (stop ? "left stopped" : "running"));
         }
+    }
+
+    /**
+     * The signal that had stopped {@code p} (its parent's waitpid sees the same WSTOPSIG), unless
+     * it would not stop it now: SIGTSTP, SIGTTIN and SIGTTOU are discarded in an orphaned process
+     * group and run a handler if there is one; then SIGSTOP, which always stops.
+     */
+    private int stopSignal(ProcessState p, List<jcriu.proc.ProcStat> all) {
+        int sig = p.stopSignal();
+        if (sig == SIGSTOP) return sig;
+        boolean handled = p.sigactions().stream().anyMatch(a -> a.sig() == sig && a.handler() != 0);
+        int pgrp = p.pgid(), sid = p.sid();
+        boolean orphaned = all.stream().filter(q -> q.pgrp() == pgrp).noneMatch(q -> all.stream()
+                .anyMatch(parent -> parent.pid() == q.ppid() && parent.pgrp() != pgrp && parent.session() == sid));
+        if (handled || orphaned) {
+            log.debug("pid " + p.pid() + " was stopped by signal " + sig + "; stopped by SIGSTOP instead ("
+                    + (handled ? "it has a handler for it" : "its process group is orphaned") + ")");
+            return SIGSTOP;
+        }
+        return sig;
     }
 
     /**

@@ -161,6 +161,50 @@ public final class Sys {
         }
     }
 
+    private static final int IOPRIO_WHO_PROCESS = 1;
+
+    /** ioprio_get(IOPRIO_WHO_PROCESS, tid): the I/O priority of one thread. */
+    public static int ioprioGet(int tid) {
+        return (int) callFor("tid " + tid, "ioprio_get", Nr.IOPRIO_GET, IOPRIO_WHO_PROCESS, tid);
+    }
+
+    public static void ioprioSet(int tid, int prio) {
+        callFor("tid " + tid, "ioprio_set(" + Integer.toHexString(prio) + ")", Nr.IOPRIO_SET, IOPRIO_WHO_PROCESS, tid,
+                prio);
+    }
+
+    private static final int CPU_MASK_BYTES = 1024; // 8192 CPUs
+
+    /** sched_getaffinity for any thread: the mask in 64-bit words, trailing zero words dropped. */
+    public static long[] schedGetaffinity(int tid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(CPU_MASK_BYTES, 8);
+            long n = callFor("tid " + tid, "sched_getaffinity", Nr.SCHED_GETAFFINITY, tid, CPU_MASK_BYTES, m.address());
+            long[] words = m.asSlice(0, n).toArray(ValueLayout.JAVA_LONG);
+            int len = words.length;
+            while (len > 0 && words[len - 1] == 0) len--;
+            return java.util.Arrays.copyOf(words, len);
+        }
+    }
+
+    public static void schedSetaffinity(int tid, long[] mask) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(8L * Math.max(1, mask.length), 8);
+            for (int i = 0; i < mask.length; i++) m.set(ValueLayout.JAVA_LONG, 8L * i, mask[i]);
+            callFor("tid " + tid, "sched_setaffinity", Nr.SCHED_SETAFFINITY, tid, 8L * Math.max(1, mask.length),
+                    m.address());
+        }
+    }
+
+    /** The utilization clamps of sched_getattr: {util_min, util_max} (both 0 without CONFIG_UCLAMP_TASK). */
+    public static int[] schedUtilClamp(int tid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(SCHED_ATTR_SIZE, 8);
+            callFor("tid " + tid, "sched_getattr", Nr.SCHED_GETATTR, tid, a.address(), SCHED_ATTR_SIZE, 0);
+            return new int[] {a.get(ValueLayout.JAVA_INT, 48), a.get(ValueLayout.JAVA_INT, 52)};
+        }
+    }
+
     /** prctl on the calling process (e.g. PR_SET_CHILD_SUBREAPER). */
     public static long prctl(int option, long a2, long a3, long a4, long a5) {
         return call("prctl(" + option + ")", Nr.PRCTL, option, a2, a3, a4, a5);
@@ -272,6 +316,19 @@ public final class Sys {
 
     public static long lseek(int fd, long offset, int whence) {
         return call("lseek(" + fd + ")", Nr.LSEEK, fd, offset, whence);
+    }
+
+    /**
+     * lseek(SEEK_DATA) ({@code data}) or lseek(SEEK_HOLE) from {@code offset}: where the next
+     * stretch of data or hole starts, or -1 when no data follows (ENXIO).
+     */
+    public static long seekDataOrHole(int fd, long offset, boolean data) {
+        try {
+            return call("lseek(" + fd + (data ? ", SEEK_DATA)" : ", SEEK_HOLE)"), Nr.LSEEK, fd, offset, data ? 3 : 4);
+        } catch (SysException e) {
+            if (e.errno() == 6 /* ENXIO */) return -1;
+            throw e;
+        }
     }
 
     /** kcmp(2): 0 when the two objects are the same, 1/2 for an order between different ones, 3 unordered. */

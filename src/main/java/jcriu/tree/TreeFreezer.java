@@ -32,11 +32,14 @@ public final class TreeFreezer {
     private TreeFreezer() {}
 
     /**
-     * A frozen process and its parent in the tree (0 for the root). {@code stopped}: it was
-     * stopped by a signal (state T) when it was frozen, and must be restored stopped.
+     * A frozen process and its parent in the tree (0 for the root). {@code stopSignal}: the
+     * signal that had stopped it (state T) when it was frozen, 0 if it was not stopped; it is
+     * restored stopped by the same signal.
      */
-    public record Member(Freezer.Frozen frozen, int ppid, boolean stopped) {
+    public record Member(Freezer.Frozen frozen, int ppid, int stopSignal) {
         public int pid() { return frozen.pid(); }
+
+        public boolean stopped() { return stopSignal != 0; }
     }
 
     /** Every process of the tree, parents before children, and the zombies among them. */
@@ -90,7 +93,7 @@ public final class TreeFreezer {
                     }
                     throw e;
                 }
-                members.add(new Member(f, ppid, st.state() == 'T'));
+                members.add(new Member(f, ppid, st.state() == 'T' ? stopSignal(tracer, pid) : 0));
                 for (int tid : f.tids()) {
                     for (int child : children(pid, tid)) {
                         if (seen.add(child)) queue.add(new int[] {child, pid});
@@ -150,6 +153,17 @@ public final class TreeFreezer {
             return false; // gone meanwhile
         }
     }
+
+    /**
+     * The signal of the group stop a stopped process is in, as its parent's waitpid would report it
+     * (SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU); SIGSTOP when the stop reports anything else.
+     */
+    private static int stopSignal(Tracer tracer, int pid) {
+        int sig = tracer.stopSigno(pid);
+        return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU ? sig : SIGSTOP;
+    }
+
+    private static final int SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22;
 
     /** "1 s", or "1.5 s" for a timeout that is not whole seconds. */
     private static String timeoutText(java.time.Duration d) {

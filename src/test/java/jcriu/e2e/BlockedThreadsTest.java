@@ -49,18 +49,18 @@ class BlockedThreadsTest {
             Map<String, String> before = perThread(w.pid(), ready);
             assertEquals("0000000000000800", before.get("reader SigPnd"), "SIGUSR2 pending on the reader: " + before);
             assertEquals("0000000008000000", before.get("reader ShdPnd"), "SIGWINCH pending for all: " + before);
-            Workload cur = w;
-            if (checkpoint) {
-                cur = Checkpoints.cycle(w);
-                for (String role : SYSCALL.keySet()) {
-                    int tid = (int) Workload.number(ready, role);
-                    assertTrue(cur.tids().contains(tid), role + " " + tid + " restored: " + cur.tids());
-                }
-            } else {
-                w.stopAndContinue(Duration.ofMillis(300));
-            }
-            assertEquals(before, perThread(cur.pid(), ready), "names and pending signals per thread");
+            Workload cur = checkpoint ? Checkpoints.cycle(w) : w;
             try {
+                // inside the try: a failed check must not leave the restored process behind
+                if (checkpoint) {
+                    for (String role : SYSCALL.keySet()) {
+                        int tid = (int) Workload.number(ready, role);
+                        assertTrue(cur.tids().contains(tid), role + " " + tid + " restored: " + cur.tids());
+                    }
+                } else {
+                    w.stopAndContinue(Duration.ofMillis(300));
+                }
+                assertEquals(before, perThread(cur.pid(), ready), "names and pending signals per thread");
                 int from = cur.cursor();
                 String sleptBefore = lastSlept(cur.lines());
                 cur.awaitOutput("slept n=", Duration.ofSeconds(5)); // the sleeper goes on

@@ -125,9 +125,16 @@ class PreDumpTest {
             Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false, dir.relativize(prev)),
                     Checkpoints.log(new ByteArrayOutputStream()));
             w.awaitGone(Duration.ofSeconds(30));
+            // the count the process had when it was dumped: at least its last line, at most what it
+            // could commit in the ~100 ms until its next line
+            List<Long> printed = w.lines().stream().filter(l -> l.startsWith("commits=")).map(l -> Workload.number(l,
+                    "commits")).toList();
+            long atDump = printed.getLast(), perLine = Math.max(1, atDump - printed.get(printed.size() - 2));
             try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
                 long c1 = Workload.number(r.awaitOutput("commits="), "commits");
                 long c2 = Workload.number(r.awaitOutput("commits="), "commits");
+                assertTrue(c1 >= atDump && c1 <= atDump + 3 * perLine + 10, "the restored count goes on from the dump's "
+                        + atDump + " (" + perLine + " a line), not from a pre-dump's: " + c1);
                 assertTrue(c2 > c1);
                 assertFalse(r.text().contains("BAD"), r.text());
             }

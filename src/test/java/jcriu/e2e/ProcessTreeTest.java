@@ -153,6 +153,24 @@ class ProcessTreeTest {
         }
     }
 
+    /** The parent's waitpid(WUNTRACED) reports the same stop signal, SIGTSTP here, after the restore. */
+    @Test
+    void aChildStoppedBySigtstpIsRestoredStoppedBySigtstp() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("tree"), "stopchild", "pgrp"); var killW = Trees.killOnClose(w)) {
+            int kid = (int) Workload.number(w.awaitOutput("child pid="), "pid");
+            w.awaitOutput("child count=3");
+            Sig.kill(kid, 20 /* SIGTSTP */);
+            awaitState(kid, 'T');
+            try (Workload back = Trees.cycle(w); var killBack = Trees.killOnClose(back)) {
+                assertEquals('T', Workload.stat(kid).orElseThrow().state(), "still stopped after restore");
+                back.signal(Sig.SIGUSR1);
+                assertEquals("child stopped by 20", back.awaitOutput("child ").strip());
+                back.signal(Sig.SIGTERM);
+                back.awaitOutput("exit code=0");
+            }
+        }
+    }
+
     @Test
     void parentAndChildKeepSharingOneFileOffset() throws Exception {
         try (Workload w = Workload.start(Gcc.compile("tree"), "append"); var killW = Trees.killOnClose(w)) {
@@ -183,6 +201,22 @@ class ProcessTreeTest {
                 back.awaitOutput("got " + (last + 10) + "$");
                 assertFalse(back.text().contains("BAD"), back.text());
                 assertContiguousAfter(back.text(), "got ", last + 10);
+            }
+        }
+    }
+
+    /**
+     * Pages of shared anonymous memory written only by a child that has since exited are in the
+     * shmem object but in no page table of the survivor: they are read from the object itself.
+     */
+    @Test
+    void sharedMemoryOnlyAnExitedChildTouchedSurvives() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("shm_orphan")); Trees.Killer k = Trees.killOnClose(w)) {
+            w.awaitOutput("ready");
+            try (Workload r = Trees.cycle(w); Trees.Killer kr = Trees.killOnClose(r)) {
+                r.signal(Sig.SIGUSR1);
+                assertEquals("verify ok", r.awaitOutput("verify ").strip());
+                r.awaitOutput("exit code=0");
             }
         }
     }

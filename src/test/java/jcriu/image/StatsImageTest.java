@@ -44,6 +44,7 @@ class StatsImageTest {
             assertTrue(written >= 16 * 256, dump);                         // the 16 MiB region at least
             assertEquals(field(dump, "pages_scanned"), written + field(dump, "pages_skipped_parent"), dump);
             assertEquals(0, field(dump, "pages_skipped_parent"), dump);  // no parent image
+            assertEquals(0, field(dump, "shpages_written"), dump);      // present for readers such as zdtm
             long frozenUs = field(dump, "frozen_time");
             assertTrue(frozenUs > 0 && frozenUs <= result.frozenFor().toNanos() / 1000 + 1_000_000, dump);
             assertTrue(field(dump, "memdump_time") > 0 && field(dump, "memdump_time") <= frozenUs, dump);

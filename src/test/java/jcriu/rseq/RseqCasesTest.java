@@ -273,6 +273,51 @@ class RseqCasesTest {
         }
     }
 
+    /**
+     * The same with the section in a thread other than the main one: that thread's rseq_cs is
+     * written back into its own area, as the leader's is.
+     */
+    @RepeatedTest(2)
+    void noRestartOnSignalInAnotherThreadIsWrittenBackToo() throws Exception {
+        Workload cand = null;
+        RseqReport.ThreadReport found = null;
+        String worker = null;
+        for (int i = 0; i < 8 && found == null; i++) {
+            // the stop may reach the worker before it enters its section (a busy machine): set up again
+            if (cand != null) cand.close();
+            cand = startStopped("norestart-thread");
+            worker = cand.awaitOutput("worker tid=");
+            int id = (int) Workload.number(worker, "tid");
+            RseqReport.ThreadReport r = RseqReport.read(cand.pid()).threads().stream().filter(t -> t.tid() == id)
+                    .findFirst().orElseThrow();
+            if (r.kind() == RseqReport.Case.INSIDE_NO_RESTART) found = r;
+        }
+        assertTrue(found != null, "the worker was never stopped inside its section");
+        RseqReport.ThreadReport before = found;
+        try (Workload w = cand) {
+            Ready rd = Ready.of(w.lines().getFirst());
+            int tid = (int) Workload.number(worker, "tid");
+            long area = Workload.number(worker, "area");
+            assertEquals(rd.desc(), before.csPointer());
+            Path dir = Checkpoints.imageDir(w);
+            Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new ByteArrayOutputStream()));
+            ThreadState img = StateCodec.read(ImageDir.open(dir)).root().threads().stream().filter(t -> t.tid() == tid)
+                    .findFirst().orElseThrow();
+            assertEquals(rd.desc(), img.rseq().rseqCsToRestore(), "the worker's rseq_cs pointer saved");
+            w.awaitGone(Duration.ofSeconds(30));
+            ByteArrayOutputStream rlog = new ByteArrayOutputStream();
+            try (Workload r = restore(dir, w, true, rlog)) {
+                assertEquals('T', r.awaitState("T"), "left stopped\n" + rlog);
+                assertEquals(rd.desc(), readWord(r.pid(), area + RseqArea.OFF_RSEQ_CS),
+                        "the worker's rseq_cs written back (read through /proc/PID/mem)\n" + rlog);
+                RseqReport.ThreadReport after = RseqReport.read(r.pid()).threads().stream()
+                        .filter(t -> t.tid() == tid).findFirst().orElseThrow();
+                assertEquals(before.rip(), after.rip());
+                assertEquals(RseqReport.Case.INSIDE_NO_RESTART, after.kind(), after.decision());
+            }
+        }
+    }
+
     /** The kernel's answer to the two stopped variants when simply continued: SIGSEGV. */
     @ParameterizedTest
     @ValueSource(strings = {"norestart", "badversion"})
