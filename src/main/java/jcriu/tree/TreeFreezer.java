@@ -93,7 +93,9 @@ public final class TreeFreezer {
                     }
                     throw e;
                 }
-                members.add(new Member(f, ppid, st.state() == 'T' ? stopSignal(tracer, pid) : 0));
+                int stopSignal = st.state() == 'T' ? stopSignal(tracer, pid) : 0;
+                if (stopSignal != 0) consumeQueuedStops(tracer, f, log);
+                members.add(new Member(f, ppid, stopSignal));
                 for (int tid : f.tids()) {
                     for (int child : children(pid, tid)) {
                         if (seen.add(child)) queue.add(new int[] {child, pid});
@@ -161,6 +163,46 @@ public final class TreeFreezer {
     private static int stopSignal(Tracer tracer, int pid) {
         int sig = tracer.stopSigno(pid);
         return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU ? sig : SIGSTOP;
+    }
+
+    /**
+     * A stopped process may have another SIGSTOP queued (sent while it was stopped), which it
+     * would take at the first injected system call. Each thread is let go to dequeue it (a
+     * signal-delivery stop, where it is dropped) and trapped again at once. The process stays
+     * stopped for the kernel (its group stop holds until a SIGCONT, which would discard queued
+     * stop signals anyway), so nothing it can observe is lost.
+     */
+    private static void consumeQueuedStops(Tracer tracer, Freezer.Frozen f, Consumer<String> log) throws IOException {
+        long sigstop = 1L << (SIGSTOP - 1);
+        for (int tid : f.tids()) {
+            for (int round = 0; round < 4; round++) {
+                var status = jcriu.proc.Status.readTask(PROC, f.pid(), tid);
+                long pending = status.sigPnd() | status.shdPnd();
+                if ((pending & sigstop) == 0) break;
+                // the kernel hands out the lowest unblocked signal first: one below SIGSTOP would be taken instead
+                if ((pending & ~status.sigBlk() & (sigstop - 1)) != 0) {
+                    throw new IOException(String.format("stopped process %d (thread %d) has a SIGSTOP queued behind "
+                            + "other signals (pending %#x); not supported yet", f.pid(), tid, pending));
+                }
+                tracer.cont(tid, 0);
+                var ws = tracer.waitFor(tid);
+                if (!ws.stopped()) throw new Freezer.GoneException("thread " + tid + " ended: " + ws);
+                if (ws.event() == 0 && (ws.stopSignal() & 0x7f) != SIGSTOP) {
+                    tracer.interrupt(tid); // not ours after all: delivered as it would be, trapped again after
+                    tracer.cont(tid, ws.stopSignal() & 0x7f);
+                    tracer.waitFor(tid);
+                    throw new IOException("stopped process " + f.pid() + " took signal " + (ws.stopSignal() & 0x7f)
+                            + " instead of its queued SIGSTOP; try again");
+                }
+                if (ws.event() == 0) { // the signal-delivery stop of the queued SIGSTOP: dropped
+                    tracer.interrupt(tid);
+                    tracer.cont(tid, 0);
+                    ws = tracer.waitFor(tid);
+                    if (!ws.stopped()) throw new Freezer.GoneException("thread " + tid + " ended: " + ws);
+                }
+                log.accept("thread " + tid + ": a queued stop signal was taken before the dump (now " + ws + ")");
+            }
+        }
     }
 
     private static final int SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22;
