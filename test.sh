@@ -26,4 +26,14 @@ if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" 2>/dev/null || echo 0
     done
 fi
 [ -n "${JAVA_HOME:-}" ] || { echo "test.sh: no JDK 25 found" >&2; exit 2; }
-exec mvn -B test
+# Build first (and the launcher's AOT cache), so that tests running the command line do not
+# wait for a build inside their time limit.
+./jcriu --version >/dev/null
+# JCRIU_TEST_LOAD=N: N CPU-bound loops run beside the tests (the tests must hold on a busy machine).
+load="${JCRIU_TEST_LOAD:-0}"
+[ "$load" -gt 0 ] 2>/dev/null || exec mvn -B test "$@"
+busy=()
+trap 'kill "${busy[@]}" 2>/dev/null' EXIT
+for _ in $(seq 1 "$load"); do sh -c 'while :; do :; done' & busy+=($!); done
+echo "test.sh: $load busy loops beside the tests (pids ${busy[*]})" >&2
+mvn -B test "$@"

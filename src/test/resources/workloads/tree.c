@@ -420,6 +420,12 @@ static int clonesig(void)
 	say("clonesig child pid=%ld\n", kid);
 	while (!term_requested)
 		nap(50);
+	/* the child's end comes as SIGUSR2, whose default action would end this process before
+	 * it says so if it were preempted after the kill (a busy machine): blocked, it stays pending */
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, NULL);
 	kill((pid_t)kid, SIGTERM);
 	say("exit code=0\n");
 	return 0;

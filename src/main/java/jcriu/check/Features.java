@@ -55,7 +55,7 @@ public final class Features {
         int memfd = Sys.memfdCreate("jcriu-check-helper", 1);
         int helper;
         try {
-            Sys.write(memfd, HelperElf.build());
+            Sys.write(memfd, HelperElf.build(Sys.getpid()));
             helper = Spawn.spawn("/proc/self/fd/" + memfd, List.of("jcriu-check-helper"), List.of());
         } finally {
             Sys.close(memfd);

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.check.CriuFeatures;
 import jcriu.check.Features;
@@ -43,6 +44,8 @@ import picocli.CommandLine.ParentCommand;
         exitCodeList = {"0:success", "1:the dump, restore or check failed (the message says why)",
                 "2:usage error, or an option jcriu cannot honour yet",
                 "255:dump: a post-dump action script failed (the process keeps running), as CRIU",
+                "130/143:dump, pre-dump or restore interrupted by SIGINT/SIGTERM and rolled back (the message says"
+                        + " what was left as it was)",
                 "N:restore without -d: the restored process's exit status (128+signal if killed)"})
 public final class Main implements Callable<Integer> {
     public static final int OK = 0, FAILED = 1, USAGE = 2, SCRIPT_FAILED = 255;
@@ -249,6 +252,11 @@ public final class Main implements Callable<Integer> {
 
     private static List<String> notesOf(Main m) { return m == null ? List.of() : m.notes; }
 
+    /** A command cancelled by a signal exits with 128 + the signal, as the shell reports one; else {@code otherwise}. */
+    private static int exitCode(Throwable e, int otherwise) {
+        return e.getCause() instanceof Control.CancelledException c ? Signals.exitStatus(c.by()) : otherwise;
+    }
+
     private static Throwable hookFailure(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof CriuHooks.HookFailure) return t;
         return null;
@@ -321,8 +329,9 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            try {
-                perform(null, notesOf(main));
+            Control control = Control.fromProperties();
+            try (Signals s = Signals.cancelOn(control)) {
+                perform(null, notesOf(main), control);
                 return OK;
             } catch (Failure f) {
                 log.tellUser(f.getMessage());
@@ -332,6 +341,12 @@ public final class Main implements Callable<Integer> {
 
         /** The dump as CRIU runs it, for the command line and for an RPC client (which may be notified). */
         public Checkpointer.Result perform(CriuHooks.Notifier client, List<String> notes) throws Failure, IOException {
+            return perform(client, notes, Control.none());
+        }
+
+        /** As {@link #perform(CriuHooks.Notifier, List)}; {@code control} cancels it (SIGINT, SIGTERM). */
+        Checkpointer.Result perform(CriuHooks.Notifier client, List<String> notes, Control control)
+                throws Failure, IOException {
             Files.createDirectories(dir);
             Path work = log.workDir(dir);
             Log l = log.open(dir, notes);
@@ -344,7 +359,9 @@ public final class Main implements Callable<Integer> {
                 throw new Failure(FAILED, "pre-dump: " + e.getMessage(), e);
             }
             try {
-                Checkpointer.Result r = Checkpointer.dump(options(hooks.forDump(fileLocks, leaveStopped, verb())), l);
+                Checkpointer.Result r = Checkpointer.dump(options(hooks.forDump(fileLocks, leaveStopped, verb())), l,
+                        control);
+                if (control.cancelled()) l.warn("interrupted after the images were published: the dump was completed");
                 l.info("dump of " + r.pid() + " done: " + r.processes() + " process(es), " + r.mappings() + " mappings, "
                         + (r.pageBytes() >> 10)
                         + " KiB of pages, frozen for " + r.frozenFor().toMillis() + " ms"
@@ -353,7 +370,7 @@ public final class Main implements Callable<Integer> {
                 return r;
             } catch (Checkpointer.DumpException e) {
                 l.error(e.getMessage());
-                throw new Failure(hookFailure(e) != null ? SCRIPT_FAILED : FAILED, e.getMessage(), e);
+                throw new Failure(exitCode(e, hookFailure(e) != null ? SCRIPT_FAILED : FAILED), e.getMessage(), e);
             }
         }
     }
@@ -424,8 +441,9 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            try {
-                perform(notesOf(main));
+            Control control = Control.fromProperties();
+            try (Signals s = Signals.cancelOn(control)) {
+                perform(notesOf(main), control);
                 return OK;
             } catch (Failure f) {
                 log.tellUser(f.getMessage());
@@ -434,19 +452,24 @@ public final class Main implements Callable<Integer> {
         }
 
         public Checkpointer.Result perform(List<String> notes) throws Failure, IOException {
+            return perform(notes, Control.none());
+        }
+
+        Checkpointer.Result perform(List<String> notes, Control control) throws Failure, IOException {
             Files.createDirectories(dir);
             Log l = log.open(dir, notes);
             try {
                 Checkpointer.Result r = Checkpointer.preDump(new DumpOptions(pid, dir, true, false, prev,
                         RseqConfigSource.PTRACE, timeout > 0 ? Duration.ofSeconds(timeout) : null,
-                        jcriu.dump.DumpHooks.NONE), l);
+                        jcriu.dump.DumpHooks.NONE), l, control);
+                if (control.cancelled()) l.warn("interrupted after the images were published: the pre-dump was completed");
                 l.info("pre-dump of " + r.pid() + " done: " + (r.pageBytes() >> 10) + " KiB of pages, frozen for "
                         + r.frozenFor().toMillis() + " ms");
                 if (displayStats) Stats.dump(System.out, r);
                 return r;
             } catch (Checkpointer.DumpException e) {
                 l.error(e.getMessage());
-                throw new Failure(FAILED, e.getMessage(), e);
+                throw new Failure(exitCode(e, FAILED), e.getMessage(), e);
             }
         }
     }
@@ -516,8 +539,10 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             Restorer.Result r;
-            try {
-                r = perform(null, notesOf(main), !detach);
+            Control control = Control.fromProperties();
+            // once the processes are restored, jcriu may be stopped as any parent can be
+            try (Signals s = Signals.cancelOn(control)) {
+                r = perform(null, notesOf(main), !detach, control);
             } catch (Failure f) {
                 log.tellUser(f.getMessage());
                 return f.exitCode();
@@ -535,6 +560,12 @@ public final class Main implements Callable<Integer> {
          */
         public Restorer.Result perform(CriuHooks.Notifier client, List<String> notes, boolean parent)
                 throws Failure, IOException {
+            return perform(client, notes, parent, Control.none());
+        }
+
+        /** As {@link #perform(CriuHooks.Notifier, List, boolean)}; {@code control} cancels it (SIGINT, SIGTERM). */
+        Restorer.Result perform(CriuHooks.Notifier client, List<String> notes, boolean parent, Control control)
+                throws Failure, IOException {
             Path work = log.workDir(dir);
             Log l = log.open(dir, notes);
             Pidfile pf = null;
@@ -544,14 +575,16 @@ public final class Main implements Callable<Integer> {
                 hooks.run("pre-restore");
                 long t0 = System.nanoTime();
                 Restorer.Result r = Restorer.restore(new RestoreOptions(dir, !parent, leaveStopped, shellJob,
-                        hooks.forRestore(pf), skipFileCheck, inherited()).withNet(sockets.net()), l);
+                        hooks.forRestore(pf), skipFileCheck, inherited()).withNet(sockets.net()), l, control);
+                if (control.cancelled()) l.warn("interrupted while the restored processes were being let go: the"
+                        + " restore was completed");
                 Duration took = Duration.ofNanos(System.nanoTime() - t0);
                 hooks.runLogged("post-resume");
                 if (displayStats) Stats.restore(System.out, took);
                 return r;
             } catch (IOException e) {
                 l.error(e.getMessage());
-                throw new Failure(FAILED, e.getMessage(), e);
+                throw new Failure(exitCode(e, FAILED), e.getMessage(), e);
             } finally {
                 if (pf != null) pf.discardUnlessWritten();
             }

@@ -10,9 +10,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
 import jcriu.image.ImageFile;
+import jcriu.image.ImageSet;
+import jcriu.image.Manifest;
 import jcriu.image.StateCodec;
 import jcriu.inject.Freezer;
 import jcriu.proc.ProcAttrs;
@@ -39,8 +42,10 @@ import jcriu.tree.TreeFreezer;
 
 /**
  * Dumps a process and all of its descendants into an image directory. The images are
- * complete and on disk before any process is killed; any failure puts every process back as
- * it was and leaves it running.
+ * complete, on disk and published as one set ({@link ImageSet}) before any process is
+ * killed; any failure, or a cancellation ({@link Control}: SIGINT, SIGTERM) before the
+ * publication, puts every process back as it was, leaves it running, and leaves the images
+ * directory as it was.
  */
 public final class Checkpointer {
     private static final Path PROC = Path.of("/proc");
@@ -57,7 +62,15 @@ public final class Checkpointer {
     }
 
     public static Result dump(DumpOptions opts, Log log) throws DumpException {
-        return onTracer("dump", opts, tracer -> dumpOn(tracer, opts, log));
+        return dump(opts, log, Control.none());
+    }
+
+    /**
+     * A dump that {@code control} can cancel (SIGINT, SIGTERM): until the images are published
+     * every process is then put back and left running, and the images directory as it was.
+     */
+    public static Result dump(DumpOptions opts, Log log, Control control) throws DumpException {
+        return onTracer("dump", opts, tracer -> dumpOn(tracer, opts, log, control));
     }
 
     /** Runs a dump on a tracer thread of its own; any failure becomes a DumpException naming the process. */
@@ -66,6 +79,9 @@ public final class Checkpointer {
             return Tracer.run("jcriu-" + what + "-" + opts.pid(), body);
         } catch (DumpException e) {
             throw e;
+        } catch (Control.CancelledException e) {
+            throw new DumpException(what + " of process " + opts.pid() + " " + e.getMessage() + ": the process tree"
+                    + " was put back as it was and runs on; no image set was published in " + opts.imageDir(), e);
         } catch (Exception e) {
             throw new DumpException(what + " of process " + opts.pid() + " failed: " + e.getMessage(), e);
         }
@@ -118,52 +134,64 @@ public final class Checkpointer {
         return out;
     }
 
-    private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
+    private static Result dumpOn(Tracer tracer, DumpOptions opts, Log log, Control control) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
-        ImageDir dir = ImageDir.create(opts.imageDir());
-        List<Path> before0 = listDir(dir.path());
+        ImageSet set = ImageSet.begin(opts.imageDir(), log);
+        ImageDir dir = set.dir();
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants");
-        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        TreeFreezer.FrozenTree tree = freeze(tracer, pid, set, opts, log, control);
         long frozenAt = System.nanoTime();
         List<Member> members = List.of();
-        DumpEngine eng = new DumpEngine(tracer, opts, log);
+        DumpEngine eng = new DumpEngine(tracer, opts, log, control);
         boolean killed = false;
         FileTable files = null;
-        try {
+        try (set) {
             members = open(tree);
+            control.reached("frozen");
             for (Member m : members) ProcessAttrsReader.refuse(m.pid(), m.frozen.frozen().tids()); // before any injection
             checkTopology(tree, opts);
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
+            control.reached("threads-read");
             files = new FileTable(opts, log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
             files.link();
             List<PipeState> pipes = files.pipes();
             files.checkSockets();
-            linkParent(opts, dir);
+            control.reached("files-read");
+            linkParent(opts, set);
             List<ProcessState> states = new ArrayList<>();
             long pageBytes = 0;
             int mappings = 0, threads = 0;
             for (int i = 0; i < members.size(); i++) {
                 Member m = members.get(i);
-                ProcessState st = dumpProcess(eng, tracer, m, StateCodec.imageId(i), fds.get(m.pid()), dir, opts, log);
+                ProcessState st = dumpProcess(eng, tracer, m, StateCodec.imageId(i), fds.get(m.pid()), dir, opts, log,
+                        control);
                 states.add(st);
                 pageBytes += st.mm().pages().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
                 mappings += st.mm().vmas().size();
                 threads += st.threads().size();
             }
             StateCodec.write(dir, new TreeState(states, zombies(tree), files.files(), pipes));
-            dir.syncDir();
+            control.reached("images-written");
+            set.publish(Manifest.Kind.DUMP, log, control);
+            control.reached("published");
             Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("images written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
+            log.info("images written to " + set.target() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages)");
-            files.finish(); // before any process runs again: its sockets leave repair mode
-            opts.hooks().imagesWritten(pid);
+            try {
+                opts.hooks().imagesWritten(pid); // CRIU's post-dump: a failure vetoes the dump
+            } catch (IOException | RuntimeException veto) {
+                set.withdraw(log);
+                throw veto;
+            }
+            files.finish(); // after a veto could undo the dump, before any process runs again
             if (opts.leaveRunning()) {
                 for (Member m : members) putBack(tracer, m.early, m.mem, log);
+                control.reached("put-back");
                 for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
                 log.info("process tree of " + pid + " left running");
             } else {
@@ -171,12 +199,13 @@ public final class Checkpointer {
                 kill(tracer, tree);
                 log.info("process tree of " + pid + " killed");
             }
-            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
+            // statistics, not state: written beside the published set, which does not list them
+            DumpStatistics.write(ImageDir.open(set.target()), t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
             if (!killed) {
                 if (files != null) closeFiles(files, e); // sockets out of repair mode before the processes run
-                abandon(tracer, tree, members, dir, before0, e, "dump", log);
+                abandon(tracer, tree, members, set, e, "dump", log);
             }
             throw e;
         } finally {
@@ -195,21 +224,25 @@ public final class Checkpointer {
 
     /** Everything of one frozen process; its pages go to pages-{@code pagesId}.img. */
     private static ProcessState dumpProcess(DumpEngine eng, Tracer tracer, Member m, int pagesId, List<FdState> fds,
-                                            ImageDir dir, DumpOptions opts, Log log) throws IOException {
+                                            ImageDir dir, DumpOptions opts, Log log, Control control) throws IOException {
         int pid = m.pid();
         List<DumpEngine.Early> early = m.early;
         eng.probeRseq(early, m.mem); // first injection, old kernels only; may refuse
+        control.reached("rseq-probed");
         DumpEngine.Early leader = early.getFirst();
         DumpEngine.Injected inj = eng.inject(leader, m.mem, true);
         Map<Integer, DumpEngine.Injected> perThread = new HashMap<>();
         for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, m.mem, false));
         jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log).read(pid, early, m.mem);
+        control.reached("injected");
         ProcStat stat = Stat.read(PROC, pid);
         ProcStatus status = Status.read(PROC, pid);
         DumpEngine.MmParts parts;
         try (ParentPages parent = parentPages(opts, pid, log)) {
-            parts = eng.dumpMemory(pid, m.mem, dir.createRawFile(ImageFile.pages(pagesId).name()), parent);
+            Path pages = dir.createRawFile(ImageFile.pages(pagesId).name());
+            parts = eng.dumpMemory(pid, m.mem, pages, dir.checksumOf(pages), parent);
         }
+        control.reached("memory-written");
         List<ThreadState> threads = new ArrayList<>();
         for (DumpEngine.Early e : early) {
             DumpEngine.Injected ti = perThread.get(e.tid());
@@ -245,9 +278,9 @@ public final class Checkpointer {
         Topology.checkOutsiders(all, opts.leaveRunning());
     }
 
-    /** After a failure: every process as it was, running, and no image left that could pass for a checkpoint. */
-    private static void abandon(Tracer tracer, TreeFreezer.FrozenTree tree, List<Member> members, ImageDir dir,
-                                List<Path> existed, Throwable e, String what, Log log) {
+    /** After a failure: every process as it was, running, and the images directory as it was. */
+    private static void abandon(Tracer tracer, TreeFreezer.FrozenTree tree, List<Member> members, ImageSet set,
+                                Throwable e, String what, Log log) {
         for (TreeFreezer.Member fm : tree.members()) {
             Member m = members.stream().filter(x -> x.pid() == fm.pid()).findFirst().orElse(null);
             if (m != null && Files.exists(PROC.resolve(Integer.toString(fm.pid())))) {
@@ -259,7 +292,7 @@ public final class Checkpointer {
             }
             Freezer.release(tracer, fm.frozen());
         }
-        removeNewFiles(dir.path(), existed);
+        set.close();
         log.error(what + " failed, process " + tree.root().pid() + (tree.members().size() > 1 ? " and its descendants" : "")
                 + " left running: " + e.getMessage());
     }
@@ -272,68 +305,104 @@ public final class Checkpointer {
      * but pagemap and pages images is written; the processes are never killed.
      */
     public static Result preDump(DumpOptions opts, Log log) throws DumpException {
-        return onTracer("pre-dump", opts, tracer -> preDumpOn(tracer, opts, log));
+        return preDump(opts, log, Control.none());
     }
 
-    private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log) throws Exception {
+    /** A pre-dump that {@code control} can cancel, as {@link #dump(DumpOptions, Log, Control)}. */
+    public static Result preDump(DumpOptions opts, Log log, Control control) throws DumpException {
+        return onTracer("pre-dump", opts, tracer -> preDumpOn(tracer, opts, log, control));
+    }
+
+    private static Result preDumpOn(Tracer tracer, DumpOptions opts, Log log, Control control) throws Exception {
         int pid = opts.pid();
         ProcStat before = target(pid);
-        ImageDir dir = ImageDir.create(opts.imageDir());
-        List<Path> existed = listDir(dir.path());
+        ImageSet set = ImageSet.begin(opts.imageDir(), log);
+        ImageDir dir = set.dir();
         long t0 = System.nanoTime();
         log.info("freezing process " + pid + " (" + before.comm() + ") and its descendants for a pre-dump");
-        TreeFreezer.FrozenTree tree = TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        TreeFreezer.FrozenTree tree = freeze(tracer, pid, set, opts, log, control);
         long frozenAt = System.nanoTime();
-        DumpEngine eng = new DumpEngine(tracer, opts, log);
+        DumpEngine eng = new DumpEngine(tracer, opts, log, control);
         List<Member> members = List.of();
-        try {
+        boolean released = false;
+        try (set) {
             members = open(tree);
+            control.reached("frozen");
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // to put them back right
-            linkParent(opts, dir);
+            control.reached("threads-read");
+            linkParent(opts, set);
             long pageBytes = 0;
             int mappings = 0, threads = 0;
             for (int i = 0; i < members.size(); i++) {
                 Member m = members.get(i);
                 DumpEngine.MmParts parts;
                 try (ParentPages parent = parentPages(opts, m.pid(), log)) {
-                    parts = eng.dumpMemory(m.pid(), m.mem, dir.createRawFile(ImageFile.pages(StateCodec.imageId(i)).name()),
-                            parent);
+                    Path pages = dir.createRawFile(ImageFile.pages(StateCodec.imageId(i)).name());
+                    parts = eng.dumpMemory(m.pid(), m.mem, pages, dir.checksumOf(pages), parent);
                 }
+                control.reached("memory-written");
                 StateCodec.writePagemap(dir, m.pid(), StateCodec.imageId(i), parts.runs(), parts.inParent());
                 pageBytes += parts.runs().stream().mapToLong(jcriu.state.PageRun::bytes).sum();
                 mappings += parts.vmas().size();
                 threads += m.early.size();
             }
+            control.reached("images-written");
             for (Member m : members) putBack(tracer, m.early, m.mem, log);
+            control.reached("put-back");
             for (Member m : members) Freezer.release(tracer, m.frozen.frozen());
-            Duration frozenFor = Duration.ofNanos(System.nanoTime() - t0);
-            DumpStatistics.write(dir, t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
-            dir.syncDir(); // after the release: the processes need not wait for the disk
-            log.info("pre-dump written to " + dir.path() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
+            released = true;
+            long releasedAt = System.nanoTime();
+            control.reached("released");
+            Duration frozenFor = Duration.ofNanos(releasedAt - t0);
+            // after the release: the processes need not wait for the disk
+            set.publish(Manifest.Kind.PRE_DUMP, log, control);
+            control.reached("published");
+            DumpStatistics.write(ImageDir.open(set.target()), t0, frozenAt, releasedAt, eng.pageStats(), log);
+            log.info("pre-dump written to " + set.target() + " (" + members.size() + " process(es), " + (pageBytes >> 10)
                     + " KiB of pages), running again");
             return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, true);
         } catch (Exception | Error e) {
-            abandon(tracer, tree, members, dir, existed, e, "pre-dump", log);
+            if (released) {
+                log.error("pre-dump failed, process " + pid + " running again: " + e.getMessage());
+            } else {
+                abandon(tracer, tree, members, set, e, "pre-dump", log);
+            }
             throw e;
         } finally {
             for (Member m : members) m.close();
         }
     }
 
-    /** Links the previous images as DIR/parent, so that a restore finds them; checks they can be one. */
-    private static void linkParent(DumpOptions opts, ImageDir dir) throws IOException {
+    /**
+     * The tree frozen; a cancellation before it, or a failure to freeze, releases the images
+     * directory as it was.
+     */
+    private static TreeFreezer.FrozenTree freeze(Tracer tracer, int pid, ImageSet set, DumpOptions opts, Log log,
+                                                 Control control) throws IOException {
+        try {
+            control.reached("start");
+            return TreeFreezer.freeze(tracer, pid, log::debug, opts.freezeTimeout());
+        } catch (IOException | RuntimeException e) {
+            set.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Links the previous images as DIR/parent, so that a restore finds them, and records in the
+     * set which set it leads to; checks they can be one.
+     */
+    private static void linkParent(DumpOptions opts, ImageSet set) throws IOException {
         if (opts.prevImagesDir() == null) return;
         Path prev = opts.resolvedPrev();
         if (!Files.isDirectory(prev)) throw new IOException("previous images " + prev + " do not exist");
-        if (Files.isSameFile(prev, dir.path())) {
+        if (Files.isSameFile(prev, set.target())) {
             throw new IOException("previous images " + prev + " are the directory being written; use a new one");
         }
         if (!Files.exists(prev.resolve(ImageFile.pagemap(opts.pid()).name()))) {
             throw new IOException("previous images " + prev + " are not a dump of process " + opts.pid());
         }
-        Path link = dir.path().resolve(jcriu.image.PageStore.PARENT_LINK);
-        Files.deleteIfExists(link);
-        Files.createSymbolicLink(link, opts.prevImagesDir());
+        set.linkParent(opts.prevImagesDir(), prev);
     }
 
     /** The previous images of one process to compare with, or null (no previous images, or a process born since). */
@@ -395,22 +464,6 @@ public final class Checkpointer {
                     // already reaped with the group
                 }
             }
-        }
-    }
-
-    private static List<Path> listDir(Path dir) throws IOException {
-        try (var s = Files.list(dir)) {
-            return s.toList();
-        }
-    }
-
-    private static void removeNewFiles(Path dir, List<Path> existed) {
-        try (var s = Files.list(dir)) {
-            for (Path p : s.toList()) {
-                if (!existed.contains(p)) Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // best effort: a half-written image set must not look like a checkpoint
         }
     }
 }

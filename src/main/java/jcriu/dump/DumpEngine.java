@@ -56,12 +56,14 @@ final class DumpEngine {
     private final Tracer tracer;
     private final DumpOptions opts;
     private final Log log;
+    private final jcriu.api.Control control;
     private PageWriter.Stats pageStats; // of every dumpMemory so far (all processes of a tree), for stats-dump
 
-    DumpEngine(Tracer tracer, DumpOptions opts, Log log) {
+    DumpEngine(Tracer tracer, DumpOptions opts, Log log, jcriu.api.Control control) {
         this.tracer = tracer;
         this.opts = opts;
         this.log = log;
+        this.control = control;
     }
 
     /**
@@ -242,6 +244,7 @@ final class DumpEngine {
                 acts.add(new SigAction(sig, b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)));
             }
             inj.call("prctl(PR_GET_TID_ADDRESS)", Nr.PRCTL, PR_GET_TID_ADDRESS, page, 0, 0, 0);
+            control.reached("injecting"); // the thread holds the registers of an injected call
             long ctid = mem.readLong(page);
             inj.call("sigaltstack", Nr.SIGALTSTACK, 0, page);
             ByteBuffer ss = ByteBuffer.wrap(mem.read(page, 24)).order(ByteOrder.LITTLE_ENDIAN);
@@ -260,7 +263,8 @@ final class DumpEngine {
      * Every mapping and the pages worth saving. With {@code parent} (a previous pre-dump),
      * pages equal to the parent's copy are only referenced.
      */
-    MmParts dumpMemory(int pid, TaskMemory mem, Path pages, ParentPages parent) throws IOException {
+    MmParts dumpMemory(int pid, TaskMemory mem, Path pages, jcriu.image.ChunkedCrc crc, ParentPages parent)
+            throws IOException {
         List<VmaState> vmas = new ArrayList<>();
         long bytes;
         List<PageRun> present, inParent;
@@ -286,7 +290,7 @@ final class DumpEngine {
             shown.update(done);
             if ((done >> 28) != (logged[0] >> 28)) log.info("memory: " + (done >> 20) + " MiB written");
             logged[0] = done;
-        })) {
+        }, crc, control)) {
             for (Queued q : queue) writer.add(q.run(), q.readable(), q.mayUseParent());
             writer.flush();
             shown.finish();

@@ -11,7 +11,6 @@ import jcriu.image.pb.FdTypes;
 import jcriu.image.pb.FileEntry;
 import jcriu.image.pb.RegFileEntry;
 import jcriu.proc.FdInfo;
-import jcriu.sys.Sys;
 
 /**
  * A regular file opened and then unlinked: its content is saved with the images (up to the
@@ -22,7 +21,6 @@ import jcriu.sys.Sys;
  */
 public record DeletedFile(int id, String path, int flags, long pos, int mode, int uid, int gid, byte[] content)
         implements OpenFile {
-    private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000;
 
     static DeletedFile save(int id, String what, FdInfo fd, SaveContext ctx) throws IOException {
         if (fd.stat().type() != RegularFile.S_IFREG) {
@@ -62,14 +60,6 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
     /** A new description of the file made again (and unlinked again) for the whole tree. */
     @Override
     public int open(FileOpener opener) throws IOException {
-        int ghost = opener.ghost(this);
-        int fd = Sys.open("/proc/self/fd/" + ghost, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
-        try {
-            if (pos != 0) Sys.lseek(fd, pos, 0);
-            return fd;
-        } catch (RuntimeException e) {
-            Sys.close(fd);
-            throw e;
-        }
+        return OpenFile.reopen(opener.ghost(this), flags, pos);
     }
 }

@@ -24,7 +24,7 @@ import jcriu.sys.Sys;
 public record Memfd(int id, int flags, long pos, long inode, String name, int mode, int uid, int gid, int seals,
                     byte[] content) implements OpenFile {
     public static final String PREFIX = "/memfd:";
-    private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, O_RDONLY = 0;
+    private static final int O_RDONLY = 0;
 
     /** Whether a path from maps or an fd link names a memfd (without its " (deleted)"). */
     public static boolean isMemfd(String path) {
@@ -80,14 +80,6 @@ public record Memfd(int id, int flags, long pos, long inode, String name, int mo
 
     @Override
     public int open(FileOpener opener) throws IOException {
-        int memfd = opener.memfd(this);
-        int fd = Sys.open("/proc/self/fd/" + memfd, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
-        try {
-            if (pos != 0) Sys.lseek(fd, pos, 0);
-            return fd;
-        } catch (RuntimeException e) {
-            Sys.close(fd);
-            throw e;
-        }
+        return OpenFile.reopen(opener.memfd(this), flags, pos);
     }
 }

@@ -170,6 +170,23 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
         };
     }
 
+    /**
+     * A new description of the file jcriu holds open as {@code fd} (a remade deleted file, a
+     * memfd), opened through /proc/self/fd with the dumped flags (less those that would create
+     * or truncate) and set at {@code pos}.
+     */
+    static int reopen(int fd, int flags, long pos) {
+        int out = Sys.open("/proc/self/fd/" + fd, (flags & ~(0100 | 0200 | 01000 /* O_CREAT|O_EXCL|O_TRUNC */))
+                | 02000000 /* O_CLOEXEC */);
+        try {
+            if (pos != 0) Sys.lseek(out, pos, 0);
+            return out;
+        } catch (RuntimeException e) {
+            Sys.close(out);
+            throw e;
+        }
+    }
+
     /** {@code fd}, just made by jcriu, with the description's status flags (O_NONBLOCK...); closed on failure. */
     static int withFlags(int fd, int flags) {
         try {

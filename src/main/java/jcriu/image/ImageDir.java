@@ -23,8 +23,13 @@ public final class ImageDir {
     static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
 
     private final Path path;
-    /** Files created through this object, made durable together by {@link #syncDir}. */
-    private final java.util.Set<Path> written = new java.util.LinkedHashSet<>();
+    /**
+     * Files created through this object, by name, with the checksum of what was written to
+     * them; made durable together by {@link #syncDir}.
+     */
+    private final java.util.Map<String, ChunkedCrc> written = new java.util.LinkedHashMap<>();
+    /** False only for the benchmarks' baseline: sizes are recorded, contents not checksummed. */
+    boolean computeChecksums = true;
 
     private ImageDir(Path path) {
         this.path = path;
@@ -82,31 +87,58 @@ public final class ImageDir {
     public ImageInput open(ImageFile f) throws IOException {
         requireStructured(f);
         Path file = path.resolve(f.name());
-        return new ImageInput(file, f.magic(), FileChannel.open(file, StandardOpenOption.READ));
+        return new ImageInput(file, f.magic(), openExisting(file));
+    }
+
+    /** Opens a file of the set for reading; a missing one is named as such, not by its bare path. */
+    private static FileChannel openExisting(Path file) throws IOException {
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, "image file missing from the set");
+        }
     }
 
     public boolean exists(ImageFile f) {
         return Files.isRegularFile(path.resolve(f.name()));
     }
 
-    /** Creates (or replaces) a headerless file such as pages-N.img, mode 0600, open for writing. */
+    /**
+     * Creates (or replaces) a headerless file such as pages-N.img, mode 0600, open for
+     * sequential writing (checksummed as written; positional writes are refused).
+     */
     public FileChannel createRaw(String name) throws IOException {
         return createFile(path.resolve(new ImageFile(name, Magic.PAGES).name()));
+    }
+
+    /** Every file created through this object, in creation order, with the checksum of its content. */
+    public java.util.Map<String, ChunkedCrc> checksums() {
+        return java.util.Collections.unmodifiableMap(written);
     }
 
     /**
      * Creates (or replaces) an empty headerless file, mode 0600, made durable with the others
      * by {@link #syncDir}, for a writer that opens it its own way (pages written with O_DIRECT).
+     * That writer must feed every byte, in file order, to {@link #checksumOf} of the file.
      */
     public Path createRawFile(String name) throws IOException {
         Path file = path.resolve(new ImageFile(name, Magic.PAGES).name());
-        createFile(file).close();
+        ChunkedCrc crc = computeChecksums ? new ChunkedCrc() : ChunkedCrc.sizeOnly();
+        newFile(file).close();
+        written.put(file.getFileName().toString(), crc);
         return file;
+    }
+
+    /** The checksum being computed of a file created here (for {@link #createRawFile}'s writer). */
+    public ChunkedCrc checksumOf(Path file) {
+        ChunkedCrc c = written.get(file.getFileName().toString());
+        if (c == null || !file.getParent().equals(path)) throw new IllegalArgumentException(file + " was not created in " + path);
+        return c;
     }
 
     /** Opens a headerless file for reading. */
     public FileChannel openRaw(String name) throws IOException {
-        return FileChannel.open(path.resolve(new ImageFile(name, Magic.PAGES).name()), StandardOpenOption.READ);
+        return openExisting(path.resolve(new ImageFile(name, Magic.PAGES).name()));
     }
 
     /**
@@ -121,8 +153,8 @@ public final class ImageDir {
         // fsync below mostly waits for I/O already under way (140 small files: 2-3 times faster).
         java.util.List<Integer> fds = new java.util.ArrayList<>();
         try {
-            for (Path f : written) {
-                int fd = jcriu.sys.Sys.open(f.toString(), 0 /* O_RDONLY */ | jcriu.sys.Sys.O_CLOEXEC);
+            for (String name : written.keySet()) {
+                int fd = jcriu.sys.Sys.open(path.resolve(name).toString(), 0 /* O_RDONLY */ | jcriu.sys.Sys.O_CLOEXEC);
                 fds.add(fd);
                 jcriu.sys.Sys.startWriteback(fd);
             }
@@ -153,8 +185,10 @@ public final class ImageDir {
     // mode nor a symlink planted in its place survives; CREATE_NEW then
     // refuses to follow anything that reappears.
     private FileChannel createFile(Path file) throws IOException {
-        written.add(file);
-        return newFile(file);
+        ChunkedCrc crc = computeChecksums ? new ChunkedCrc() : ChunkedCrc.sizeOnly();
+        FileChannel ch = newFile(file);
+        written.put(file.getFileName().toString(), crc);
+        return new CrcFileChannel(ch, crc);
     }
 
     private static FileChannel newFile(Path file) throws IOException {

@@ -45,6 +45,8 @@ public final class PageStore {
             pm = Pagemap.read(in);
         }
         Path pages = dir.resolve(ImageFile.pages(pm.pagesId()).name());
+        Path pmFile = dir.resolve(ImageFile.pagemap(pid).name());
+        checkRuns(pmFile, pm);
         PageStore parent = null;
         TreeMap<Long, Slice> map = new TreeMap<>();
         long off = 0;
@@ -69,7 +71,51 @@ public final class PageStore {
                         String.format("pagemap entry at %#x has neither pages nor a parent", addr));
             }
         }
+        checkPagesSize(pmFile, pages, off);
         return new PageStore(map);
+    }
+
+    /** Highest user address on x86_64 (4-level paging): no run of a dump can reach beyond. */
+    private static final long USER_TOP = 0x8000_0000_0000L;
+
+    /** Runs must be page aligned, non-empty, inside the user address space and in address order without overlap. */
+    private static void checkRuns(Path file, Pagemap pm) throws ImageException {
+        long prevEnd = 0;
+        for (int i = 0; i < pm.entries().size(); i++) {
+            PagemapEntry e = pm.entries().get(i);
+            long addr = e.getVaddr(), n = Pagemap.nrPages(e);
+            String what = String.format("entry %d (%d pages at %#x)", i, n, addr);
+            if ((addr & 4095) != 0) throw new ImageException(file, 0, what + ": address not page aligned");
+            if (n <= 0 || n > Integer.MAX_VALUE || Long.compareUnsigned(addr, USER_TOP) >= 0 || n > (USER_TOP - addr) / 4096) {
+                throw new ImageException(file, 0, what + ": reaches beyond the user address space");
+            }
+            if (i > 0 && Long.compareUnsigned(addr, prevEnd) < 0) {
+                throw new ImageException(file, 0, what + String.format(": starts below the end %#x of the entry"
+                        + " before; entries must be in address order and must not overlap", prevEnd));
+            }
+            prevEnd = addr + n * 4096;
+        }
+    }
+
+    /** The pages file holds exactly the present pages, in pagemap order: no more, no less. */
+    private static void checkPagesSize(Path pagemap, Path pages, long expected) throws IOException {
+        long size;
+        try {
+            size = Files.size(pages);
+        } catch (java.nio.file.NoSuchFileException e) {
+            if (expected == 0) return;
+            throw new java.nio.file.NoSuchFileException(pages.toString(), null, "pages image missing, but " + pagemap
+                    + " lists " + expected / 4096 + " pages stored in it");
+        }
+        if (size < expected) {
+            throw new ImageException(pages, size, "truncated: " + pagemap.getFileName() + " lists " + expected / 4096
+                    + " pages (" + expected + " bytes), the file has only " + size + " bytes");
+        }
+        if (size > expected) {
+            throw new ImageException(pages, expected, "longer than " + pagemap.getFileName() + " says: it lists "
+                    + expected / 4096 + " pages (" + expected + " bytes), the file has " + size
+                    + " bytes (a pagemap of another dump, or a truncated one?)");
+        }
     }
 
     /** Slices covering exactly [addr, addr + pages), split where the stored runs are; fails on a gap. */

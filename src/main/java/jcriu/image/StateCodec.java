@@ -90,7 +90,7 @@ public final class StateCodec {
         for (OpenFile f : tree.files()) files.put(f.id(), f.encode());
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
             o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(CriuLayout.dumperIds())
-                    .setLsmtype(Lsmtype.NO_LSM).build());
+                    .setLsmtype(Lsmtype.NO_LSM).setJcriuManifest(Manifest.NAME).build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
             for (ProcessState st : tree.processes()) {

@@ -12,6 +12,11 @@ public final class KernelInfo {
         return intFile(procRoot.resolve("sys/kernel/pid_max"));
     }
 
+    /** /proc/sys/fs/nr_open: file descriptors are below this. */
+    public static int nrOpen(Path procRoot) throws IOException {
+        return intFile(procRoot.resolve("sys/fs/nr_open"));
+    }
+
     /**
      * /proc/sys/kernel/ns_last_pid: the last pid handed out in the reader's pid namespace.
      * Writing it (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN) makes the next fork get value+1.

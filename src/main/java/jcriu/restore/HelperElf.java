@@ -4,9 +4,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The restore helper: a freestanding static ELF, generated here, whose only code is
- * {@code for (;;) pause();}. No libc means no rseq registration, no robust list and no TLS
- * to undo; all of its mappings can be removed from the restored process.
+ * The restore helper: a freestanding static ELF, generated here, whose code is
+ * {@code prctl(PR_SET_PDEATHSIG, SIGKILL); if (getppid() != jcriu) exit(1); for (;;) pause();}.
+ * No libc means no rseq registration, no robust list and no TLS to undo; all of its mappings
+ * can be removed from the restored process. The death signal covers the moment before jcriu
+ * seizes it (once seized, PTRACE_O_EXITKILL does): should jcriu die, so does the helper, and
+ * the parent check closes the race with a death before the prctl.
  */
 public final class HelperElf {
     /** Where the single PT_LOAD segment lives; the restorer unmaps it before mapping the image. */
@@ -18,11 +21,26 @@ public final class HelperElf {
 
     private HelperElf() {}
 
-    public static byte[] build() {
+    /** Offset of the pause loop's {@code syscall} in the code. */
+    private static final int LOOP_SYSCALL = 36;
+
+    /** The helper for a jcriu whose process id is {@code parent}. */
+    public static byte[] build(int parent) {
         byte[] code = {
-            (byte) 0xb8, 0x22, 0x00, 0x00, 0x00, // mov eax, 34 (pause)
-            0x0f, 0x05,                          // syscall
-            (byte) 0xeb, (byte) 0xf7             // jmp back to mov
+            (byte) 0xbf, 0x01, 0x00, 0x00, 0x00, // 0: mov edi, 1 (PR_SET_PDEATHSIG)
+            (byte) 0xbe, 0x09, 0x00, 0x00, 0x00, // 5: mov esi, 9 (SIGKILL)
+            (byte) 0xb8, (byte) 0x9d, 0x00, 0x00, 0x00, // 10: mov eax, 157 (prctl)
+            0x0f, 0x05,                          // 15: syscall
+            (byte) 0xb8, 0x6e, 0x00, 0x00, 0x00, // 17: mov eax, 110 (getppid)
+            0x0f, 0x05,                          // 22: syscall
+            0x3d, (byte) parent, (byte) (parent >>> 8), (byte) (parent >>> 16), (byte) (parent >>> 24), // 24: cmp eax, parent
+            0x75, 0x09,                          // 29: jne 40 (the parent died before the prctl)
+            (byte) 0xb8, 0x22, 0x00, 0x00, 0x00, // 31: mov eax, 34 (pause)
+            0x0f, 0x05,                          // 36: syscall
+            (byte) 0xeb, (byte) 0xf7,            // 38: jmp 31
+            (byte) 0xbf, 0x01, 0x00, 0x00, 0x00, // 40: mov edi, 1
+            (byte) 0xb8, (byte) 0xe7, 0x00, 0x00, 0x00, // 45: mov eax, 231 (exit_group)
+            0x0f, 0x05                           // 50: syscall
         };
         ByteBuffer b = ByteBuffer.allocate(CODE_OFFSET + code.length).order(ByteOrder.LITTLE_ENDIAN);
         // ELF header
@@ -55,5 +73,5 @@ public final class HelperElf {
     }
 
     /** Address of the {@code syscall} instruction, usable as an injection gadget. */
-    public static long gadget() { return BASE + CODE_OFFSET + 5; }
+    public static long gadget() { return BASE + CODE_OFFSET + LOOP_SYSCALL; }
 }

@@ -118,15 +118,18 @@ final class ProcessRebuild implements AutoCloseable {
         return MemoryStage.run(target, pages, shm, files, inherited);
     }
 
-    void finish() throws IOException {
+    /** {@code control} is told the phases reached (a cancellation stops the restore there). */
+    void finish(jcriu.api.Control control) throws IOException {
         Target t = target;
         files.install(t);
+        control.reached("files");
         AttrsStage.run(t);
         ThreadStage.setup(t, t.inj(), st.leader());
         attrs.restoreProcess(t.inj(), t.mem(), t.ctl(), st.pid());
         for (ThreadState other : st.threads()) {
             if (other.tid() != st.pid()) ThreadStage.create(t, other, threadsCreated, attrs);
         }
+        control.reached("threads");
         CredsStage.run(t, t.inj());
         attrs.restoreThread(t.inj(), t.mem(), t.ctl(), st.pid()); // the leader last: its timers may notify any thread
         ThreadStage.finishLeader(t);

@@ -2,8 +2,11 @@ package jcriu.restore;
 
 import java.io.IOException;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.image.ImageDir;
+import jcriu.image.ImageSetCheck;
+import jcriu.image.Manifest;
 import jcriu.image.StateCodec;
 import jcriu.ptrace.Tracer;
 import jcriu.state.TreeState;
@@ -21,9 +24,24 @@ public final class Restorer {
     }
 
     public static Result restore(RestoreOptions opts, Log log) throws RestoreException {
-        try {
+        return restore(opts, log, Control.none());
+    }
+
+    /**
+     * A restore that {@code control} can cancel (SIGINT, SIGTERM): until the restored process
+     * is let go, whatever was created is killed and nothing is left.
+     */
+    public static Result restore(RestoreOptions opts, Log log, Control control) throws RestoreException {
+        // checked whole before anything is created; locked so that no dump replaces it meanwhile
+        try (ImageSetCheck.Opened set = ImageSetCheck.open(opts.imageDir(), log)) {
+            if (set.manifest() != null && set.manifest().kind() == Manifest.Kind.PRE_DUMP) {
+                throw new RestoreException(opts.imageDir() + " holds a pre-dump (memory only): restore the dump made"
+                        + " with --prev-images-dir leading to it", null);
+            }
             ImageDir dir = ImageDir.open(opts.imageDir());
             TreeState tree = StateCodec.read(dir);
+            jcriu.image.ImageSanity.check(dir, tree);
+            control.reached("checked");
             log.info("restoring pid " + tree.root().pid() + " (" + tree.root().comm() + ")"
                     + (tree.processes().size() + tree.zombies().size() > 1 ? " and "
                             + (tree.processes().size() + tree.zombies().size() - 1) + " descendant(s)" : "")
@@ -31,13 +49,16 @@ public final class Restorer {
             long t0 = System.nanoTime();
             TreeRestore[] done = new TreeRestore[1];
             int pid = Tracer.run("jcriu-restore", tracer -> {
-                done[0] = new TreeRestore(tracer, tree, dir.path(), opts, log);
+                done[0] = new TreeRestore(tracer, tree, dir.path(), opts, log, control);
                 return done[0].run();
             });
             RestoreStatistics.write(dir, done[0].forkNanos(), System.nanoTime() - t0, done[0].pagesRestored(), log);
             return new Result(pid);
         } catch (RestoreException e) {
             throw e;
+        } catch (Control.CancelledException e) {
+            throw new RestoreException("restore from " + opts.imageDir() + " " + e.getMessage()
+                    + ": nothing of it is left", e);
         } catch (Exception e) {
             throw new RestoreException("restore from " + opts.imageDir() + " failed: " + e.getMessage(), e);
         }

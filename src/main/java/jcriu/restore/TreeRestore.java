@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import jcriu.api.Control;
 import jcriu.api.Log;
 import jcriu.image.PageStore;
 import jcriu.inject.Injector;
@@ -36,7 +37,8 @@ import jcriu.sys.SysException;
  * root is cloned (with its PID) inside a helper jcriu starts, each other process inside its
  * parent, so parenthood, sessions and groups come about as they did originally. Zombies
  * then exit with their status, every live process is rebuilt ({@link ProcessRebuild}), and
- * the tree is released. On any failure every process made so far is killed and reaped.
+ * the tree is released. On any failure, or a cancellation ({@link Control}) before the tree
+ * is let go, every process made so far is killed and reaped.
  */
 final class TreeRestore {
     private static final int SIGSTOP = 19, SIGCHLD = 17;
@@ -48,6 +50,7 @@ final class TreeRestore {
     private final Path imageDir;
     private final RestoreOptions opts;
     private final Log log;
+    private final Control control;
     /** Processes made so far, in order, each with the threads made in it. */
     private final Map<Integer, List<Integer>> created = new LinkedHashMap<>();
     /** Where each process made so far can run an injected syscall before it has a control area of its own. */
@@ -56,7 +59,8 @@ final class TreeRestore {
     /** For stats-restore: time spent making processes (the helper and every clone), pages written. */
     private long forkNanos, pagesRestored;
 
-    TreeRestore(Tracer tracer, TreeState tree, Path imageDir, RestoreOptions opts, Log log) {
+    TreeRestore(Tracer tracer, TreeState tree, Path imageDir, RestoreOptions opts, Log log, Control control) {
+        this.control = control;
         this.tracer = tracer;
         this.tree = tree;
         this.imageDir = imageDir;
@@ -87,6 +91,7 @@ final class TreeRestore {
             long f0 = System.nanoTime();
             createRoot();
             forkNanos += System.nanoTime() - f0;
+            control.reached("created");
             for (ProcessState p : tree.processes()) { // parents first: each child is cloned from its restored parent
                 ProcessRebuild r = new ProcessRebuild(tracer, p, PageStore.open(imageDir, p.pid()), files, shm,
                         created.get(p.pid()), log);
@@ -97,6 +102,7 @@ final class TreeRestore {
                     r.begin(starts.get(p.pid()), inherited);
                     pagesRestored += r.memory(inherited);
                 }
+                control.reached("memory");
                 long f1 = System.nanoTime();
                 createChildren(r);
                 forkNanos += System.nanoTime() - f1;
@@ -104,8 +110,13 @@ final class TreeRestore {
             log.info("created " + created.size() + " process(es)");
             joinGroups();
             for (ZombieState z : tree.zombies()) exitZombie(z);
-            for (ProcessState p : tree.processes()) rebuilds.get(p.pid()).finish();
-            files.allInstalled();
+            for (ProcessState p : tree.processes()) rebuilds.get(p.pid()).finish(control);
+            files.allInstalled(); // the network unlocked, connections out of repair mode, before anything runs
+            control.reached("ready");
+            // From here the tree is let go: a cancellation is too late. Should jcriu die before
+            // every task is detached, the kernel kills those still traced (PTRACE_O_EXITKILL,
+            // inherited by every task the helper and the processes created), and with them their processes.
+            control.commit();
             release();
             return tree.root().pid();
         } catch (IOException | RuntimeException e) {
@@ -172,16 +183,24 @@ final class TreeRestore {
         if (tree.root().sid() == tree.root().pid()) inject(tree.root().pid(), "setsid", Nr.SETSID);
     }
 
-    private int spawnHelper() {
+    private int spawnHelper() throws IOException {
         int memfd = Sys.memfdCreate("jcriu-restore-helper", 1 /* MFD_CLOEXEC */);
         try {
-            Sys.write(memfd, HelperElf.build());
+            Sys.write(memfd, HelperElf.build(Sys.getpid()));
             int pid = Spawn.spawn("/proc/self/fd/" + memfd, List.of("jcriu-restore-helper"), List.of());
             log.debug("helper started as pid " + pid);
+            try {
+                control.reached("helper-spawned"); // not yet traced: it dies with jcriu's tracer thread (PDEATHSIG)
+            } catch (Control.CancelledException e) {
+                Sys.kill(pid, 9);
+                Sys.wait4(pid, 0);
+                throw e;
+            }
             // FORK for the clones of processes (exit signal SIGCHLD), CLONE for CLONE_PARENT (exit signal 0).
             tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_TRACECLONE | Tracer.O_EXITKILL);
             tracer.interrupt(pid);
             Stops.awaitEventStop(tracer, pid);
+            control.reached("helper");
             return pid;
         } finally {
             Sys.close(memfd);
@@ -350,6 +369,7 @@ final class TreeRestore {
             // that, a thread stops before it returns to user space (else it may run a little first,
             // and inside an rseq section with the deprecated NO_RESTART flags the kernel kills it).
             if (stop) awaitStopped(p.pid());
+            control.reached("detaching"); // past the commit: only a test pauses here (the leader let go, its threads not)
             for (ThreadState t : p.threads()) {
                 if (t.tid() != p.pid()) tracer.detach(t.tid(), 0);
             }

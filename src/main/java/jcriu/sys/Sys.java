@@ -297,6 +297,14 @@ public final class Sys {
         }
     }
 
+    /** flock(2) on an open fd; -errno (EWOULDBLOCK with LOCK_NB when held elsewhere) instead of throwing. */
+    public static long flock(int fd, int op) {
+        return raw(Nr.FLOCK, fd, op, 0, 0, 0, 0);
+    }
+
+    public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+    public static final int O_RDONLY = 0, O_DIRECTORY = 0200000;
+
     public static long fcntl(int fd, int cmd, long arg) {
         return call("fcntl(" + fd + ", " + cmd + ")", Nr.FCNTL, fd, cmd, arg);
     }

@@ -45,7 +45,8 @@ class PageWriterTest {
             Files.deleteIfExists(file);
             Files.createFile(file);
             AtomicLong heard = new AtomicLong(); // progress is reported every 256 MiB: not here
-            try (PageWriter w = new PageWriter(Sys.getpid(), mem, file, null, heard::set)) {
+            jcriu.image.ChunkedCrc crc = new jcriu.image.ChunkedCrc();
+            try (PageWriter w = new PageWriter(Sys.getpid(), mem, file, null, heard::set, crc, jcriu.api.Control.none())) {
                 if (expectDirect != null) assertEquals(expectDirect, w.direct(), "O_DIRECT where " + dir + " allows it");
                 for (PageRun r : runs) w.add(r, true, true);
                 w.flush();
@@ -59,6 +60,11 @@ class PageWriterTest {
             byte[] got = Files.readAllBytes(file);
             assertEquals(size, got.length);
             assertArrayEquals(m.toArray(ValueLayout.JAVA_BYTE), got);
+            // the checksum the manifest lists is that of the file as written, chunk by chunk
+            jcriu.image.ChunkedCrc reread = new jcriu.image.ChunkedCrc();
+            reread.update(got, 0, got.length);
+            assertEquals(size, crc.size());
+            assertArrayEquals(reread.values(), crc.values());
             Files.delete(file);
         }
     }
@@ -92,7 +98,8 @@ class PageWriterTest {
         try (TaskMemory mem = TaskMemory.open(Sys.getpid(), false)) {
             Path missing = dir.resolve("gone/pages-1.img");
             var e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
-                    () -> new PageWriter(Sys.getpid(), mem, missing, null, x -> { }));
+                    () -> new PageWriter(Sys.getpid(), mem, missing, null, x -> { }, new jcriu.image.ChunkedCrc(),
+                            jcriu.api.Control.none()));
             assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
             assertFalse(Files.exists(missing));
         } finally {

@@ -297,6 +297,13 @@ class CheckpointRestoreTest {
                 files = s.sorted().toList();
             }
             assertTrue(files.size() >= 10, files.toString());
+            assertTrue(files.contains(dir.resolve("pipes-data.img")), files.toString());
+            assertTrue(files.contains(dir.resolve(jcriu.image.Manifest.NAME)), files.toString());
+            Process ps = new ProcessBuilder("crit", "x", dir.toString(), "ps").redirectErrorStream(true).start();
+            String psOut = new String(ps.getInputStream().readAllBytes());
+            assertTrue(ps.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, ps.exitValue(), "crit x DIR ps:\n" + psOut);
+            assertTrue(psOut.contains(Integer.toString(w.pid())) && psOut.contains("blockers"), psOut);
             // every image the checks below read must be there: a missing one must fail, not skip its check
             List<String> expected = new java.util.ArrayList<>(List.of("pipes-data.img", "files.img", "fdinfo-" + jcriu.image.StateCodec.imageId(0) + ".img",
                     "mm-" + w.pid() + ".img", "pstree.img", "inventory.img", "fs-" + w.pid() + ".img"));
@@ -306,7 +313,9 @@ class CheckpointRestoreTest {
             boolean commChecked = false, pipeChecked = false, dataChecked = false;
             for (Path f : files) {
                 assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
-                if (f.getFileName().toString().startsWith("pages-")) continue;
+                // the manifest (a text file, not an image) lists every other file
+                if (f.getFileName().toString().startsWith("pages-")
+                        || f.getFileName().toString().equals(jcriu.image.Manifest.NAME)) continue;
                 Process p = new ProcessBuilder("crit", "decode", "-i", f.toString(), "--pretty")
                         .redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes());
@@ -469,6 +478,7 @@ class CheckpointRestoreTest {
                     java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xcc}), off + 100);
             }
+            jcriu.testsupport.Images.reseal(dir); // a well-formed set from another kernel, not a damaged one
             var e = assertThrows(Restorer.RestoreException.class, () -> Restorer.restore(
                     new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
             assertTrue(e.getMessage().contains("vDSO") && e.getMessage().contains("differs"), e.getMessage());

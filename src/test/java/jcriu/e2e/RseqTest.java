@@ -59,9 +59,7 @@ class RseqTest {
                 w.awaitGone(Duration.ofSeconds(30));
                 Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount());
                 try {
-                    long c1 = Workload.number(r.awaitOutput("commits="), "commits");
-                    long c2 = Workload.number(r.awaitOutput("commits="), "commits");
-                    assertTrue(c2 > c1, "sections keep committing after restore");
+                    r.awaitCountGrows("commits", Duration.ofSeconds(30), "sections keep committing after restore");
                     assertEquals(before, ThreadsTest.rseqOf(List.of(w.pid())), "same registration after restore");
                     r.signal(Sig.SIGTERM);
                     r.awaitOutput("exit code=0");
@@ -83,9 +81,7 @@ class RseqTest {
                 ByteArrayOutputStream log = new ByteArrayOutputStream();
                 Checkpointer.dump(new DumpOptions(w.pid(), Checkpoints.imageDir(w), true, false), Checkpoints.log(log));
                 if (log.toString().contains(": inside: rip")) inside++;
-                long c1 = Workload.number(w.awaitOutput("commits="), "commits");
-                long c2 = Workload.number(w.awaitOutput("commits="), "commits");
-                assertTrue(c2 > c1);
+                w.awaitCountGrows("commits", Duration.ofSeconds(30), "still committing");
             }
             assertTrue(inside >= 4, "caught inside " + inside + " of 8 times");
             assertFalse(w.text().contains("BAD"), w.text());
@@ -120,9 +116,7 @@ class RseqTest {
                 String text = rep.toText();
                 assertTrue(text.contains("area " + Workload.word(ready, "area") + " size 32 signature 0x53053053"), text);
                 assertTrue(text.contains("case: "), text);
-                long c1 = Workload.number(w.awaitOutput("commits="), "commits");
-                long c2 = Workload.number(w.awaitOutput("commits="), "commits");
-                assertTrue(c2 > c1, "still committing after the report");
+                w.awaitCountGrows("commits", Duration.ofSeconds(30), "still committing after the report");
                 assertEquals("0", java.nio.file.Files.readAllLines(Path.of("/proc/" + w.pid() + "/status")).stream()
                         .filter(l -> l.startsWith("TracerPid:")).findFirst().orElseThrow().substring(10).strip());
             }

@@ -189,9 +189,7 @@ class RseqCasesTest {
                 assertTrue(check.contains("cpu_ok=yes"), check);
                 RseqReport.ThreadReport again = only(RseqReport.read(r.pid()));
                 assertEquals(rep.config(), again.config(), "same registration after restore");
-                long c1 = Workload.number(r.awaitOutput("commits="), "commits");
-                long c2 = Workload.number(r.awaitOutput("commits="), "commits");
-                assertTrue(c2 > c1, "still committing");
+                r.awaitCountGrows("commits", Duration.ofSeconds(30), "still committing");
                 r.signal(Sig.SIGTERM);
                 r.awaitOutput("exit code=0");
                 assertFalse(r.text().contains("BAD"), r.text());
@@ -367,9 +365,7 @@ class RseqCasesTest {
             }
             w.signal(Sig.SIGCONT);
             assertEquals("continued result=aborted", w.awaitOutput("continued").strip());
-            long c1 = Workload.number(w.awaitOutput("commits="), "commits");
-            long c2 = Workload.number(w.awaitOutput("commits="), "commits");
-            assertTrue(c2 > c1);
+            w.awaitCountGrows("commits", Duration.ofSeconds(30), "still committing");
             assertEquals("0", tracerPid(w.pid()));
             w.signal(Sig.SIGTERM);
             w.awaitOutput("exit code=0");
@@ -433,9 +429,7 @@ class RseqCasesTest {
                 String text = r.toText();
                 assertTrue(text.contains(String.format("area %#x size 32 signature 0xabcdef12", rd.area())), text);
                 assertTrue(text.contains("struct rseq: cpu_id_start") && text.contains("case: "), text);
-                long c1 = Workload.number(w.awaitOutput("commits="), "commits");
-                long c2 = Workload.number(w.awaitOutput("commits="), "commits");
-                assertTrue(c2 > c1, "still committing after the report");
+                w.awaitCountGrows("commits", Duration.ofSeconds(30), "still committing after the report");
                 assertEquals("0", tracerPid(w.pid()));
             }
             w.signal(Sig.SIGSTOP);

@@ -9,7 +9,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import jcriu.image.ImageDir;
 import jcriu.image.StateCodec;
@@ -105,6 +109,23 @@ public final class Trees {
         awaitGone(idsIn(dir));
         int seen = w.lineCount();
         return Checkpoints.restore(dir, w.dir(), seen);
+    }
+
+    /** Asks every process for its tick count (SIGUSR1, "alive pid=P ticks=T") and waits for all the answers. */
+    public static Map<Integer, Long> ticks(Workload w, List<ProcStat> ps) {
+        w.skipToEnd();
+        for (ProcStat p : ps) Sig.kill(p.pid(), Sig.SIGUSR1);
+        Map<Integer, Long> out = new HashMap<>();
+        Pattern alive = Pattern.compile("alive pid=(\\d+) ticks=(\\d+)");
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (out.size() < ps.size()) {
+            assertTrue(System.nanoTime() < deadline, "answers from " + out.keySet() + " only");
+            String line = w.awaitOutput("alive pid=");
+            Matcher m = alive.matcher(line);
+            assertTrue(m.find(), line);
+            out.put(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)));
+        }
+        return out;
     }
 
     private static void pause() {

@@ -199,6 +199,28 @@ public final class Workload implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Waits until a line {@code KEY=N} shows N above the first such line from the cursor on: the
+     * process makes progress. A deadline, not the next line: on a busy machine a process may
+     * print the same count twice and still be fine.
+     *
+     * @throws AssertionError with {@code what} if the count stays put until the timeout
+     */
+    public void awaitCountGrows(String key, Duration timeout, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long first = number(awaitOutput(key + "=", timeout), key);
+        long last = first;
+        while (last <= first) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) throw new AssertionError(what + ": " + key + " stayed at " + first + " for " + timeout);
+            try {
+                last = number(awaitOutput(key + "=", Duration.ofNanos(left)), key);
+            } catch (AssertionError timedOut) {
+                throw new AssertionError(what + ": " + key + " stayed at " + first + " for " + timeout, timedOut);
+            }
+        }
+    }
+
     /** {@link #awaitOutput(String, Duration)} with {@link #TIMEOUT}. */
     public String awaitOutput(String regexOrSubstring) {
         return awaitOutput(regexOrSubstring, TIMEOUT);
