@@ -233,7 +233,7 @@ public final class CriuCommandLine {
                         String bad = checkNumber(o, val);
                         if (bad != null) return new Fail(Main.USAGE, bad + from);
                         if (NUMERIC.contains(o.name())) val = Integer.toString(atoi(val));
-                        tokens.add(o.flag() ? o.spelling() : o.spelling() + "=" + val);
+                        tokens.add(o.flag() || val == null ? o.spelling() : o.spelling() + "=" + val);
                     }
                 }
                 case CriuOptions.NoEffect n -> notes.add(o.spelling() + from + ": accepted with no effect: " + n.why());

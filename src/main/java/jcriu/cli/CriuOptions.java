@@ -94,7 +94,6 @@ public final class CriuOptions {
     private static final Set<Verb> DPR = EnumSet.of(Verb.DUMP, Verb.PRE_DUMP, Verb.RESTORE);
     private static final Set<Verb> ALL = EnumSet.allOf(Verb.class);
 
-    private static final String SOCKETS = "jcriu saves no sockets; a dump of a process holding one fails and names it";
     private static final String MOUNTS = "jcriu saves and restores no mount namespace";
     private static final String NETNS = "jcriu saves and restores no network namespace";
     private static final String DELETED = "jcriu refuses deleted and unlinked files by name";
@@ -168,8 +167,8 @@ public final class CriuOptions {
         value("join-ns", 'J', on(EnumSet.of(Verb.RESTORE), refused("jcriu restores into no namespace")),
                 "join an existing namespace");
         value("root", 'r', on(DR, new ByValue(CriuOptions::judgeRoot, "only / (jcriu cannot use another root yet)")), "root of the process's file system");
-        add("ext-unix-sk", 'x', Arg.OPTIONAL, false, true, on(DR, noEffect(SOCKETS)), "allow external unix sockets");
-        bool("tcp-established", (char) 0, on(DR, noEffect(SOCKETS)), "checkpoint established TCP connections");
+        add("ext-unix-sk", 'x', Arg.OPTIONAL, false, true, on(DR, PASS), "allow external unix sockets");
+        bool("tcp-established", (char) 0, on(DR, PASS), "checkpoint established TCP connections");
         value("close", (char) 0, on(ALL, PASS), "close this inherited file descriptor of jcriu first");
         bool("log-pid", (char) 0, on(ALL, noEffect("jcriu dumps and restores from one process, so one log file"
                 + " holds everything")), "a log file per process");
@@ -228,14 +227,14 @@ public final class CriuOptions {
         value("cgroup-props", (char) 0, on(DR, refused(CGROUPS)), "cgroup properties");
         value("cgroup-props-file", (char) 0, on(DR, refused(CGROUPS)), "cgroup properties file");
         list("cgroup-dump-controller", on(DR, refused(CGROUPS)), "cgroup controller to dump");
-        bool("skip-in-flight", (char) 0, on(DR, noEffect(SOCKETS)), "skip in-flight TCP connections");
+        bool("skip-in-flight", (char) 0, on(DR, PASS), "skip in-flight TCP connections");
         bool("deprecated", (char) 0, on(ALL, noEffect("jcriu has no deprecated features to allow")),
                 "allow deprecated features");
         bool("display-stats", (char) 0, on(DPR, PASS), "print dump/restore statistics");
         bool("weak-sysctls", (char) 0, on(EnumSet.of(Verb.RESTORE), noEffect("jcriu restores no sysctls")),
                 "skip missing sysctls");
         value("status-fd", (char) 0, on(EnumSet.of(Verb.SERVICE), PASS), "write \\0 to FD and close it once ready");
-        bool("tcp-close", (char) 0, on(DR, noEffect(SOCKETS)), "restore TCP connections closed");
+        bool("tcp-close", (char) 0, on(DR, PASS), "restore TCP connections closed");
         add("verbosity", 'v', Arg.OPTIONAL, false, true, on(ALL, PASS), "log level 0-4 (-v: one more)");
         value("ps-socket", (char) 0, on(DP, refused(PAGE_SERVER)), "page server socket");
         bool("stream", (char) 0, on(DPR, refused("jcriu does not stream images")), "use criu-image-streamer");
@@ -256,7 +255,7 @@ public final class CriuOptions {
                 "use files reopened by path even if their permissions or size changed since the dump");
         value("lsm-mount-context", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu mounts nothing")),
                 "LSM mount context");
-        value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu locks no network)")),
+        value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu always locks with nftables)")),
                 on(EnumSet.of(Verb.RESTORE), noEffect("CRIU ignores it on restore too"))), "network locking method");
         bool("mntns-compat-mode", (char) 0, merge(on(EnumSet.of(Verb.RESTORE), noEffect(MOUNTS)),
                 on(DP, refused("--mntns-compat-mode is a restore option (CRIU refuses it here too)"))),
@@ -319,16 +318,16 @@ public final class CriuOptions {
     private static Verdict judgeNetworkLock(Verb verb, String value) {
         return switch (value) {
             case "iptables", "nftables", "skip", "none" ->
-                    new Accept("jcriu locks no network: a process in the host network namespace has nothing to"
-                            + " lock without sockets, which jcriu refuses");
+                    new Accept("jcriu always locks the TCP connections and ports it saves with an nftables table"
+                            + " (inet jcriu-PID), from the dump to the end of the restore");
             default -> new Bad("invalid value for --network-lock: " + value);
         };
     }
 
     /**
      * External resources, as CRIU's formats: mounts and network devices concern namespaces jcriu
-     * neither saves nor restores, and a unix socket or tty marked external is a permission for an
-     * object jcriu refuses anyway. A file or a device marked external would be dumped by jcriu as an
+     * neither saves nor restores, a tty marked external is a permission for an object jcriu refuses
+     * anyway, and jcriu's own rule for unix sockets outside (--ext-unix-sk) applies to them. A file or a device marked external would be dumped by jcriu as an
      * ordinary file instead of being left to --inherit-fd at restore: refused.
      */
     static Verdict judgeExternal(Verb verb, String value) {
@@ -336,7 +335,8 @@ public final class CriuOptions {
         return switch (kind) {
             case "mnt" -> new Accept(MOUNTS);
             case "veth", "macvlan", "netdev" -> new Accept(NETNS);
-            case "unix" -> new Accept(SOCKETS);
+            case "unix" -> new Accept("jcriu lets a unix datagram socket keep a peer outside the processes with"
+                    + " --ext-unix-sk, and refuses a stream connection to one");
             case "tty" -> new Accept("jcriu saves no terminal except fds 0-2 of a --shell-job; a process with another"
                     + " is refused");
             case "dev" -> verb == Verb.RESTORE ? new Accept("images written by jcriu name no external device")

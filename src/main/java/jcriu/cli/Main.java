@@ -311,6 +311,9 @@ public final class Main implements Callable<Integer> {
         boolean displayStats;
 
         @CommandLine.Mixin
+        final SocketFlags sockets = new SocketFlags();
+
+        @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
         @Override
@@ -321,7 +324,7 @@ public final class Main implements Callable<Integer> {
         DumpOptions options(jcriu.dump.DumpHooks hooks) {
             return new DumpOptions(pid, dir, leaveRunning || leaveStopped, shellJob, prev, RseqConfigSource.PTRACE,
                     timeout > 0 ? Duration.ofSeconds(timeout) : null, hooks,
-                    new DumpOptions.FileOptions(ghostLimit, fileLocks));
+                    new DumpOptions.FileOptions(ghostLimit, fileLocks)).withNet(sockets.net());
         }
 
         @Override
@@ -368,6 +371,39 @@ public final class Main implements Callable<Integer> {
             } catch (Checkpointer.DumpException e) {
                 l.error(e.getMessage());
                 throw new Failure(exitCode(e, hookFailure(e) != null ? SCRIPT_FAILED : FAILED), e.getMessage(), e);
+            }
+        }
+    }
+
+    /** CRIU's socket flags, which dump and restore share (a restore needs those the dump needed). */
+    public static final class SocketFlags {
+        @Option(names = "--ext-unix-sk", arity = "0..1", fallbackValue = "", converter = NoInodeList.class,
+                paramLabel = "", description = "allow a unix datagram socket connected to a named socket outside"
+                + " the processes; the restore connects it to that name again")
+        Boolean extUnixSk;
+
+        @Option(names = "--tcp-established", description = "save established TCP connections (TCP_REPAIR) and restore"
+                + " them; the network of the processes is locked from the dump to the restore")
+        boolean tcpEstablished;
+
+        @Option(names = "--tcp-close", description = "established TCP connections are restored closed")
+        boolean tcpClose;
+
+        @Option(names = "--skip-in-flight", description = "connections waiting in a TCP listener's accept queue are"
+                + " dropped (their clients get a reset) instead of failing the dump")
+        boolean skipInFlight;
+
+        jcriu.net.NetOptions net() {
+            return new jcriu.net.NetOptions(extUnixSk != null && extUnixSk, tcpEstablished, tcpClose, skipInFlight);
+        }
+
+        /** CRIU's --ext-unix-sk may name inodes; jcriu allows every outside peer or none. */
+        static final class NoInodeList implements CommandLine.ITypeConverter<Boolean> {
+            @Override
+            public Boolean convert(String value) {
+                if (value.isEmpty() || value.equals("true")) return true; // bare: picocli gives a Boolean "true"
+                throw new CommandLine.TypeConversionException("jcriu allows every outside peer of a unix socket or"
+                        + " none; it takes no list of inodes (" + value + ")");
             }
         }
     }
@@ -479,6 +515,9 @@ public final class Main implements Callable<Integer> {
         boolean skipFileCheck;
 
         @CommandLine.Mixin
+        final SocketFlags sockets = new SocketFlags();
+
+        @CommandLine.Mixin
         final LogOptions log = new LogOptions();
 
         @Override
@@ -494,7 +533,7 @@ public final class Main implements Callable<Integer> {
 
         RestoreOptions options() {
             return new RestoreOptions(dir, detach, leaveStopped, shellJob, RestoreHooks.NONE, skipFileCheck,
-                    RestoreOptions.parseInheritFds(inheritFds));
+                    RestoreOptions.parseInheritFds(inheritFds)).withNet(sockets.net());
         }
 
         @Override
@@ -536,7 +575,7 @@ public final class Main implements Callable<Integer> {
                 hooks.run("pre-restore");
                 long t0 = System.nanoTime();
                 Restorer.Result r = Restorer.restore(new RestoreOptions(dir, !parent, leaveStopped, shellJob,
-                        hooks.forRestore(pf), skipFileCheck, inherited()), l, control);
+                        hooks.forRestore(pf), skipFileCheck, inherited()).withNet(sockets.net()), l, control);
                 if (control.cancelled()) l.warn("interrupted while the restored processes were being let go: the"
                         + " restore was completed");
                 Duration took = Duration.ofNanos(System.nanoTime() - t0);

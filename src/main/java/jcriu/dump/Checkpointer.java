@@ -146,6 +146,7 @@ public final class Checkpointer {
         List<Member> members = List.of();
         DumpEngine eng = new DumpEngine(tracer, opts, log, control);
         boolean killed = false;
+        FileTable files = null;
         try (set) {
             members = open(tree);
             control.reached("frozen");
@@ -154,11 +155,12 @@ public final class Checkpointer {
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
             control.reached("threads-read");
-            FileTable files = new FileTable(opts.shellJob(), opts.files(), log); // before anything slow: an unsupported fd fails at once
+            files = new FileTable(opts, log); // before anything slow: an unsupported fd fails at once
             Map<Integer, List<FdState>> fds = new HashMap<>();
             for (Member m : members) fds.put(m.pid(), files.add(m.pid()));
             files.link();
             List<PipeState> pipes = files.pipes();
+            files.checkSockets();
             control.reached("files-read");
             linkParent(opts, set);
             List<ProcessState> states = new ArrayList<>();
@@ -186,6 +188,7 @@ public final class Checkpointer {
                 set.withdraw(log);
                 throw veto;
             }
+            files.finish(); // after a veto could undo the dump, before any process runs again
             if (opts.leaveRunning()) {
                 for (Member m : members) putBack(tracer, m.early, m.mem, log);
                 control.reached("put-back");
@@ -200,10 +203,22 @@ public final class Checkpointer {
             DumpStatistics.write(ImageDir.open(set.target()), t0, frozenAt, System.nanoTime(), eng.pageStats(), log);
             return new Result(pid, members.size(), threads, mappings, pageBytes, frozenFor, opts.leaveRunning());
         } catch (Exception | Error e) {
-            if (!killed) abandon(tracer, tree, members, set, e, "dump", log);
+            if (!killed) {
+                if (files != null) closeFiles(files, e); // sockets out of repair mode before the processes run
+                abandon(tracer, tree, members, set, e, "dump", log);
+            }
             throw e;
         } finally {
             for (Member m : members) m.close();
+            if (files != null) files.close();
+        }
+    }
+
+    private static void closeFiles(FileTable files, Throwable e) {
+        try {
+            files.close();
+        } catch (IOException | RuntimeException again) {
+            e.addSuppressed(again);
         }
     }
 

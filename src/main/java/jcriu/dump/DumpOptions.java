@@ -16,14 +16,23 @@ import jcriu.rseq.RseqConfigSource;
  * unless a test forces the path of an older kernel). {@code freezeTimeout}: how long the
  * threads may take to stop (CRIU's --timeout); null waits as long as it takes. {@code hooks}:
  * the caller's points of action (action scripts, RPC notifications). {@code files}: how much
- * of a deleted file is saved and whether file locks are (CRIU's --ghost-limit, --file-locks).
+ * of a deleted file is saved and whether file locks are (CRIU's --ghost-limit, --file-locks). {@code net}: CRIU's
+ * socket flags (--ext-unix-sk, --tcp-established, --tcp-close).
  */
 public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
-                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, FileOptions files) {
+                          RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, FileOptions files,
+                          jcriu.net.NetOptions net) {
     public DumpOptions {
         Objects.requireNonNull(rseq, "rseq");
         Objects.requireNonNull(hooks, "hooks");
         Objects.requireNonNull(files, "files");
+        Objects.requireNonNull(net, "net");
+    }
+
+    public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
+                       RseqConfigSource rseq, Duration freezeTimeout, DumpHooks hooks, FileOptions files) {
+        this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, files,
+                jcriu.net.NetOptions.NONE);
     }
 
     /** CRIU's --ghost-limit (bytes of a deleted file saved, 1 MiB by default) and --file-locks. */
@@ -39,6 +48,11 @@ public record DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob, Path prevImagesDir,
                        RseqConfigSource rseq) {
         this(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, null, DumpHooks.NONE);
+    }
+
+    /** These options with the socket flags {@code n}. */
+    public DumpOptions withNet(jcriu.net.NetOptions n) {
+        return new DumpOptions(pid, imageDir, leaveRunning, shellJob, prevImagesDir, rseq, freezeTimeout, hooks, files, n);
     }
 
     public DumpOptions(int pid, Path imageDir, boolean leaveRunning, boolean shellJob) {

@@ -12,6 +12,7 @@ import jcriu.api.Log;
 import jcriu.files.OpenFile;
 import jcriu.files.PipeData;
 import jcriu.files.PipeEnd;
+import jcriu.net.SocketDump;
 import jcriu.files.SaveContext;
 import jcriu.proc.FdInfo;
 import jcriu.proc.Fds;
@@ -24,9 +25,12 @@ import jcriu.sys.Sys;
  * The open file descriptions of a frozen tree. Two fds (of one process or of two) refer to
  * the same description when kcmp(KCMP_FILE) says so; only fds on the same inode can, so
  * each fd is compared with one holder of each description already seen on its inode.
- * Every description gets one id, which all of its fds carry.
+ * Every description gets one id, which all of its fds carry. Files in flight in a socket's
+ * queue (SCM_RIGHTS) are held by jcriu itself while the dump runs, and get ids the same way.
+ * Closing the table closes those and ends what reading the sockets started (see
+ * {@link SocketDump}).
  */
-final class FileTable implements jcriu.files.TreeFiles {
+final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files.TreeFiles {
     private static final Path PROC = Path.of("/proc");
 
     /** An fd through which a description can be reached at dump time. */
@@ -37,11 +41,19 @@ final class FileTable implements jcriu.files.TreeFiles {
     private final Log log;
     private final List<OpenFile> files = new ArrayList<>();
     private final Map<String, List<Holder>> byInode = new HashMap<>();
+    private final SocketDump sockets;
+    private final int self = Sys.getpid();
+    /** jcriu's fds of files in flight, open until the dump ends. */
+    private final List<Integer> held = new ArrayList<>();
+    private int nextId = 1;
 
-    FileTable(boolean shellJob, DumpOptions.FileOptions options, Log log) {
-        this.shellJob = shellJob;
-        this.options = options;
+    FileTable(DumpOptions opts, Log log) {
+        this.shellJob = opts.shellJob();
+        this.options = opts.files();
         this.log = log;
+        this.sockets = new SocketDump(new SocketDump.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
+                opts.net().skipInFlight(),
+                opts.leaveRunning(), opts.pid()), log);
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
@@ -52,7 +64,7 @@ final class FileTable implements jcriu.files.TreeFiles {
     }
 
     /** What a kind may use to save a description of {@code pid}: a pidfd, opened on first use, for pidfd_getfd. */
-    private static final class Source implements SaveContext, AutoCloseable {
+    private final class Source implements SaveContext, AutoCloseable {
         private final int pid;
         private final boolean shellJob;
         private final DumpOptions.FileOptions options;
@@ -76,6 +88,9 @@ final class FileTable implements jcriu.files.TreeFiles {
         public void warn(String message) { log.warn(message); }
 
         @Override
+        public jcriu.net.Socket socket(FdInfo fd) throws IOException { return sockets.save(pid, fd, FileTable.this); }
+
+        @Override
         public int pid() { return pid; }
 
         @Override
@@ -95,30 +110,70 @@ final class FileTable implements jcriu.files.TreeFiles {
 
     private List<FdState> add(int pid, Source src) throws IOException {
         List<FdState> out = new ArrayList<>();
-        for (FdInfo fd : Fds.list(PROC, pid)) {
-            List<Holder> same = byInode.computeIfAbsent(fd.stat().dev() + ":" + fd.ino(), k -> new ArrayList<>());
-            Holder h = null;
-            for (Holder c : same) {
-                if (Sys.kcmp(c.pid(), pid, Sys.KCMP_FILE, c.fd(), fd.fd()) == 0) {
-                    h = c;
-                    break;
-                }
-            }
-            if (h == null) {
-                h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(files.size() + 1, fd, src));
-                files.add(h.file());
-                same.add(h);
-            } else {
-                log.debug("fd " + fd.fd() + " of " + pid + " shares its description with fd " + h.fd() + " of " + h.pid());
-                OpenFile more = OpenFile.moreLocks(h.file(), fd, src);
-                if (more != h.file()) {
-                    files.set(files.indexOf(h.file()), more);
-                    same.set(same.indexOf(h), h = new Holder(h.pid(), h.fd(), h.ino(), more));
-                }
-            }
-            out.add(new FdState(fd.fd(), h.file().id(), fd.cloexec()));
-        }
+        for (FdInfo fd : Fds.list(PROC, pid)) out.add(new FdState(fd.fd(), holder(pid, fd, src).file().id(), fd.cloexec()));
         return out;
+    }
+
+    /** The holder of the description behind {@code fd}: one seen already, or this fd as a new one. */
+    private Holder holder(int pid, FdInfo fd, SaveContext src) throws IOException {
+        List<Holder> same = byInode.computeIfAbsent(fd.stat().dev() + ":" + fd.ino(), k -> new ArrayList<>());
+        for (int i = 0; i < same.size(); i++) {
+            Holder c = same.get(i);
+            if (Sys.kcmp(c.pid(), pid, Sys.KCMP_FILE, c.fd(), fd.fd()) == 0) {
+                log.debug("fd " + fd.fd() + " of " + pid + " shares its description with fd " + c.fd() + " of " + c.pid());
+                OpenFile more = OpenFile.moreLocks(c.file(), fd, src);
+                if (more != c.file()) {
+                    files.set(files.indexOf(c.file()), more);
+                    same.set(i, c = new Holder(c.pid(), c.fd(), c.ino(), more));
+                }
+                return c;
+            }
+        }
+        Holder h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(nextId++, fd, src));
+        files.add(h.file());
+        same.add(h);
+        return h;
+    }
+
+    /** A file in flight in a socket's queue, received by jcriu as fd {@code jcriuFd} while peeking. */
+    @Override
+    public int fileId(int jcriuFd) throws IOException {
+        Holder h;
+        try {
+            try (Source src = new Source(self, false, options, log)) {
+                h = holder(self, Fds.read(PROC, self, jcriuFd, jcriu.proc.FdStat.FOLLOW), src);
+            }
+        } catch (IOException | RuntimeException e) {
+            Sys.close(jcriuFd);
+            throw new IOException("a file in flight in a socket's queue: " + e.getMessage(), e);
+        }
+        if (h.pid() == self && h.fd() == jcriuFd) held.add(jcriuFd); // a description seen first here: keep it reachable
+        else Sys.close(jcriuFd);
+        log.debug("file " + h.file().id() + " (" + h.file().describe() + ") is in flight in a socket's queue");
+        return h.file().id();
+    }
+
+    /** What only the whole tree tells: whether every unix socket's peer was dumped too. */
+    void checkSockets() throws IOException {
+        sockets.check();
+    }
+
+    /**
+     * The images are written: sockets of a tree left running leave repair mode and the network
+     * is unlocked; a tree about to be killed keeps the lock until its restore.
+     */
+    void finish() throws IOException {
+        sockets.finish();
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            sockets.close();
+        } finally {
+            for (int fd : held) Sys.close(fd);
+            held.clear();
+        }
     }
 
     List<OpenFile> files() {

@@ -20,6 +20,12 @@ public interface FileOpener {
     /** jcriu's own fd {@code fd} (0-2), which a {@code --shell-job} restore hands on. */
     int inherited(int fd) throws IOException;
 
+    /** jcriu's fd of socket file {@code id}; the tree's sockets are made together, at the first call. */
+    int socket(int id) throws IOException;
+
+    /** jcriu's fd of file {@code id} of the dump, opened once (a file in flight in a socket's queue). */
+    int file(int id) throws IOException;
+
     /**
      * Whether a file reopened by path must have the size and permissions it had at the dump
      * (false when the restore is told to skip that check).

@@ -22,7 +22,8 @@ import jcriu.sys.Sys;
  * refer to.
  */
 public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, EventFd,
-        TimerFd, SignalFd, Epoll, Inotify {
+        TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
+        InetSocketFile {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -124,7 +125,10 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
                         + " (its marks and permission events cannot be restored)");
                 default -> throw new IOException(what + ": this kind of file is not supported yet");
             };
-            case SOCKET -> throw new IOException(what + " is a socket; sockets are not supported yet");
+            case SOCKET -> switch (ctx.socket(fd)) {
+                case jcriu.net.UnixSocket u -> new UnixSocketFile(id, u);
+                case jcriu.net.InetSocket i -> new InetSocketFile(id, i);
+            };
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
         };
     }
@@ -137,6 +141,14 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
             case FIFO -> Fifo.decode(e, where, offset);
             case PIPE -> PipeEnd.decode(e, where, offset);
             case TTY -> InheritedTerminal.decode(e, where, offset);
+            case UNIXSK -> {
+                if (!e.hasUsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type UNIXSK has no usk entry");
+                yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()));
+            }
+            case INETSK -> {
+                if (!e.hasIsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type INETSK has no isk entry");
+                yield new InetSocketFile(e.getId(), jcriu.net.InetSocket.decode(e.getIsk()));
+            }
             case EVENTFD -> EventFd.decode(e, where, offset);
             case TIMERFD -> TimerFd.decode(e, where, offset);
             case SIGNALFD -> SignalFd.decode(e, where, offset);
@@ -153,7 +165,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
         return switch (t) {
-            case REG, MEMFD, FIFO, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY -> true;
+            case REG, MEMFD, FIFO, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY, UNIXSK, INETSK -> true;
             default -> false;
         };
     }

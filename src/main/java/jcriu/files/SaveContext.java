@@ -26,6 +26,12 @@ public interface SaveContext {
     /** Whether file locks are dumped (CRIU's --file-locks); without it a lock is refused. */
     boolean fileLocks();
 
+    /**
+     * The socket behind {@code fd} of the process, read by the dump's sockets reader (which
+     * gives the files in flight in its queue to the dump's file table), or a refusal naming it.
+     */
+    jcriu.net.Socket socket(jcriu.proc.FdInfo fd) throws IOException;
+
     /** Something the dump loses but may go on without; the log says it. */
     void warn(String message);
 }

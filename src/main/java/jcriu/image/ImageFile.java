@@ -67,6 +67,16 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("pipes-data.img", Magic.PIPES_DATA);
     }
 
+    /** Messages waiting in sockets' receive queues: SkPacketEntry followed by its bytes, per message. */
+    public static ImageFile skQueues() {
+        return new ImageFile("sk-queues.img", Magic.SK_QUEUES);
+    }
+
+    /** An established TCP connection: its TCP_REPAIR state and queues; CRIU names it by the socket's inode in hex. */
+    public static ImageFile tcpStream(int ino) {
+        return new ImageFile("tcp-stream-" + Integer.toHexString(ino) + ".img", Magic.TCP_STREAM);
+    }
+
     /** cwd, root and umask of process {@code pid}. */
     public static ImageFile fs(int pid) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);

@@ -20,8 +20,12 @@ public enum Magic {
     FS(0x51403912, Header.COMMON),
     /** PipeDataEntry, each followed by its bytes. */
     PIPES_DATA(0x56453709, Header.COMMON),
+    /** SkPacketEntry, each followed by its bytes: messages queued on sockets. */
+    SK_QUEUES(0x56264026, Header.COMMON),
     /** stats-dump and stats-restore: a service file (IMG_SERVICE first, not IMG_COMMON). */
     STATS(0x57093306, Header.SERVICE),
+    /** One TcpStreamEntry, then the receive and send queues' bytes. */
+    TCP_STREAM(0x51465506, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

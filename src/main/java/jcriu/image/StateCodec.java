@@ -126,6 +126,7 @@ public final class StateCodec {
         try (ImageOutput o = dir.create(ImageFile.files())) {
             for (FileEntry f : files.values()) o.write(f);
         }
+        jcriu.files.SocketFiles.write(dir, tree.files());
     }
 
     private static TaskKobjIdsEntry ids(int id) {
@@ -335,7 +336,8 @@ public final class StateCodec {
         }
         if (processes.isEmpty()) throw new ImageException(dir.path().resolve(ImageFile.pstree().name()), 0,
                 "the tree holds no live process");
-        return new TreeState(processes, zombies, List.copyOf(files.values()), readPipes(dir));
+        return new TreeState(processes, zombies, jcriu.files.SocketFiles.read(dir, List.copyOf(files.values())),
+                readPipes(dir));
     }
 
     private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files)

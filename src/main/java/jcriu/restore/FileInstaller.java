@@ -39,10 +39,15 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     /** Every fd of jcriu's that this object opened; jcriu's own fds 0-2 (--shell-job) are not among them. */
     private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
 
+    private final jcriu.net.NetOptions net;
+    private jcriu.net.SocketRestore sockets;
+
     private final Map<String, Integer> inheritFds;
 
-    FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds) {
+    FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds,
+                  jcriu.net.NetOptions net) {
         this.tree = tree;
+        this.net = net;
         this.log = log;
         this.shm = shm;
         this.checkFiles = checkFiles;
@@ -149,6 +154,39 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     @Override
     public int inherited(int fd) {
         return fd; // jcriu's own: never closed here
+    }
+
+    @Override
+    public int socket(int id) throws IOException {
+        if (sockets == null) {
+            sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, net),
+                    this::fdOf, log);
+        }
+        return sockets.open(id);
+    }
+
+    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, jcriu.net.NetOptions net) {
+        return new jcriu.net.SocketRestore.Options(net.extUnixSk(), net.tcpEstablished(), net.tcpClose(),
+                tree.root().pid());
+    }
+
+    /** A restore failed, its processes are gone: what the tree's files leave behind goes (the network lock). */
+    static void restoreFailed(TreeState tree, RestoreOptions opts, Log log, Throwable failure) {
+        jcriu.net.SocketRestore.abandon(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts.net()), log,
+                failure);
+    }
+
+    @Override
+    public int file(int id) throws IOException {
+        return fdOf(id);
+    }
+
+    /**
+     * Once every process holds its files: what the files of the tree must do before any of
+     * them runs (the network unlocked, TCP connections out of repair mode).
+     */
+    void allInstalled() throws IOException {
+        if (sockets != null) sockets.finish();
     }
 
     /**
@@ -275,6 +313,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public void close() {
+        if (sockets != null) sockets.close();
         for (int fd : owned) Sys.close(fd);
         owned.clear();
         byId.clear();

@@ -10,12 +10,25 @@ import java.nio.file.Path;
  * {@code skipFileCheck}: files reopened by path are used even if their size or permissions
  * changed since the dump. {@code inheritFds}: CRIU's --inherit-fd, jcriu's own fd to use for
  * each key ({@code pipe:[INODE]}: a pipe whose other end was outside the dumped processes).
+ * {@code net}: CRIU's socket flags; as with CRIU, a restore needs those its dump needed.
  */
 public record RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob,
-                             RestoreHooks hooks, boolean skipFileCheck, java.util.Map<String, Integer> inheritFds) {
+                             RestoreHooks hooks, boolean skipFileCheck, java.util.Map<String, Integer> inheritFds,
+                             jcriu.net.NetOptions net) {
     public RestoreOptions {
         java.util.Objects.requireNonNull(hooks, "hooks");
+        java.util.Objects.requireNonNull(net, "net");
         inheritFds = java.util.Map.copyOf(inheritFds);
+    }
+
+    public RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob, RestoreHooks hooks,
+                          boolean skipFileCheck, java.util.Map<String, Integer> inheritFds) {
+        this(imageDir, detach, leaveStopped, shellJob, hooks, skipFileCheck, inheritFds, jcriu.net.NetOptions.NONE);
+    }
+
+    /** These options with the socket flags {@code n}. */
+    public RestoreOptions withNet(jcriu.net.NetOptions n) {
+        return new RestoreOptions(imageDir, detach, leaveStopped, shellJob, hooks, skipFileCheck, inheritFds, n);
     }
 
     public RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob, RestoreHooks hooks,

@@ -72,12 +72,21 @@ final class TreeRestore {
 
     long pagesRestored() { return pagesRestored; }
 
-    /** Restores and returns the root's PID; on failure nothing of the attempt is left running. */
+    /** Restores and returns the root's PID; on failure nothing of the attempt is left running, nor locked. */
     int run() throws IOException {
+        try {
+            return restore();
+        } catch (IOException | RuntimeException e) {
+            FileInstaller.restoreFailed(tree, opts, log, e);
+            throw e;
+        }
+    }
+
+    private int restore() throws IOException {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
         try (SharedMemory shm = SharedMemory.prepare(tree, imageDir, log);
-             FileInstaller files = new FileInstaller(tree, log, shm, !opts.skipFileCheck(), opts.inheritFds())) {
+             FileInstaller files = new FileInstaller(tree, log, shm, !opts.skipFileCheck(), opts.inheritFds(), opts.net())) {
             recreateSharedFiles(recreated);
             long f0 = System.nanoTime();
             createRoot();
@@ -102,6 +111,7 @@ final class TreeRestore {
             joinGroups();
             for (ZombieState z : tree.zombies()) exitZombie(z);
             for (ProcessState p : tree.processes()) rebuilds.get(p.pid()).finish(control);
+            files.allInstalled(); // the network unlocked, connections out of repair mode, before anything runs
             control.reached("ready");
             // From here the tree is let go: a cancellation is too late. Should jcriu die before
             // every task is detached, the kernel kills those still traced (PTRACE_O_EXITKILL,

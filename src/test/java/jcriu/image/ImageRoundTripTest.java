@@ -32,7 +32,9 @@ class ImageRoundTripTest {
             case FDINFO -> FdinfoEntry.parser();
             case FS -> FsEntry.parser();
             case PIPES_DATA -> PipeDataEntry.parser(); // entries are followed by raw bytes
+            case SK_QUEUES -> SkPacketEntry.parser(); // likewise
             case STATS -> StatsEntry.parser();
+            case TCP_STREAM -> TcpStreamEntry.parser(); // one entry, then the queues' bytes
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }

@@ -1,0 +1,46 @@
+package jcriu.files;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jcriu.image.ImageDir;
+import jcriu.net.InetSocket;
+import jcriu.net.Socket;
+import jcriu.net.SocketImages;
+import jcriu.net.UnixSocket;
+
+/** The sockets among a tree's open files, and their images beside files.img (queues, TCP streams). */
+public final class SocketFiles {
+    private SocketFiles() {}
+
+    /** File id to socket, in file order. */
+    public static Map<Integer, Socket> sockets(List<OpenFile> files) {
+        Map<Integer, Socket> out = new LinkedHashMap<>();
+        for (OpenFile f : files) {
+            if (f instanceof UnixSocketFile u) out.put(u.id(), u.socket());
+            if (f instanceof InetSocketFile i) out.put(i.id(), i.socket());
+        }
+        return out;
+    }
+
+    public static void write(ImageDir dir, List<OpenFile> files) throws IOException {
+        SocketImages.write(dir, sockets(files));
+    }
+
+    /** {@code files} with each socket's queued messages and TCP stream read back. */
+    public static List<OpenFile> read(ImageDir dir, List<OpenFile> files) throws IOException {
+        Map<Integer, Socket> full = SocketImages.read(dir, sockets(files));
+        List<OpenFile> out = new ArrayList<>(files.size());
+        for (OpenFile f : files) {
+            out.add(switch (full.get(f.id())) {
+                case UnixSocket u -> new UnixSocketFile(f.id(), u);
+                case InetSocket i -> new InetSocketFile(f.id(), i);
+                case null -> f;
+            });
+        }
+        return out;
+    }
+}

@@ -1,0 +1,17 @@
+package jcriu.net;
+
+/**
+ * CRIU's socket flags, which dump and restore share (as with CRIU, a restore needs the flags
+ * its dump needed). {@code extUnixSk}: a unix datagram socket may be connected to a named
+ * socket outside the tree, and is connected to that name again; {@code tcpEstablished}:
+ * established TCP connections are saved and restored through TCP_REPAIR; {@code tcpClose}:
+ * they are restored closed instead; {@code skipInFlight}: connections waiting in a TCP
+ * listener's accept queue are dropped (their clients get a reset) instead of failing the dump.
+ */
+public record NetOptions(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, boolean skipInFlight) {
+    public static final NetOptions NONE = new NetOptions(false, false, false, false);
+
+    public NetOptions(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose) {
+        this(extUnixSk, tcpEstablished, tcpClose, false);
+    }
+}
