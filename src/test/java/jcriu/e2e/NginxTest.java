@@ -35,23 +35,29 @@ class NginxTest {
                 "http {", "  access_log off;", "  client_body_temp_path " + dir.resolve("body") + ";",
                 "  proxy_temp_path " + dir.resolve("proxy") + ";", "  fastcgi_temp_path " + dir.resolve("fcgi") + ";",
                 "  uwsgi_temp_path " + dir.resolve("uwsgi") + ";", "  scgi_temp_path " + dir.resolve("scgi") + ";",
-                "  server { listen 127.0.0.1:" + port + "; location / { return 200 \"served by $pid\\n\"; } }",
+                "  server { listen 127.0.0.1:" + port + "; root " + dir.resolve("www") + ";",
+                "    location / { add_header X-Worker $pid; } }",
                 "}", ""));
+        Files.createDirectories(dir.resolve("www"));
+        Files.writeString(dir.resolve("www/index.html"), "a file served by nginx\n");
+        // the workers run as nginx's unprivileged user (a uid other than the master's, restored too)
+        for (Path p : List.of(dir, dir.resolve("www"), dir.resolve("www/index.html"))) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+        }
         try (Workload w = Workload.start(nginx, List.of("-c", dir.resolve("nginx.conf").toString(), "-p",
                 dir.toString()), Map.of()); Trees.Killer k = Trees.killOnClose(w)) {
             List<ProcStat> before = Trees.awaitMembers(w.pid(), 3);
-            String first = get(port);
-            assertTrue(first.startsWith("served by "), first);
+            get(port);
             long pssBefore = pss(w.pid());
             try (Workload r = Trees.cycle(w); Trees.Killer kr = Trees.killOnClose(r)) {
                 List<ProcStat> after = Trees.awaitMembers(r.pid(), 3);
                 assertEquals(before.stream().map(ProcStat::pid).toList(), after.stream().map(ProcStat::pid).toList());
                 long pssAfter = pss(r.pid());
-                // every request is answered by one of the two restored workers
+                // every request is answered, with the file, by one of the two restored workers
                 for (int i = 0; i < 20; i++) {
-                    String got = get(port);
-                    int worker = Integer.parseInt(got.substring("served by ".length()).strip());
-                    assertTrue(after.stream().skip(1).anyMatch(p -> p.pid() == worker), got + " not from " + after);
+                    int worker = get(port);
+                    assertTrue(after.stream().skip(1).anyMatch(p -> p.pid() == worker), worker + " not in " + after);
                 }
                 System.out.println("nginx: sum of PSS " + pssBefore + " kB before the dump, " + pssAfter
                         + " kB after the restore (ratio " + String.format("%.3f", (double) pssAfter / pssBefore) + ")");
@@ -67,14 +73,20 @@ class NginxTest {
         }
     }
 
-    /** One HTTP/1.0 request on a connection of its own, closed by nginx after the answer (none left open). */
-    private static String get(int port) throws IOException {
+    /**
+     * One HTTP/1.0 request for the file on a connection of its own, closed by nginx after the
+     * answer (none left open); returns the PID of the worker that answered.
+     */
+    private static int get(int port) throws IOException {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
             s.setSoTimeout(20_000);
             s.getOutputStream().write("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n".getBytes());
             String answer = new String(s.getInputStream().readAllBytes());
             assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
-            return answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            assertTrue(answer.endsWith("\r\n\r\na file served by nginx\n"), answer);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\r\nX-Worker: (\\d+)\r\n").matcher(answer);
+            assertTrue(m.find(), answer);
+            return Integer.parseInt(m.group(1));
         }
     }
 
