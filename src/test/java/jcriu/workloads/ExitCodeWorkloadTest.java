@@ -24,6 +24,9 @@ class ExitCodeWorkloadTest {
             w.assertDetached();
             // unrelated handled signals do not end it: only SIGUSR1 does
             w.stopAndContinue(Duration.ofMillis(300));
+            // back in pause() first: a SIGUSR1 taken between its check of the flag and pause() would
+            // leave it waiting for another (the workload's plain pause loop is what other tests need)
+            w.awaitSyscall(34 /* pause */, Duration.ofSeconds(30));
             w.signal(Sig.SIGUSR1);
             assertEquals("exit code=" + code, w.awaitOutput("^exit code="));
             w.awaitGone(Workload.GONE_TIMEOUT);
