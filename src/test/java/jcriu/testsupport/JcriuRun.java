@@ -48,6 +48,10 @@ public final class JcriuRun implements AutoCloseable {
     public static JcriuRun start(String pauseAt, Path out, String... args) throws IOException {
         ensureBuilt();
         List<String> cmd = new ArrayList<>();
+        // A JVM does not catch SIGINT or SIGTERM it was started with ignored, and a test run started
+        // in the background by a non-interactive shell ignores SIGINT (inherited down to here):
+        // default dispositions first, as a user's terminal gives them (env execs, same PID)
+        cmd.addAll(List.of("env", "--default-signal=INT,TERM,HUP"));
         cmd.add(Gcc.projectDir().resolve("jcriu").toString());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
