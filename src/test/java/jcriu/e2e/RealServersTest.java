@@ -153,24 +153,9 @@ class RealServersTest {
                 "    print('serving', flush=True)",
                 "    await s.serve_forever()",
                 "asyncio.run(main())");
-        try (Workload w = Workload.start(PYTHON, List.of("-u", "-c", server), Map.of());
-             java.net.Socket c = new java.net.Socket()) {
+        try (Workload w = Workload.start(PYTHON, List.of("-u", "-c", server), Map.of())) {
             w.awaitOutput("serving");
-            c.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000);
-            c.setSoTimeout(60_000);
-            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(),
-                    java.nio.charset.StandardCharsets.UTF_8));
-            c.getOutputStream().write("before\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            assertEquals("echo before", in.readLine());
-            Path dir = Checkpoints.imageDir(w);
-            InetSocketsTest.dump(w, dir, false, true, false, new ByteArrayOutputStream());
-            w.awaitGone(Duration.ofSeconds(30));
-            c.getOutputStream().write("during\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            try (Workload r = InetSocketsTest.restore(w, dir, true, false)) {
-                assertEquals("echo during", in.readLine());
-                c.getOutputStream().write("after\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                assertEquals("echo after", in.readLine());
-            }
+            echoAcrossRestore(w, port);
         }
     }
 
@@ -185,9 +170,18 @@ class RealServersTest {
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
         int port = freePort();
         try (Workload w = Workload.start(javaBin, List.of("-XX:-UsePerfData", "-cp", classes.toString(), "NioEcho",
-                Integer.toString(port)), Map.of());
-             java.net.Socket c = new java.net.Socket()) {
+                Integer.toString(port)), Map.of())) {
             w.awaitOutput("listening", Duration.ofSeconds(60));
+            echoAcrossRestore(w, port);
+        }
+    }
+
+    /**
+     * One connection to the echo server {@code w} on {@code port}, kept across a dump with
+     * --tcp-established and a restore: a line before, one sent while the server is gone, one after.
+     */
+    private static void echoAcrossRestore(Workload w, int port) throws Exception {
+        try (java.net.Socket c = new java.net.Socket()) {
             c.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000);
             c.setSoTimeout(60_000);
             java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(),
