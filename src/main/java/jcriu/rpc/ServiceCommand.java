@@ -50,12 +50,8 @@ public final class ServiceCommand implements Callable<Integer>, Main.CriuCommand
             description = "default work directory (CRIU's), default the current directory")
     Path dir = Path.of(".");
 
-    @Option(names = "--action-script", paramLabel = "FILE",
-            description = "run FILE at CRIU's hook points of every request (after the client's notification)")
-    List<Path> scripts = new ArrayList<>();
-
     @CommandLine.Mixin
-    final Main.LogOptions log = new Main.LogOptions();
+    final ServeOptions serve = new ServeOptions();
 
     @Override
     public CriuOptions.Verb verb() { return CriuOptions.Verb.SERVICE; }
@@ -63,8 +59,8 @@ public final class ServiceCommand implements Callable<Integer>, Main.CriuCommand
     @Override
     public Integer call() throws Exception {
         if (daemon) return daemonize();
-        Path work = log.workDir(dir);
-        Log l = log.open(dir, main == null ? List.of() : main.notes());
+        Path work = serve.log.workDir(dir);
+        Log l = serve.log.open(dir, main == null ? List.of() : main.notes());
         Path sock = work.resolve(address != null ? address : "criu_service.socket");
         if (address == null) l.warn("binding to the default address " + sock);
         Files.deleteIfExists(sock);
@@ -82,7 +78,7 @@ public final class ServiceCommand implements Callable<Integer>, Main.CriuCommand
         }
         if (statusFd != null) ready(statusFd);
         List<String> base = new ArrayList<>();
-        for (Path s : scripts) base.add("--action-script=" + s.toAbsolutePath());
+        for (Path s : serve.scripts) base.add("--action-script=" + s.toAbsolutePath());
         while (true) {
             int conn = Sockets.accept(listening);
             l.info("connected");
@@ -123,13 +119,13 @@ public final class ServiceCommand implements Callable<Integer>, Main.CriuCommand
         List<String> cmd = new ArrayList<>(List.of("setsid", self.command().orElseThrow()));
         cmd.addAll(jvm.subList(0, main + 1));
         cmd.add("service");
-        if (address != null) cmd.add("--address=" + log.workDir(dir).resolve(address).toAbsolutePath());
-        if (pidfile != null) cmd.add("--pidfile=" + log.workDir(dir).resolve(pidfile).toAbsolutePath());
+        if (address != null) cmd.add("--address=" + serve.log.workDir(dir).resolve(address).toAbsolutePath());
+        if (pidfile != null) cmd.add("--pidfile=" + serve.log.workDir(dir).resolve(pidfile).toAbsolutePath());
         cmd.add("--images-dir=" + dir.toAbsolutePath());
-        if (log.workDir(dir) != dir) cmd.add("--work-dir=" + log.workDir(dir).toAbsolutePath());
-        if (log.resolvedLogFile(dir) != null) cmd.add("--log-file=" + log.resolvedLogFile(dir).toAbsolutePath());
-        cmd.add("--verbosity=" + log.verbosity());
-        for (Path s : scripts) cmd.add("--action-script=" + s.toAbsolutePath());
+        if (serve.log.workDir(dir) != dir) cmd.add("--work-dir=" + serve.log.workDir(dir).toAbsolutePath());
+        if (serve.log.resolvedLogFile(dir) != null) cmd.add("--log-file=" + serve.log.resolvedLogFile(dir).toAbsolutePath());
+        cmd.add("--verbosity=" + serve.log.verbosity());
+        for (Path s : serve.scripts) cmd.add("--action-script=" + s.toAbsolutePath());
         cmd.add("--status-fd=1");
         Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();

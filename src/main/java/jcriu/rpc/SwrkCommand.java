@@ -1,7 +1,6 @@
 package jcriu.rpc;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -11,7 +10,6 @@ import jcriu.cli.CriuOptions;
 import jcriu.cli.Main;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
@@ -28,19 +26,15 @@ public final class SwrkCommand implements Callable<Integer>, Main.CriuCommand {
     @Parameters(index = "0", paramLabel = "FD", description = "the socket's descriptor number")
     int fd;
 
-    @Option(names = "--action-script", paramLabel = "FILE",
-            description = "run FILE at CRIU's hook points of every request (after the client's notification)")
-    List<Path> scripts = new ArrayList<>();
-
     @CommandLine.Mixin
-    final Main.LogOptions log = new Main.LogOptions();
+    final ServeOptions serve = new ServeOptions();
 
     @Override
     public CriuOptions.Verb verb() { return CriuOptions.Verb.SWRK; }
 
     @Override
     public Integer call() throws Exception {
-        Log l = log.open(Path.of("."), main == null ? List.of() : main.notes());
+        Log l = serve.log.open(Path.of("."), main == null ? List.of() : main.notes());
         l.info("serving CRIU RPC requests on fd " + fd);
         // as CRIU's swrk: the configuration files and this command line are the base of every request
         new Worker(fd, Worker.Mode.SWRK, CriuCommandLine.Env.system(), main == null ? List.of() : main.argvOptions())
