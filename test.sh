@@ -26,6 +26,13 @@ if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" 2>/dev/null || echo 0
     done
 fi
 [ -n "${JAVA_HOME:-}" ] || { echo "test.sh: no JDK 25 found" >&2; exit 2; }
+# PIDs are reused once the kernel's counter wraps at pid_max. At the 32768 of some machines a busy
+# machine wraps within minutes, and a restore then finds an image's PID taken by an unrelated
+# thread (it refuses, as it must); 4194304 (the 64-bit maximum, systemd's default) makes that rare.
+if [ "$(cat /proc/sys/kernel/pid_max)" -lt 4194304 ]; then
+    echo "test.sh: raising kernel.pid_max from $(cat /proc/sys/kernel/pid_max) to 4194304" >&2
+    echo 4194304 > /proc/sys/kernel/pid_max || echo "test.sh: could not raise kernel.pid_max; tests may meet reused PIDs" >&2
+fi
 # Build first (and the launcher's AOT cache), so that tests running the command line do not
 # wait for a build inside their time limit.
 ./jcriu --version >/dev/null
