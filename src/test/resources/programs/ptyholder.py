@@ -1,6 +1,14 @@
 # A pty master holder: a shell on the slave (its session's controlling terminal) counts, and
-# each line the master reads is printed with the terminal's settings as the master sees them.
-import fcntl, os, pty, struct, sys, termios
+# each line the master reads is printed with the terminal's settings as the master sees them
+# (VINTR, ECHO and the window size were changed; fg: the foreground group).
+import fcntl, os, pty, signal, struct, sys, termios, time
+
+# SIGUSR1: stop reading for a while, so that the shell's output queues up in the pty
+def pause_reading(sig, frame):
+    print("pausing", flush=True)
+    time.sleep(2)
+
+signal.signal(signal.SIGUSR1, pause_reading)
 
 pid, fd = pty.fork()
 if pid == 0:
@@ -12,7 +20,7 @@ a[6][termios.VINTR] = b"\x18"
 termios.tcsetattr(fd, termios.TCSANOW, a)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
 index = struct.unpack("I", fcntl.ioctl(fd, 0x80045430, b"\0" * 4))[0]  # TIOCGPTN
-print("child", pid, "pts", index, flush=True)
+print("child=%d pts=%d" % (pid, index), flush=True)
 
 buf = b""
 while True:
