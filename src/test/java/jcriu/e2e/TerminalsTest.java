@@ -110,6 +110,48 @@ class TerminalsTest {
         }
     }
 
+    /**
+     * util-linux {@code script}, detached: it holds the master, the slave and a signalfd; its
+     * shell, in a session of its own on the slave, counts. The count goes on after a restore
+     * without gap or repeat, and the shell has its controlling terminal and foreground group.
+     */
+    @Test
+    void scriptCountsOnAfterRestore() throws Exception {
+        try (Workload w = Workload.start(Path.of("/usr/bin/script"), List.of("-q", "-c",
+                "sh -c 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done'", "/dev/null"), Map.of())) {
+            try {
+                w.awaitOutput("^5\\r?$");
+                int shell = Trees.members(w.pid()).stream().filter(p -> p.ppid() == w.pid()).findFirst().orElseThrow().pid();
+                String before = ctty(shell);
+                assertTrue(!before.startsWith("tty_nr=0 "), before);
+                try (Workload r = Trees.cycle(w)) {
+                    try {
+                        int last = count(w);
+                        r.awaitOutput("^" + (last + 10) + "\\r?$", Duration.ofSeconds(20));
+                        assertEquals(before, ctty(shell), "the shell's controlling terminal and foreground group");
+                        count(w);
+                    } finally {
+                        Trees.kill(r.pid());
+                    }
+                }
+            } finally {
+                Trees.kill(w.pid());
+            }
+        }
+    }
+
+    /** The numbers script copied from the terminal, which must count from 0 without gap or repeat; the last one. */
+    private static int count(Workload w) throws IOException {
+        int n = 0;
+        for (String l : Files.readAllLines(w.output())) {
+            String v = l.strip();
+            if (!v.matches("\\d+")) continue;
+            assertEquals(n, Integer.parseInt(v), "the count in " + w.output());
+            n++;
+        }
+        return n - 1;
+    }
+
     /** The shell alone: its terminal's master is outside the dump, which is refused naming it; the shell runs on. */
     @Test
     void aTerminalWhoseMasterIsOutsideIsRefusedNamingShellJob() throws Exception {
