@@ -1,4 +1,5 @@
-# A pty master holder: a shell on the slave (its session's controlling terminal) counts, and
+# A pty master holder: a shell on the slave (its session's controlling terminal) counts through
+# /dev/tty, and
 # each line the master reads is printed with the terminal's settings as the master sees them
 # (VINTR, ECHO and the window size were changed; fg: the foreground group).
 import fcntl, os, pty, signal, struct, sys, termios, time
@@ -12,7 +13,7 @@ signal.signal(signal.SIGUSR1, pause_reading)
 
 pid, fd = pty.fork()
 if pid == 0:
-    os.execvp("sh", ["sh", "-c", 'i=0; while :; do echo "n $i"; i=$((i+1)); sleep 0.1; done'])
+    os.execvp("sh", ["sh", "-c", 'exec 3>/dev/tty; i=0; while :; do echo "n $i" >&3; i=$((i+1)); sleep 0.1; done'])
 
 a = termios.tcgetattr(fd)  # the slave's, changed through the master
 a[3] &= ~termios.ECHO

@@ -51,6 +51,12 @@ public final class TtyImages {
                 o.write(info(p, true));
                 o.write(info(p, false));
             }
+            if (files.stream().anyMatch(f -> f instanceof ControllingTerminal)) { // what CRIU writes for /dev/tty
+                o.write(TtyInfoEntry.newBuilder().setId(ControllingTerminal.INFO_ID).setType(TtyType.CTTY).setLocked(false)
+                        .setExclusive(false).setPacketMode(false).setSid(0).setPgrp(0)
+                        .setRdev((int) FileStat.makedev(ControllingTerminal.TTYAUX_MAJOR, ControllingTerminal.TTY_MINOR))
+                        .build());
+            }
         }
         if (pairs.values().stream().anyMatch(p -> p.toMaster().length > 0)) {
             try (ImageOutput o = dir.create(ImageFile.ttyData())) {

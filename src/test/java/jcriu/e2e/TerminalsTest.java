@@ -66,6 +66,7 @@ class TerminalsTest {
                         int last = checkCount(w, shell) - 1;
                         r.awaitOutput("n " + (last + 10) + " ", Duration.ofSeconds(20));
                         assertEquals(before, ctty(shell), "the shell's controlling terminal and foreground group");
+                        assertEquals("/dev/tty", Files.readSymbolicLink(Path.of("/proc/" + shell + "/fd/3")).toString());
                         assertTrue(checkCount(w, shell) > last + 10);
                     } finally {
                         Trees.kill(r.pid());
