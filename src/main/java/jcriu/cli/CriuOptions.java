@@ -337,8 +337,8 @@ public final class CriuOptions {
             case "veth", "macvlan", "netdev" -> new Accept(NETNS);
             case "unix" -> new Accept("jcriu lets a unix datagram socket keep a peer outside the processes with"
                     + " --ext-unix-sk, and refuses a stream connection to one");
-            case "tty" -> new Accept("jcriu saves no terminal except fds 0-2 of a --shell-job; a process with another"
-                    + " is refused");
+            case "tty" -> new Accept("jcriu saves the pty pairs whose master is in the dumped processes and"
+                    + " takes fds 0-2 of a --shell-job from its own terminal; a process with another terminal is refused");
             case "dev" -> verb == Verb.RESTORE ? new Accept("images written by jcriu name no external device")
                     : new Refuse("jcriu cannot leave a device out of the images yet");
             case "file" -> new Refuse("jcriu cannot leave a file out of the images yet (it would dump it)");

@@ -180,6 +180,16 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
         return List.copyOf(files);
     }
 
+    @Override
+    public List<OpenFile> all() {
+        return files();
+    }
+
+    @Override
+    public boolean shellJob() {
+        return shellJob;
+    }
+
     /**
      * Once every process's fds are added: each description's references to others (the files
      * an epoll watches) resolved to their ids; a reference to a file no fd of the tree holds

@@ -41,6 +41,12 @@ public interface FileOpener {
     /** jcriu's fd (read-write) on the FIFO at {@code path}, refilled with {@code data} once per FIFO. */
     int fifo(String path, long ino, byte[] data) throws IOException;
 
+    /**
+     * jcriu's fd on side {@code p} of a pty pair made again for the whole tree with its index:
+     * the master (one description), or a new description of the slave.
+     */
+    int pty(Pty p) throws IOException;
+
     /** jcriu's fd on memfd {@code m} made again for the whole tree, the one its mappings use. */
     int memfd(Memfd m) throws IOException;
 }

@@ -21,7 +21,7 @@ import jcriu.sys.Sys;
  * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
  * refer to.
  */
-public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, EventFd,
+public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty, ControllingTerminal, EventFd,
         TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
         InetSocketFile {
     int O_CLOEXEC = 02000000;
@@ -111,6 +111,9 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
             }
             case PIPE -> PipeEnd.save(id, fd, ctx);
             case TTY -> {
+                if (Pty.isMaster(fd)) yield Pty.saveMaster(id, what, fd, ctx);
+                if (Pty.isSlave(fd)) yield Pty.saveSlave(id, fd, ctx); // link() decides: in the tree or a shell job's
+                if (ControllingTerminal.is(fd)) yield ControllingTerminal.save(id, fd); // likewise
                 if (ctx.shellJob() && fd.fd() <= 2) yield InheritedTerminal.save(id, fd);
                 throw new IOException(what + " is a terminal"
                         + (fd.fd() <= 2 ? "; use --shell-job to take the restoring terminal instead" : ""));
@@ -140,7 +143,9 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
             case MEMFD -> Memfd.decode(e, where, offset);
             case FIFO -> Fifo.decode(e, where, offset);
             case PIPE -> PipeEnd.decode(e, where, offset);
-            case TTY -> InheritedTerminal.decode(e, where, offset);
+            case TTY -> !e.hasTty() ? InheritedTerminal.decode(e, where, offset)
+                    : e.getTty().getTtyInfoId() == ControllingTerminal.INFO_ID
+                    ? new ControllingTerminal(e.getId(), e.getTty().getFlags() & ~O_CLOEXEC) : Pty.decode(e, where, offset);
             case UNIXSK -> {
                 if (!e.hasUsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type UNIXSK has no usk entry");
                 yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()));

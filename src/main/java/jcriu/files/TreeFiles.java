@@ -10,4 +10,10 @@ public interface TreeFiles {
      * no fd of the tree refers to that file any more.
      */
     int epollTarget(int pid, int efd, int tfd, int toff, long ino) throws IOException;
+
+    /** Every description of the tree read so far. */
+    java.util.List<OpenFile> all();
+
+    /** fds 0-2 on a terminal held outside the tree are taken from the restoring jcriu ({@code --shell-job}). */
+    boolean shellJob();
 }

@@ -72,6 +72,16 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("sk-queues.img", Magic.SK_QUEUES);
     }
 
+    /** One entry per side of each terminal: termios, window size, lock, session. */
+    public static ImageFile ttyInfo() {
+        return new ImageFile("tty-info.img", Magic.TTY_INFO);
+    }
+
+    /** Bytes queued in terminals for their readers. */
+    public static ImageFile ttyData() {
+        return new ImageFile("tty-data.img", Magic.TTY_DATA);
+    }
+
     /** An established TCP connection: its TCP_REPAIR state and queues; CRIU names it by the socket's inode in hex. */
     public static ImageFile tcpStream(int ino) {
         return new ImageFile("tcp-stream-" + Integer.toHexString(ino) + ".img", Magic.TCP_STREAM);

@@ -26,6 +26,10 @@ public enum Magic {
     STATS(0x57093306, Header.SERVICE),
     /** One TcpStreamEntry, then the receive and send queues' bytes. */
     TCP_STREAM(0x51465506, Header.COMMON),
+    /** TtyInfoEntry: one per side of each terminal. */
+    TTY_INFO(0x59453036, Header.COMMON),
+    /** TtyDataEntry: bytes queued in a terminal for its reader. */
+    TTY_DATA(0x59413026, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

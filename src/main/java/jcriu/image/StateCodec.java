@@ -127,6 +127,7 @@ public final class StateCodec {
             for (FileEntry f : files.values()) o.write(f);
         }
         jcriu.files.SocketFiles.write(dir, tree.files());
+        jcriu.files.TtyImages.write(dir, tree.files());
     }
 
     private static TaskKobjIdsEntry ids(int id) {
@@ -336,7 +337,8 @@ public final class StateCodec {
         }
         if (processes.isEmpty()) throw new ImageException(dir.path().resolve(ImageFile.pstree().name()), 0,
                 "the tree holds no live process");
-        return new TreeState(processes, zombies, jcriu.files.SocketFiles.read(dir, List.copyOf(files.values())),
+        return new TreeState(processes, zombies, jcriu.files.TtyImages.read(dir,
+                jcriu.files.SocketFiles.read(dir, List.copyOf(files.values()))),
                 readPipes(dir));
     }
 

@@ -43,6 +43,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     private jcriu.net.SocketRestore sockets;
 
     private final Map<String, Integer> inheritFds;
+    private final Terminals terminals;
 
     FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds,
                   jcriu.net.NetOptions net) {
@@ -52,6 +53,17 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         this.shm = shm;
         this.checkFiles = checkFiles;
         this.inheritFds = inheritFds;
+        this.terminals = new Terminals(tree, log);
+    }
+
+    @Override
+    public int pty(jcriu.files.Pty p) throws IOException {
+        return terminals.open(p);
+    }
+
+    /** Process {@code pid} has just made its session: it takes its controlling terminal if the tree has it. */
+    void sessionMade(int pid, Terminals.Inject inj) throws IOException {
+        terminals.sessionMade(pid, inj);
     }
 
     /** jcriu's own fd, never closed here; the preflight made sure it was given. */
@@ -314,6 +326,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     @Override
     public void close() {
         if (sockets != null) sockets.close();
+        terminals.close();
         for (int fd : owned) Sys.close(fd);
         owned.clear();
         byId.clear();

@@ -90,6 +90,7 @@ final class TreeRestore {
             recreateSharedFiles(recreated);
             long f0 = System.nanoTime();
             createRoot();
+            if (tree.root().sid() == tree.root().pid()) files.sessionMade(tree.root().pid(), (w, nr, a) -> inject(tree.root().pid(), w, nr, a));
             forkNanos += System.nanoTime() - f0;
             control.reached("created");
             for (ProcessState p : tree.processes()) { // parents first: each child is cloned from its restored parent
@@ -104,7 +105,7 @@ final class TreeRestore {
                 }
                 control.reached("memory");
                 long f1 = System.nanoTime();
-                createChildren(r);
+                createChildren(r, files);
                 forkNanos += System.nanoTime() - f1;
             }
             log.info("created " + created.size() + " process(es)");
@@ -212,7 +213,7 @@ final class TreeRestore {
      * parent's memory (copy-on-write), session and group, as it once did. A session leader
      * calls setsid() before any process is cloned from it, so its children inherit its session.
      */
-    private void createChildren(ProcessRebuild parent) throws IOException {
+    private void createChildren(ProcessRebuild parent, FileInstaller files) throws IOException {
         Target t = parent.target();
         List<int[]> kids = new ArrayList<>(); // pid, sid
         for (ProcessState p : tree.processes()) if (p.ppid() == t.pid() && p != tree.root()) kids.add(new int[] {p.pid(), p.sid()});
@@ -230,7 +231,10 @@ final class TreeRestore {
             List<Integer> traced = t.inj().takeChildren();
             checkClone(r, traced, k[0]);
             starts.put(k[0], new ProcessRebuild.Start(t.ctl().gadget(), t.ctl().stackTop()));
-            if (k[1] == k[0]) inject(k[0], "setsid", Nr.SETSID);
+            if (k[1] == k[0]) {
+                inject(k[0], "setsid", Nr.SETSID);
+                files.sessionMade(k[0], (w, nr, a) -> inject(k[0], w, nr, a));
+            }
         }
     }
 

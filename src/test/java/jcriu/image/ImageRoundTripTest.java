@@ -35,6 +35,8 @@ class ImageRoundTripTest {
             case SK_QUEUES -> SkPacketEntry.parser(); // likewise
             case STATS -> StatsEntry.parser();
             case TCP_STREAM -> TcpStreamEntry.parser(); // one entry, then the queues' bytes
+            case TTY_INFO -> TtyInfoEntry.parser();
+            case TTY_DATA -> TtyDataEntry.parser();
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }
