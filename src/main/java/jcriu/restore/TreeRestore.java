@@ -221,6 +221,7 @@ final class TreeRestore {
             t.ctl().reset();
             long args = t.ctl().alloc(88), tidArray = t.ctl().alloc(8);
             ByteBuffer ca = ControlArea.le(88);
+            ca.putLong(0, tree.sharing().cloneFlags(k[0]));        // flags: CLONE_FILES/CLONE_FS it shares with the parent
             ca.putLong(32, SIGCHLD);                               // exit_signal
             ca.putLong(64, tidArray);                              // set_tid
             ca.putLong(72, 1);                                     // set_tid_size

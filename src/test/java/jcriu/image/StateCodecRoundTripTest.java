@@ -74,7 +74,8 @@ class StateCodecRoundTripTest {
     static TreeState fixture() {
         return new TreeState(List.of(process(PID, 0), process(CHILD, PID)),
                 List.of(new ZombieState(PID + 50, CHILD, PID, PID, "gone", 3 << 8)), FILES,
-                List.of(new PipeState(77, 65536, "backlog".getBytes())));
+                List.of(new PipeState(77, 65536, "backlog".getBytes())),
+                new jcriu.state.Sharing(Set.of(CHILD), Set.of(CHILD))); // one fd table and fs with its parent
     }
 
     static final int CHILD = PID + 20;
@@ -179,6 +180,7 @@ class StateCodecRoundTripTest {
         compare("processes", st.processes(), back.processes(), diffs);
         compare("zombies", st.zombies(), back.zombies(), diffs);
         compare("pipes", st.pipes(), back.pipes(), diffs);
+        compare("sharing", st.sharing(), back.sharing(), diffs);
         // the images also hold file entries for each cwd, exe and mapped file: only the fds' are compared
         for (OpenFile f : st.files()) compare("files[" + f.id() + "]", f, back.file(f.id()), diffs);
         assertEquals(List.of(), diffs, "fields that did not survive the images");
