@@ -10,4 +10,10 @@ public interface TreeFiles {
      * no fd of the tree refers to that file any more.
      */
     int epollTarget(int pid, int efd, int tfd, int toff, long ino) throws IOException;
+
+    /** Whether {@code pid} is a live process of the dumped tree (its fds are dumped). */
+    boolean holds(int pid);
+
+    /** The lowest id of the tree's descriptions of kind {@code kind} on inode {@code ino}. */
+    int firstOnInode(Class<? extends OpenFile> kind, long ino);
 }

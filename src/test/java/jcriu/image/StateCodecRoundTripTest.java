@@ -68,7 +68,8 @@ class StateCodecRoundTripTest {
                     List.of(new FileLock(FileLock.Kind.POSIX, true, PID, 10, 100)), new Owner(1, PID, 29)),
             new RegularFile(3, "/tmp", 0200000, 0, 040755),
             new RegularFile(4, "/dev/null", 01, 0, 020666, -1, 0x103, List.of(), Owner.NONE), new PipeEnd(5, 77, 0),
-            new PipeEnd(6, 77, 01 | 04000), new PipeEnd(7, 78, 0, Owner.NONE, true));
+            new PipeEnd(6, 77, 01 | 04000), new PipeEnd(7, 78, 0, Owner.NONE, true),
+            new jcriu.files.PidFd(8, 04000 | 0200, 3_000_000_000L, PID, 8), new jcriu.files.PidFd(9, 04000, 77, -1, 8));
 
     /** A root, a child of it (every field of each set), a zombie, and what they share. */
     static TreeState fixture() {
