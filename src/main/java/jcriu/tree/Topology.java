@@ -82,8 +82,14 @@ public final class Topology {
             if (n.pgid() == root.pgid() && externalGroup) continue;
             Node leader = byPid.get(n.pgid());
             if (leader == null) {
-                throw new IOException("process " + n.pid() + " (" + n.comm() + ") is in process group " + n.pgid()
-                        + ", whose leader is neither in the dump nor the root's; not supported yet");
+                // the leader is gone: the restore makes a helper, cloned from the parent, lead the group for a while
+                Node parent = byPid.get(n.ppid());
+                if (parent == null || parent.sid() != n.sid()) {
+                    throw new IOException("process " + n.pid() + " (" + n.comm() + ") is in process group " + n.pgid()
+                            + ", whose leader is neither in the dump nor the root's, and its parent is in another"
+                            + " session; not supported yet");
+                }
+                continue;
             }
             if (leader.sid() != n.sid()) {
                 throw new IOException("process " + n.pid() + " (" + n.comm() + ") is in process group " + n.pgid()
