@@ -151,7 +151,7 @@ public final class Checkpointer {
             members = open(tree);
             control.reached("frozen");
             for (Member m : members) ProcessAttrsReader.refuse(m.pid(), m.frozen.frozen().tids()); // before any injection
-            checkTopology(tree, opts);
+            jcriu.state.Sharing sharing = checkTopology(tree, opts);
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection
             control.reached("threads-read");
@@ -175,7 +175,7 @@ public final class Checkpointer {
                 mappings += st.mm().vmas().size();
                 threads += st.threads().size();
             }
-            StateCodec.write(dir, new TreeState(states, zombies(tree), files.files(), pipes));
+            StateCodec.write(dir, new TreeState(states, zombies(tree), files.files(), pipes, sharing));
             control.reached("images-written");
             set.publish(Manifest.Kind.DUMP, log, control);
             control.reached("published");
@@ -267,15 +267,16 @@ public final class Checkpointer {
     }
 
     /** What the restore could not rebuild is refused before anything of the tree is read. */
-    private static void checkTopology(TreeFreezer.FrozenTree tree, DumpOptions opts) throws IOException {
+    private static jcriu.state.Sharing checkTopology(TreeFreezer.FrozenTree tree, DumpOptions opts) throws IOException {
         List<Topology.Node> live = new ArrayList<>();
         for (TreeFreezer.Member m : tree.members()) live.add(Topology.node(Stat.read(PROC, m.pid()), m.ppid()));
         List<Topology.Node> all = new ArrayList<>(live);
         for (ProcStat z : tree.zombies()) all.add(Topology.node(z, z.ppid()));
-        Topology.checkSharing(live);
+        jcriu.state.Sharing sharing = Topology.checkSharing(live);
         Topology.checkExitSignals(all);
         Topology.checkSessions(all, opts.shellJob());
         Topology.checkOutsiders(all, opts.leaveRunning());
+        return sharing;
     }
 
     /** After a failure: every process as it was, running, and the images directory as it was. */

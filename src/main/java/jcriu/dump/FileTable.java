@@ -46,6 +46,8 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
     /** jcriu's fds of files in flight, open until the dump ends. */
     private final List<Integer> held = new ArrayList<>();
     private int nextId = 1;
+    /** The processes whose fds were added. */
+    private final java.util.Set<Integer> dumped = new java.util.HashSet<>();
 
     FileTable(DumpOptions opts, Log log) {
         this.shellJob = opts.shellJob();
@@ -58,6 +60,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
     List<FdState> add(int pid) throws IOException {
+        dumped.add(pid);
         try (Source src = new Source(pid, shellJob, options, log)) {
             return add(pid, src);
         }
@@ -206,6 +209,17 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
                 }
             }
         }
+    }
+
+    @Override
+    public boolean holds(int pid) {
+        return dumped.contains(pid);
+    }
+
+    @Override
+    public int firstOnInode(Class<? extends OpenFile> kind, long ino) {
+        return files.stream().filter(f -> kind.isInstance(f) && byInode.values().stream().flatMap(List::stream)
+                .anyMatch(h -> h.file().id() == f.id() && h.ino() == ino)).mapToInt(OpenFile::id).min().orElse(-1);
     }
 
     @Override

@@ -23,7 +23,7 @@ import jcriu.sys.Sys;
  */
 public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty, ControllingTerminal, EventFd,
         TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
-        InetSocketFile {
+        InetSocketFile, PidFd {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -124,6 +124,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
                 case "[signalfd]" -> SignalFd.save(id, what, fd);
                 case "[eventpoll]" -> Epoll.save(id, what, fd);
                 case "inotify" -> Inotify.save(id, what, fd, ctx);
+                case "[pidfd]" -> PidFd.save(id, what, fd);
                 case "[fanotify]" -> throw new IOException(what + " is a fanotify group; fanotify is not supported"
                         + " (its marks and permission events cannot be restored)");
                 default -> throw new IOException(what + ": this kind of file is not supported yet");
@@ -159,6 +160,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
             case SIGNALFD -> SignalFd.decode(e, where, offset);
             case EVENTPOLL -> Epoll.decode(e, where, offset);
             case INOTIFY -> Inotify.decode(e, where, offset);
+            case PIDFD -> PidFd.decode(e, where, offset);
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
@@ -170,7 +172,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
     /** The file types this interface decodes, for callers that sort entries by kind. */
     static boolean isFdType(FdTypes t) {
         return switch (t) {
-            case REG, MEMFD, FIFO, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY, UNIXSK, INETSK -> true;
+            case REG, MEMFD, FIFO, PIPE, TTY, EVENTFD, TIMERFD, SIGNALFD, EVENTPOLL, INOTIFY, UNIXSK, INETSK, PIDFD -> true;
             default -> false;
         };
     }

@@ -16,4 +16,10 @@ public interface TreeFiles {
 
     /** fds 0-2 on a terminal held outside the tree are taken from the restoring jcriu ({@code --shell-job}). */
     boolean shellJob();
+
+    /** Whether {@code pid} is a live process of the dumped tree (its fds are dumped). */
+    boolean holds(int pid);
+
+    /** The lowest id of the tree's descriptions of kind {@code kind} on inode {@code ino}. */
+    int firstOnInode(Class<? extends OpenFile> kind, long ino);
 }

@@ -104,8 +104,15 @@ public final class StateCodec {
                         .addThreads(z.pid()).build());
             }
         }
+        Map<Integer, TaskKobjIdsEntry> ids = new HashMap<>();
         for (int i = 0; i < tree.processes().size(); i++) {
-            writeProcess(dir, tree.processes().get(i), imageId(i), fileIds, files);
+            ProcessState st = tree.processes().get(i);
+            TaskKobjIdsEntry own = ids(imageId(i)), parent = ids.get(st.ppid());
+            // a shared fd table or fs has the id of the first process that has it (CRIU's kcmp ids)
+            if (tree.sharing().sharesFiles(st.pid())) own = own.toBuilder().setFilesId(parent.getFilesId()).build();
+            if (tree.sharing().sharesFs(st.pid())) own = own.toBuilder().setFsId(parent.getFsId()).build();
+            ids.put(st.pid(), own);
+            writeProcess(dir, st, own, fileIds, files, !tree.sharing().sharesFiles(st.pid()));
         }
         for (ZombieState z : tree.zombies()) {
             try (ImageOutput o = dir.create(ImageFile.core(z.pid()))) {
@@ -134,10 +141,12 @@ public final class StateCodec {
         return TaskKobjIdsEntry.newBuilder().setVmId(id).setFilesId(id).setFsId(id).setSighandId(id).build();
     }
 
-    private static void writeProcess(ImageDir dir, ProcessState st, int id, Map<String, Integer> fileIds,
-                                     Map<Integer, FileEntry> files) throws IOException {
+    /** {@code ownTable}: the process writes its fd table (fdinfo-ID.img), which no process before it shares. */
+    private static void writeProcess(ImageDir dir, ProcessState st, TaskKobjIdsEntry kids, Map<String, Integer> fileIds,
+                                     Map<Integer, FileEntry> files, boolean ownTable) throws IOException {
+        int id = kids.getVmId();
         try (ImageOutput o = dir.create(ImageFile.ids(st.pid()))) {
-            o.write(ids(id));
+            o.write(kids);
         }
         for (ThreadState t : st.threads()) {
             try (ImageOutput o = dir.create(ImageFile.core(t.tid()))) {
@@ -148,7 +157,7 @@ public final class StateCodec {
             o.write(AttrsCodec.putMm(mm(st.mm(), fileIds, files).toBuilder(), st.attrs()).build());
         }
         writePagemap(dir, st.pid(), id, st.mm().pages(), st.mm().pagesInParent());
-        try (ImageOutput o = dir.create(ImageFile.fdinfo(id))) {
+        if (ownTable) try (ImageOutput o = dir.create(ImageFile.fdinfo(kids.getFilesId()))) {
             for (FdState f : st.fds()) {
                 o.write(FdinfoEntry.newBuilder().setId(f.fileId()).setFlags(f.cloexec() ? 1 : 0)
                         .setType(files.get(f.fileId()).getType()).setFd(f.fd()).build());
@@ -322,6 +331,8 @@ public final class StateCodec {
         }
         List<ProcessState> processes = new ArrayList<>();
         List<ZombieState> zombies = new ArrayList<>();
+        Map<Integer, TaskKobjIdsEntry> ids = new HashMap<>();
+        java.util.Set<Integer> filesShared = new java.util.HashSet<>(), fsShared = new java.util.HashSet<>();
         for (PstreeEntry ps : entries) {
             CoreEntry leader;
             try (ImageInput in = dir.open(ImageFile.core(ps.getPid()))) {
@@ -333,13 +344,20 @@ public final class StateCodec {
                         leader.getTc().getComm(), leader.getTc().getExitCode()));
             } else {
                 processes.add(readProcess(dir, ps, files));
+                try (ImageInput in = dir.open(ImageFile.ids(ps.getPid()))) {
+                    ids.put(ps.getPid(), in.single(TaskKobjIdsEntry.parser()));
+                }
+                TaskKobjIdsEntry own = ids.get(ps.getPid()), parent = ids.get(ps.getPpid());
+                // the same id as the parent's: one fd table or fs, shared (CRIU clones with CLONE_FILES then)
+                if (parent != null && own.getFilesId() == parent.getFilesId()) filesShared.add(ps.getPid());
+                if (parent != null && own.getFsId() == parent.getFsId()) fsShared.add(ps.getPid());
             }
         }
         if (processes.isEmpty()) throw new ImageException(dir.path().resolve(ImageFile.pstree().name()), 0,
                 "the tree holds no live process");
         return new TreeState(processes, zombies, jcriu.files.TtyImages.read(dir,
                 jcriu.files.SocketFiles.read(dir, List.copyOf(files.values()))),
-                readPipes(dir));
+                readPipes(dir), new jcriu.state.Sharing(filesShared, fsShared));
     }
 
     private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files)

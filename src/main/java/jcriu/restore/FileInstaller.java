@@ -216,6 +216,11 @@ final class FileInstaller implements FileOpener, AutoCloseable {
      * fetched from jcriu with pidfd_getfd and moved to its number with its close-on-exec flag.
      */
     void install(Target t) throws IOException {
+        if (tree.sharing().sharesFiles(t.pid())) {
+            // cloned with CLONE_FILES: its parent, restored before it, filled the one table they share
+            log.debug("process " + t.pid() + " shares its parent's fd table, already in place");
+            return;
+        }
         var inj = t.inj();
         inj.call("close_range", Nr.CLOSE_RANGE, 0, 0xffffffffL, 0);
         List<FdState> fds = t.st().fds();

@@ -56,6 +56,8 @@ final class TreeRestore {
     /** Where each process made so far can run an injected syscall before it has a control area of its own. */
     private final Map<Integer, ProcessRebuild.Start> starts = new HashMap<>();
     private final Map<Integer, ProcessRebuild> rebuilds = new LinkedHashMap<>();
+    /** Leaders, for a while, of groups whose leader is gone. */
+    private final GroupHelpers groupHelpers;
     /** For stats-restore: time spent making processes (the helper and every clone), pages written. */
     private long forkNanos, pagesRestored;
 
@@ -66,6 +68,7 @@ final class TreeRestore {
         this.imageDir = imageDir;
         this.opts = opts;
         this.log = log;
+        this.groupHelpers = GroupHelpers.of(tree);
     }
 
     long forkNanos() { return forkNanos; }
@@ -110,6 +113,7 @@ final class TreeRestore {
             }
             log.info("created " + created.size() + " process(es)");
             joinGroups();
+            for (GroupHelpers.Helper h : groupHelpers.byPgid().values()) endGroupHelper(h);
             for (ZombieState z : tree.zombies()) exitZombie(z);
             for (ProcessState p : tree.processes()) rebuilds.get(p.pid()).finish(control);
             files.allInstalled(); // the network unlocked, connections out of repair mode, before anything runs
@@ -218,10 +222,12 @@ final class TreeRestore {
         List<int[]> kids = new ArrayList<>(); // pid, sid
         for (ProcessState p : tree.processes()) if (p.ppid() == t.pid() && p != tree.root()) kids.add(new int[] {p.pid(), p.sid()});
         for (ZombieState z : tree.zombies()) if (z.ppid() == t.pid()) kids.add(new int[] {z.pid(), z.sid()});
+        for (GroupHelpers.Helper h : groupHelpers.childrenOf(t.pid())) kids.add(new int[] {h.pgid(), h.sid()});
         for (int[] k : kids) {
             t.ctl().reset();
             long args = t.ctl().alloc(88), tidArray = t.ctl().alloc(8);
             ByteBuffer ca = ControlArea.le(88);
+            ca.putLong(0, tree.sharing().cloneFlags(k[0]));        // flags: CLONE_FILES/CLONE_FS it shares with the parent
             ca.putLong(32, SIGCHLD);                               // exit_signal
             ca.putLong(64, tidArray);                              // set_tid
             ca.putLong(72, 1);                                     // set_tid_size
@@ -302,6 +308,7 @@ final class TreeRestore {
         Map<Integer, int[]> groups = new LinkedHashMap<>(); // pid -> {pgid, sid}
         for (ProcessState p : tree.processes()) groups.put(p.pid(), new int[] {p.pgid(), p.sid()});
         for (ZombieState z : tree.zombies()) groups.put(z.pid(), new int[] {z.pgid(), z.sid()});
+        for (GroupHelpers.Helper h : groupHelpers.byPgid().values()) groups.put(h.pgid(), new int[] {h.pgid(), h.sid()});
         Set<Integer> named = new HashSet<>();
         for (int[] g : groups.values()) named.add(g[0]);
         for (var e : groups.entrySet()) {
@@ -340,6 +347,16 @@ final class TreeRestore {
             contUnlessDying(pid, ws.event() == 0 ? ws.stopSignal() : 0);
         }
         log.debug("process " + pid + " (" + z.comm() + ") is a zombie again, status " + status);
+    }
+
+    /** Every member has joined its group: the helper exits and its parent reaps it (the group lives on in them). */
+    private void endGroupHelper(GroupHelpers.Helper h) throws IOException {
+        exitZombie(h.asExited());
+        long r = inject(h.parent(), "wait4(" + h.pgid() + ")", Nr.WAIT4, h.pgid(), 0, 0x40000000 /* __WALL */, 0);
+        if (r != h.pgid()) throw new IOException("the helper that led process group " + h.pgid() + " was not reaped by "
+                + h.parent() + " (wait4 returned " + r + ")");
+        created.remove(h.pgid());
+        log.debug("process group " + h.pgid() + " outlives the helper that made it again");
     }
 
     /** A task killed by SIGKILL leaves its ptrace stop at once: there is nothing to continue. */

@@ -8,10 +8,16 @@ import jcriu.files.OpenFile;
 /**
  * A checkpointed process tree: its live processes (the root first, every parent before its
  * children), its zombies, and what they share: the open file descriptions their fds refer
- * to and the pipes behind those.
+ * to, the pipes behind those, and the fd tables and fs information processes share.
  */
 public record TreeState(List<ProcessState> processes, List<ZombieState> zombies, List<OpenFile> files,
-                        List<PipeState> pipes) {
+                        List<PipeState> pipes, Sharing sharing) {
+    /** A tree whose processes each have their own fd table and fs information. */
+    public TreeState(List<ProcessState> processes, List<ZombieState> zombies, List<OpenFile> files,
+                     List<PipeState> pipes) {
+        this(processes, zombies, files, pipes, Sharing.NONE);
+    }
+
     public TreeState {
         if (processes.isEmpty()) throw new IllegalArgumentException("a tree has at least its root process");
         processes = List.copyOf(processes);

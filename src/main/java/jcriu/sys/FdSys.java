@@ -35,6 +35,11 @@ public final class FdSys {
         return (int) Sys.callFor("pid " + pid, "pidfd_open", Nr.PIDFD_OPEN, pid, 0);
     }
 
+    /** pidfd_open(2) with {@code flags} (PIDFD_NONBLOCK, PIDFD_THREAD): a pidfd of {@code pid} in jcriu. */
+    public static int pidfdOpen(int pid, int flags) {
+        return (int) Sys.callFor("pid " + pid, "pidfd_open", Nr.PIDFD_OPEN, pid, flags);
+    }
+
     /** pidfd_getfd(2): a new fd of jcriu's on the description behind {@code fd} of the pidfd's process. */
     public static int pidfdGetfd(int pidfd, int fd) {
         return (int) Sys.call("pidfd_getfd(" + fd + ")", Nr.PIDFD_GETFD, pidfd, fd, 0);

@@ -82,8 +82,14 @@ public final class Topology {
             if (n.pgid() == root.pgid() && externalGroup) continue;
             Node leader = byPid.get(n.pgid());
             if (leader == null) {
-                throw new IOException("process " + n.pid() + " (" + n.comm() + ") is in process group " + n.pgid()
-                        + ", whose leader is neither in the dump nor the root's; not supported yet");
+                // the leader is gone: the restore makes a helper, cloned from the parent, lead the group for a while
+                Node parent = byPid.get(n.ppid());
+                if (parent == null || parent.sid() != n.sid()) {
+                    throw new IOException("process " + n.pid() + " (" + n.comm() + ") is in process group " + n.pgid()
+                            + ", whose leader is neither in the dump nor the root's, and its parent is in another"
+                            + " session; not supported yet");
+                }
+                continue;
             }
             if (leader.sid() != n.sid()) {
                 throw new IOException("process " + n.pid() + " (" + n.comm() + ") is in process group " + n.pgid()
@@ -115,30 +121,65 @@ public final class Topology {
     }
 
     /**
-     * Processes that share their memory, fd table, fs information or signal handlers
-     * (clone without CLONE_THREAD) cannot be restored as separate processes yet: refused.
+     * Processes that share their memory or signal handlers (clone without CLONE_THREAD) cannot
+     * be restored as separate processes yet: refused. An fd table (CLONE_FILES) or fs
+     * information (CLONE_FS) is restored shared when each process that shares it, but the
+     * first, shares it with its parent: it is then cloned from its restored parent with the same
+     * flag. Any other sharing (siblings whose parent has left their table) is refused.
+     * {@code live}: root first, every parent before its children.
      */
-    public static void checkSharing(List<Node> live) throws IOException {
-        int[] types = {Sys.KCMP_VM, Sys.KCMP_FILES, Sys.KCMP_FS, Sys.KCMP_SIGHAND};
-        String[] names = {"memory", "fd table", "cwd/root/umask (CLONE_FS)", "signal handlers"};
-        for (int k = 0; k < types.length; k++) {
-            int type = types[k];
-            List<Node> sorted = new ArrayList<>(live);
-            // kcmp orders different objects consistently, so equal ones end up next to each other
-            sorted.sort(Comparator.comparingInt(Node::pid));
-            sorted.sort((a, b) -> a.pid() == b.pid() ? 0 : switch (Sys.kcmp(a.pid(), b.pid(), type, 0, 0)) {
-                case 0 -> 0;
-                case 1 -> -1;
-                case 2 -> 1;
-                default -> Integer.compare(a.pid(), b.pid());
-            });
-            for (int i = 1; i < sorted.size(); i++) {
-                Node a = sorted.get(i - 1), b = sorted.get(i);
-                if (Sys.kcmp(a.pid(), b.pid(), type, 0, 0) == 0) {
-                    throw new IOException("processes " + a.pid() + " (" + a.comm() + ") and " + b.pid() + " ("
-                            + b.comm() + ") share their " + names[k] + "; not supported yet");
-                }
+    public static jcriu.state.Sharing checkSharing(List<Node> live) throws IOException {
+        refuseShared(live, Sys.KCMP_VM, "memory");
+        refuseShared(live, Sys.KCMP_SIGHAND, "signal handlers");
+        return new jcriu.state.Sharing(sharedWithParent(live, Sys.KCMP_FILES, "fd table"),
+                sharedWithParent(live, Sys.KCMP_FS, "cwd/root/umask (CLONE_FS)"));
+    }
+
+    /** Groups of processes that share one object of {@code type}, each with two members or more. */
+    private static List<List<Node>> groups(List<Node> live, int type) {
+        List<Node> sorted = new ArrayList<>(live);
+        // kcmp orders different objects consistently, so equal ones end up next to each other
+        sorted.sort(Comparator.comparingInt(Node::pid));
+        sorted.sort((a, b) -> a.pid() == b.pid() ? 0 : switch (Sys.kcmp(a.pid(), b.pid(), type, 0, 0)) {
+            case 0 -> 0;
+            case 1 -> -1;
+            case 2 -> 1;
+            default -> Integer.compare(a.pid(), b.pid());
+        });
+        List<List<Node>> out = new ArrayList<>();
+        List<Node> run = new ArrayList<>();
+        for (Node n : sorted) {
+            if (!run.isEmpty() && Sys.kcmp(run.getLast().pid(), n.pid(), type, 0, 0) != 0) {
+                if (run.size() > 1) out.add(run);
+                run = new ArrayList<>();
             }
+            run.add(n);
         }
+        if (run.size() > 1) out.add(run);
+        return out;
+    }
+
+    private static void refuseShared(List<Node> live, int type, String what) throws IOException {
+        for (List<Node> g : groups(live, type)) {
+            Node a = g.get(0), b = g.get(1);
+            throw new IOException("processes " + a.pid() + " (" + a.comm() + ") and " + b.pid() + " ("
+                    + b.comm() + ") share their " + what + "; not supported yet");
+        }
+    }
+
+    /** The processes that share their parent's object of {@code type}; refuses sharing the restore cannot rebuild. */
+    private static java.util.Set<Integer> sharedWithParent(List<Node> live, int type, String what) throws IOException {
+        java.util.Set<Integer> withParent = new java.util.HashSet<>();
+        for (List<Node> g : groups(live, type)) {
+            java.util.Set<Integer> pids = new java.util.HashSet<>();
+            for (Node n : g) pids.add(n.pid());
+            List<Node> tops = g.stream().filter(n -> !pids.contains(n.ppid())).toList();
+            if (tops.size() != 1) {
+                throw new IOException("processes " + tops.stream().map(n -> n.pid() + " (" + n.comm() + ")").toList()
+                        + " share their " + what + " but not through their parents; not supported yet");
+            }
+            for (Node n : g) if (n != tops.getFirst()) withParent.add(n.pid());
+        }
+        return withParent;
     }
 }

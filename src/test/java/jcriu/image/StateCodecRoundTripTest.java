@@ -68,13 +68,15 @@ class StateCodecRoundTripTest {
                     List.of(new FileLock(FileLock.Kind.POSIX, true, PID, 10, 100)), new Owner(1, PID, 29)),
             new RegularFile(3, "/tmp", 0200000, 0, 040755),
             new RegularFile(4, "/dev/null", 01, 0, 020666, -1, 0x103, List.of(), Owner.NONE), new PipeEnd(5, 77, 0),
-            new PipeEnd(6, 77, 01 | 04000), new PipeEnd(7, 78, 0, Owner.NONE, true));
+            new PipeEnd(6, 77, 01 | 04000), new PipeEnd(7, 78, 0, Owner.NONE, true),
+            new jcriu.files.PidFd(8, 04000 | 0200, 3_000_000_000L, PID, 8), new jcriu.files.PidFd(9, 04000, 77, -1, 8));
 
     /** A root, a child of it (every field of each set), a zombie, and what they share. */
     static TreeState fixture() {
         return new TreeState(List.of(process(PID, 0), process(CHILD, PID)),
                 List.of(new ZombieState(PID + 50, CHILD, PID, PID, "gone", 3 << 8)), FILES,
-                List.of(new PipeState(77, 65536, "backlog".getBytes())));
+                List.of(new PipeState(77, 65536, "backlog".getBytes())),
+                new jcriu.state.Sharing(Set.of(CHILD), Set.of(CHILD))); // one fd table and fs with its parent
     }
 
     static final int CHILD = PID + 20;
@@ -179,6 +181,7 @@ class StateCodecRoundTripTest {
         compare("processes", st.processes(), back.processes(), diffs);
         compare("zombies", st.zombies(), back.zombies(), diffs);
         compare("pipes", st.pipes(), back.pipes(), diffs);
+        compare("sharing", st.sharing(), back.sharing(), diffs);
         // the images also hold file entries for each cwd, exe and mapped file: only the fds' are compared
         for (OpenFile f : st.files()) compare("files[" + f.id() + "]", f, back.file(f.id()), diffs);
         assertEquals(List.of(), diffs, "fields that did not survive the images");
