@@ -34,15 +34,25 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
                     + ctx.ghostLimit() + " bytes that a dump saves of a deleted file (--ghost-limit)");
         }
         byte[] content = Files.readAllBytes(link);
-        return new DeletedFile(id, fd.path().orElseThrow(), fd.flags() & ~O_CLOEXEC, fd.pos(), (Integer) a.get("mode"),
+        return new DeletedFile(id, fd.path().orElseThrow(), reopenable(fd.flags()), fd.pos(), (Integer) a.get("mode"),
                 (Integer) a.get("uid"), (Integer) a.get("gid"), content);
     }
 
     static DeletedFile decode(FileEntry e) {
         RegFileEntry r = e.getReg();
-        return new DeletedFile(e.getId(), r.getName(), r.getFlags() & ~O_CLOEXEC, r.getPos(), r.getMode(), r.getJcriuUid(),
+        return new DeletedFile(e.getId(), r.getName(), reopenable(r.getFlags()), r.getPos(), r.getMode(), r.getJcriuUid(),
                 r.getJcriuGid(), r.getJcriuContent().toByteArray());
     }
+
+    /**
+     * The open flags less close-on-exec and O_TMPFILE (whose bits include O_DIRECTORY): a file
+     * made with O_TMPFILE shows them, but is reopened as the regular file it is.
+     */
+    private static int reopenable(int flags) {
+        return flags & ~(O_CLOEXEC | O_TMPFILE);
+    }
+
+    private static final int O_TMPFILE = 020200000;
 
     @Override
     public String describe() {

@@ -1,0 +1,65 @@
+package jcriu.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+
+import jcriu.testsupport.Checkpoints;
+import jcriu.testsupport.Gcc;
+import jcriu.testsupport.Sig;
+import jcriu.testsupport.Workload;
+
+/**
+ * ghosts.c holds files that have no name any more: a FIFO with unread bytes, an O_PATH fd on
+ * a symlink that was unlinked (and one on a dangling symlink that was not), a file made with
+ * O_TMPFILE. After a dump, kill and restore the process must see each as before (same
+ * content, modes, link targets, still unlinked) and no name may be left behind in its
+ * directory.
+ */
+class GhostFilesTest {
+
+    @Test
+    void unlinkedFifosSymlinksAndTmpfilesComeBackUnlinked() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("ghosts"))) {
+            w.awaitOutput("^ready ");
+            List<String> names = names(w.dir());
+            List<String> before = obs(w);
+            assertTrue(before.get(0).contains("nlink=0 mode=10640 unread=16"), before.toString());
+            assertTrue(before.get(1).contains("to=nowhere dislnk=1 dnlink=0 dto=gone-target"), before.toString());
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                assertEquals(before.subList(0, 3), obs(r).subList(0, 3), "what the process sees of its unlinked files");
+                assertEquals(names, names(w.dir()), "names in the process's directory (nothing left behind)");
+                r.signal(Sig.SIGTERM);
+                assertEquals("fifo read=ghost-fifo-bytes", r.awaitOutput("^fifo read="));
+                r.awaitOutput("exit code=0");
+            }
+        }
+    }
+
+    static List<String> obs(Workload w) {
+        w.skipToEnd();
+        w.signal(Sig.SIGUSR1);
+        List<String> out = new ArrayList<>();
+        for (String k : List.of("fifo", "link", "tmp", "holes")) out.add(w.awaitOutput("^obs " + k + " "));
+        return out;
+    }
+
+    /** The names in {@code dir}, sorted, image directories left out. */
+    static List<String> names(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith("img-")).sorted().toList();
+        }
+    }
+}
