@@ -70,7 +70,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public int ghost(jcriu.files.DeletedFile f) throws IOException {
-        return shm.ghostOf(new jcriu.state.FileSnapshot(f.path(), f.mode(), f.uid(), f.gid(), f.content(), true));
+        return shm.ghostOf(f.path(), f::makeAgain);
     }
 
     /**

@@ -48,6 +48,28 @@ class GhostFilesTest {
         }
     }
 
+    /**
+     * An unlinked file of 8 MiB with three pages of data: only the data counts against the
+     * ghost limit (1 MiB here), and it comes back with the same holes, size, mode and times.
+     */
+    @Test
+    void aDeletedFileKeepsItsHolesModeAndTimes() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("ghosts"), "holes")) {
+            w.awaitOutput("^ready ");
+            String before = obs(w).get(3);
+            assertTrue(before.contains("nlink=0 mode=100640 size=8388612 data=0-4096,1048576-1052672,8388608-8388612"
+                    + " blocks_le_64k=1") && before.contains("atime=1000000000 mtime=1100000000"), before);
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                assertEquals(before, obs(r).get(3), "the deleted file's holes, data, mode and times");
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+            }
+        }
+    }
+
     static List<String> obs(Workload w) {
         w.skipToEnd();
         w.signal(Sig.SIGUSR1);
