@@ -11,6 +11,9 @@
  *   tmp     an O_TMPFILE file in ".", O_RDWR, 1000 bytes i%253, mode 0604, offset 10
  *   holes   ./holes.dat, O_RDWR: "head" at 0, "middle" at 1 MiB, "tail" at 8 MiB, mode 0640,
  *           atime/mtime set to 1000000000/1100000000, then unlinked
+ *   map     (with "map") ./mapped.dat, 8192 bytes 'a' then 'b', mapped MAP_PRIVATE read-write, byte
+ *           4096 of the mapping changed to 'X' (copied on write), then closed and unlinked; and a
+ *           memfd "jpriv" of 4096 bytes 'm' mapped MAP_PRIVATE, byte 0 changed to 'Y', then closed
  * Output:
  *   ready pid=<pid> fifo_r=<fd> fifo_w=<fd> link=<fd> dlink=<fd> tmp=<fd> holes=<fd>
  *   on SIGUSR1, lines starting "obs":
@@ -19,6 +22,7 @@
  *     obs tmp nlink=<n> mode=<octal> size=<n> sum=<sum of bytes> pos=<off> accmode=<octal> (O_TMPFILE shows in F_GETFL only until a reopen)
  *     obs holes nlink=<n> mode=<octal> size=<n> data=<start-end,...> blocks_le_64k=<0|1> sum=<sum of bytes>
  *           atime=<s> mtime=<s>
+ *     obs map b0=<c> b4096=<c> file4096=<c> deleted=<0|1> m0=<c> m1=<c> memfd=<0|1>
  *   on SIGTERM: "fifo read=<what the FIFO held>" then "exit code=0"
  */
 #define _GNU_SOURCE
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +93,28 @@ int main(int argc, char **argv) {
     unlink("holes.dat");
     }
 
+    char *map = NULL, *pm = NULL;
+    if (argc > 1 && strcmp(argv[1], "map") == 0) {
+        int f = open("mapped.dat", O_RDWR | O_CREAT | O_TRUNC, 0600);
+        char page[4096];
+        memset(page, 'a', sizeof page);
+        if (f < 0 || write(f, page, sizeof page) != sizeof page) die("mapped.dat");
+        memset(page, 'b', sizeof page);
+        if (write(f, page, sizeof page) != sizeof page) die("mapped.dat");
+        map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, f, 0);
+        if (map == MAP_FAILED) die("mmap");
+        map[4096] = 'X';
+        close(f);
+        unlink("mapped.dat");
+        int m = memfd_create("jpriv", 0);
+        memset(page, 'm', sizeof page);
+        if (m < 0 || write(m, page, sizeof page) != sizeof page) die("memfd");
+        pm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, m, 0);
+        if (pm == MAP_FAILED) die("mmap memfd");
+        pm[0] = 'Y';
+        close(m);
+    }
+
     printf("ready pid=%d fifo_r=%d fifo_w=%d link=%d dlink=%d tmp=%d holes=%d\n", getpid(), fifo_r, fifo_w, link,
            dlink, tmp, holes);
     while (!want_exit) {
@@ -116,6 +143,23 @@ int main(int argc, char **argv) {
         printf("obs tmp nlink=%lu mode=%o size=%ld sum=%lu pos=%ld accmode=%o\n", (unsigned long)st.st_nlink, st.st_mode,
                (long)st.st_size, sum, (long)lseek(tmp, 0, SEEK_CUR), fcntl(tmp, F_GETFL) & O_ACCMODE);
 
+        if (map) {
+            char maps[8192] = {0}, *file = NULL;
+            int mf = open("/proc/self/maps", O_RDONLY);
+            ssize_t n = read(mf, maps, sizeof maps - 1);
+            (void)n;
+            close(mf);
+            char *line = strstr(maps, "/mapped.dat (deleted)");
+            /* what the file holds under the page the process changed: through /proc/self/map_files */
+            char mp[128], c = '?';
+            snprintf(mp, sizeof mp, "/proc/self/map_files/%lx-%lx", (unsigned long)map, (unsigned long)map + 8192);
+            int ff = open(mp, O_RDONLY);
+            if (ff >= 0 && pread(ff, &c, 1, 4096) != 1) c = '?';
+            if (ff >= 0) close(ff);
+            file = strstr(maps, "/memfd:jpriv (deleted)");
+            printf("obs map b0=%c b4096=%c file4096=%c deleted=%d m0=%c m1=%c memfd=%d\n", map[0], map[4096], c,
+                   line != NULL, pm[0], pm[1], file != NULL);
+        }
         if (holes < 0) {
             printf("obs holes none\n");
             continue;

@@ -70,6 +70,35 @@ class GhostFilesTest {
         }
     }
 
+    /**
+     * A deleted file and a memfd, each mapped private with a page copied on write: the pages
+     * the process did not write come from the file made again, the written ones from the
+     * images, and the file under them keeps its own bytes.
+     */
+    @Test
+    void deletedFilesMappedPrivateComeBack() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("ghosts"), "map")) {
+            w.awaitOutput("^ready ");
+            String before = mapObs(w);
+            assertEquals("obs map b0=a b4096=X file4096=b deleted=1 m0=Y m1=m memfd=1", before);
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                assertEquals(before, mapObs(r), "the private mappings of a deleted file and of a memfd");
+                assertTrue(names(w.dir()).stream().noneMatch(n -> n.startsWith("mapped.dat")), names(w.dir()).toString());
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+            }
+        }
+    }
+
+    private static String mapObs(Workload w) {
+        w.skipToEnd();
+        w.signal(Sig.SIGUSR1);
+        return w.awaitOutput("^obs map ");
+    }
+
     static List<String> obs(Workload w) {
         w.skipToEnd();
         w.signal(Sig.SIGUSR1);
