@@ -340,13 +340,17 @@ final class DumpEngine {
      * Small regular files mapped shared are saved whole: another program may delete them
      * before the restore. They are read through /proc/PID/map_files, which reaches the mapped
      * file itself even when it was unlinked; an unlinked one is saved up to the same limit
-     * and refused above it, since nothing else could bring it back.
+     * and refused above it, since nothing else could bring it back. A deleted file mapped
+     * private (and a memfd mapped private) is kept the same way: its pages not yet written
+     * are read from the file made again.
      */
     private List<FileSnapshot> sharedFiles(int pid, List<VmaState> vmas) throws IOException {
         List<FileSnapshot> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (VmaState v : vmas) {
-            if (v.kind() != VmaState.Kind.FILE_SHARED || v.path() == null || !seen.add(v.path() + "\0" + v.ino())) {
+            boolean privateMap = v.kind() == VmaState.Kind.FILE_PRIVATE;
+            if ((v.kind() != VmaState.Kind.FILE_SHARED && !privateMap) || v.path() == null
+                    || !seen.add(v.path() + "\0" + v.ino())) {
                 continue;
             }
             Path mapped = PROC.resolve(pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()));
@@ -359,6 +363,7 @@ final class DumpEngine {
             }
             long size = (Long) a.get("size");
             if (!(Boolean) a.get("isRegularFile")) continue;
+            if (privateMap && !deleted) continue; // a private mapping reads its file again: only a deleted one is kept
             long limit = deleted ? opts.files().ghostLimit() : FileSnapshot.MAX_SIZE; // CRIU's --ghost-limit
             if (size > limit) {
                 if (deleted) {

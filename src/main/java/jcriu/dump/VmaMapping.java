@@ -32,7 +32,9 @@ final class VmaMapping {
     static VmaState toState(Vma v, int pid) throws IOException {
         String where = String.format("mapping %#x-%#x of process %d (%s)", v.start(), v.end(), pid,
                 v.name().isEmpty() ? "anonymous" : v.name());
-        if (v.deleted() && !isSharedAnon(v) && v.kind() != jcriu.proc.VmaKind.FILE_SHARED) {
+        // a deleted file mapped (shared or private) is saved whole with the images and made again
+        if (v.deleted() && !isSharedAnon(v) && v.kind() != jcriu.proc.VmaKind.FILE_SHARED
+                && v.kind() != jcriu.proc.VmaKind.FILE_PRIVATE) {
             throw new IOException(where + ": its file was deleted; jcriu cannot restore deleted files yet");
         }
         VmaState.Kind kind = switch (v.kind()) {

@@ -38,8 +38,11 @@ public interface FileOpener {
      */
     int ghost(DeletedFile f) throws IOException;
 
-    /** jcriu's fd (read-write) on the FIFO at {@code path}, refilled with {@code data} once per FIFO. */
-    int fifo(String path, long ino, byte[] data) throws IOException;
+    /**
+     * jcriu's fd (read-write) on FIFO {@code f} (by its inode at dump), opened (or made again
+     * when it was deleted) and refilled with its unread bytes once per FIFO.
+     */
+    int fifo(Fifo f) throws IOException;
 
     /**
      * jcriu's fd on side {@code p} of a pty pair made again for the whole tree with its index:

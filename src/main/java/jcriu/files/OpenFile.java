@@ -21,7 +21,8 @@ import jcriu.sys.Sys;
  * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
  * refer to.
  */
-public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty, ControllingTerminal, EventFd,
+public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlink, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty,
+        ControllingTerminal, EventFd,
         TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
         InetSocketFile, PidFd {
     int O_CLOEXEC = 02000000;
@@ -106,7 +107,12 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, Memfd, Fifo, 
             case MEMFD -> Memfd.save(id, what, fd, ctx);
             case FIFO -> Fifo.save(id, what, fd, ctx);
             case OTHER -> {
-                if ((fd.flags() & RegularFile.O_PATH) != 0 && fd.path().isPresent()) yield RegularFile.save(id, what, fd, ctx);
+                if ((fd.flags() & RegularFile.O_PATH) != 0 && fd.path().isPresent()) {
+                    if (fd.deleted() && fd.stat().type() == jcriu.proc.FileStat.S_IFLNK) {
+                        yield DeletedSymlink.save(id, what, fd, ctx);
+                    }
+                    yield RegularFile.save(id, what, fd, ctx);
+                }
                 throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
             }
             case PIPE -> PipeEnd.save(id, fd, ctx);

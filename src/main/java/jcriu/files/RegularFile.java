@@ -50,6 +50,11 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
         int flags = fd.flags() & ~O_CLOEXEC;
         int mode = fd.stat().mode(), type = mode & S_IFMT;
         String path = fd.path().orElseThrow(() -> new IOException(what + " has no path"));
+        if (fd.deleted()) {
+            // nothing could open it again at restore: refused here rather than lost there
+            throw new IOException(what + " is on " + path + ", which was deleted; jcriu cannot make a deleted "
+                    + kindName(type) + " again");
+        }
         boolean opath = (flags & O_PATH) != 0;
         long rdev = 0, size = -1;
         if (!opath && type == S_IFCHR) {
@@ -69,10 +74,20 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
         return new RegularFile(id, path, flags, pos, mode, size, rdev, List.of(), Owner.save(ctx, fd.fd(), flags));
     }
 
+    private static String kindName(int type) {
+        return switch (type) {
+            case S_IFDIR -> "directory";
+            case S_IFCHR -> "device";
+            case FileStat.S_IFLNK -> "symlink opened without O_PATH";
+            default -> "file of type " + Integer.toOctalString(type);
+        };
+    }
+
     static OpenFile decode(FileEntry e, Path where, long offset) throws IOException {
         if (!e.hasReg()) throw new ImageException(where, offset, "file " + e.getId() + " of type REG has no reg entry");
         RegFileEntry r = e.getReg();
         if (r.getJcriuDeleted() && r.hasJcriuContent()) return DeletedFile.decode(e);
+        if (r.getJcriuDeleted() && r.hasJcriuLinkTarget()) return DeletedSymlink.decode(e);
         int mode = r.getMode();
         if ((mode & FileStat.S_IFMT) == 0) mode |= S_IFREG; // CRIU's images before 3.x stored no mode
         List<FileLock> locks = new ArrayList<>();

@@ -276,7 +276,7 @@ public final class StateCodec {
                 int flags = v.kind() == VmaState.Kind.FILE_SHARED ? v.attrs().fileFlags() : 0;
                 int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
                 e.setShmid(id).setFdflags(flags);
-                var snap = v.kind() == VmaState.Kind.FILE_SHARED ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
+                var snap = v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.FILE_PRIVATE ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
                 if (snap.isPresent() && !files.get(id).getReg().hasJcriuContent()) {
                     FileSnapshot s = snap.get();
                     FileEntry fe = files.get(id);

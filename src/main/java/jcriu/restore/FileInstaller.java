@@ -82,7 +82,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public int ghost(jcriu.files.DeletedFile f) throws IOException {
-        return shm.ghostOf(new jcriu.state.FileSnapshot(f.path(), f.mode(), f.uid(), f.gid(), f.content(), true));
+        return shm.ghostOf(f.path(), f::makeAgain);
     }
 
     /**
@@ -104,19 +104,20 @@ final class FileInstaller implements FileOpener, AutoCloseable {
      * for the other, and refilled with its unread bytes on first use.
      */
     @Override
-    public int fifo(String path, long ino, byte[] data) throws IOException {
-        Integer have = fifos.get(ino);
+    public int fifo(jcriu.files.Fifo f) throws IOException {
+        Integer have = fifos.get(f.ino());
         if (have != null) return have;
         int fd;
         try {
-            fd = Sys.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            fd = f.deleted() ? jcriu.files.GhostNodes.fifo(f.path(), f.mode(), O_RDWR | O_NONBLOCK | O_CLOEXEC)
+                    : Sys.open(f.path(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
         } catch (jcriu.sys.SysException e) {
-            throw new IOException("cannot open the FIFO " + path + " again: " + e.getMessage(), e);
+            throw new IOException("cannot open the FIFO " + f.path() + " again: " + e.getMessage(), e);
         }
         owned.add(fd);
-        fifos.put(ino, fd);
-        if (data.length > 0) Sys.write(fd, data);
-        log.debug("FIFO " + path + ": " + data.length + " unread bytes put back");
+        fifos.put(f.ino(), fd);
+        if (f.data().length > 0) Sys.write(fd, f.data());
+        log.debug("FIFO " + f.describe() + ": " + f.data().length + " unread bytes put back");
         return fd;
     }
 

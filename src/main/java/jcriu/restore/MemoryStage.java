@@ -145,7 +145,7 @@ final class MemoryStage {
             long fd = -1;
             if (v.kind() == VmaState.Kind.ANON_SHARED) {
                 fd = files.fetch(t, shm.fdOf(v.ino()));
-            } else if (v.kind() == VmaState.Kind.FILE_SHARED
+            } else if ((v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.FILE_PRIVATE)
                     && t.st().mm().snapshotOf(v.path()).map(jcriu.state.FileSnapshot::deleted).orElse(false)) {
                 fd = files.fetch(t, shm.ghostFd(v.path()));
             } else if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {

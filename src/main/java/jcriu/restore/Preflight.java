@@ -39,7 +39,10 @@ final class Preflight {
             for (FdState f : st.fds()) {
                 OpenFile file = tree.file(f.fileId());
                 if (file instanceof RegularFile r && !ofTree(r.path(), tree)) {
-                    if (!Files.exists(Path.of(r.path()))) {
+                    // an O_PATH fd on a symlink needs the link, not what it points to
+                    boolean link = (r.mode() & RegularFile.S_IFMT) == jcriu.proc.FileStat.S_IFLNK;
+                    if (link ? !Files.exists(Path.of(r.path()), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            : !Files.exists(Path.of(r.path()))) {
                         throw new IOException("fd " + f.fd() + " of process " + st.pid() + " needs " + r.path()
                                 + ", which no longer exists");
                     }

@@ -60,7 +60,7 @@ final class SharedMemory implements AutoCloseable {
             if (!sizes.isEmpty()) log.debug("shared anonymous memory: " + sizes.size() + " object(s) " + sizes);
             for (ProcessState p : tree.processes()) {
                 for (FileSnapshot f : p.mm().sharedFiles()) {
-                    if (f.deleted()) sm.ghostOf(f);
+                    if (f.deleted()) sm.ghostOf(f.path(), ghostMaker(tree, f, log));
                 }
             }
             return sm;
@@ -72,10 +72,32 @@ final class SharedMemory implements AutoCloseable {
 
     /** jcriu's fd on deleted file (or memfd) {@code f}, made again on first use for the whole tree. */
     int ghostOf(FileSnapshot f) throws IOException {
-        Integer fd = ghosts.get(f.path());
+        return ghostOf(f.path(), () -> f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log));
+    }
+
+    /**
+     * How deleted file {@code f} is made again: by its open description when it has one (which
+     * keeps its holes and times), else from the mapping's snapshot.
+     */
+    private static Maker ghostMaker(TreeState tree, FileSnapshot f, Log log) {
+        for (jcriu.files.OpenFile o : tree.files()) {
+            if (o instanceof jcriu.files.DeletedFile d && d.path().equals(f.path())) return d::makeAgain;
+        }
+        return () -> f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log);
+    }
+
+    /** Makes a deleted file again; returns jcriu's fd on it. */
+    interface Maker {
+        int make() throws IOException;
+    }
+
+    /** jcriu's fd on the deleted file that was at {@code path}, made by {@code maker} on first use for the whole tree. */
+    int ghostOf(String path, Maker maker) throws IOException {
+        Integer fd = ghosts.get(path);
         if (fd == null) {
-            fd = f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log);
-            ghosts.put(f.path(), fd);
+            fd = maker.make();
+            ghosts.put(path, fd);
+            log.debug("deleted file " + path + " made again as jcriu's fd " + fd);
         }
         return fd;
     }

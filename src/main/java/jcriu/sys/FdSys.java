@@ -17,7 +17,8 @@ public final class FdSys {
     public static final int NR_FLOCK = 73, NR_MKNODAT = 259, NR_UNLINK = 87, NR_EPOLL_CTL = 233,
             NR_INOTIFY_ADD_WATCH = 254, NR_INOTIFY_RM_WATCH = 255, NR_TIMERFD_CREATE = 283,
             NR_TIMERFD_SETTIME = 286, NR_TIMERFD_GETTIME = 287, NR_SIGNALFD4 = 289, NR_EVENTFD2 = 290,
-            NR_EPOLL_CREATE1 = 291, NR_INOTIFY_INIT1 = 294, NR_OPEN_BY_HANDLE_AT = 304, NR_NAME_TO_HANDLE_AT = 303;
+            NR_EPOLL_CREATE1 = 291, NR_INOTIFY_INIT1 = 294, NR_OPEN_BY_HANDLE_AT = 304, NR_NAME_TO_HANDLE_AT = 303,
+            NR_SYMLINKAT = 266, NR_READLINKAT = 267;
 
     public static final int EPOLL_CTL_ADD = 1;
     /** _IOW('I', 0, int): the wd the next inotify_add_watch gets (CONFIG_CHECKPOINT_RESTORE). */
@@ -204,6 +205,27 @@ public final class FdSys {
     public static void mknod(String path, int mode) {
         try (Arena a = Arena.ofConfined()) {
             Sys.callFor(path, "mknod", NR_MKNODAT, -100, a.allocateFrom(path).address(), mode, 0);
+        }
+    }
+
+    /** symlinkat(target, AT_FDCWD, path). */
+    public static void symlink(String target, String path) {
+        try (Arena a = Arena.ofConfined()) {
+            Sys.callFor(path, "symlink", NR_SYMLINKAT, a.allocateFrom(target).address(), -100,
+                    a.allocateFrom(path).address());
+        }
+    }
+
+    /** readlinkat(fd, "", ...): what the symlink that {@code fd} (O_PATH|O_NOFOLLOW) is on points to. */
+    public static String readlinkOf(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            int max = 4096;
+            MemorySegment buf = a.allocate(max);
+            long n = Sys.callFor("fd " + fd, "readlinkat", NR_READLINKAT, fd, a.allocateFrom("").address(),
+                    buf.address(), max);
+            byte[] b = new byte[(int) n];
+            MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, b, 0, b.length);
+            return new String(b, java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
