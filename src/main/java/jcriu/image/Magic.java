@@ -26,6 +26,8 @@ public enum Magic {
     STATS(0x57093306, Header.SERVICE),
     /** One TcpStreamEntry, then the receive and send queues' bytes. */
     TCP_STREAM(0x51465506, Header.COMMON),
+    /** One SeccompEntry: the filters of every thread of the tree. */
+    SECCOMP(0x64413049, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

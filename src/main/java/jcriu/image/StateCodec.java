@@ -104,8 +104,9 @@ public final class StateCodec {
                         .addThreads(z.pid()).build());
             }
         }
+        Map<Integer, Integer> seccomp = SeccompCodec.write(dir, tree); // cores name their threads' newest filters
         for (int i = 0; i < tree.processes().size(); i++) {
-            writeProcess(dir, tree.processes().get(i), imageId(i), fileIds, files);
+            writeProcess(dir, tree.processes().get(i), imageId(i), fileIds, files, seccomp);
         }
         for (ZombieState z : tree.zombies()) {
             try (ImageOutput o = dir.create(ImageFile.core(z.pid()))) {
@@ -134,13 +135,13 @@ public final class StateCodec {
     }
 
     private static void writeProcess(ImageDir dir, ProcessState st, int id, Map<String, Integer> fileIds,
-                                     Map<Integer, FileEntry> files) throws IOException {
+                                     Map<Integer, FileEntry> files, Map<Integer, Integer> seccomp) throws IOException {
         try (ImageOutput o = dir.create(ImageFile.ids(st.pid()))) {
             o.write(ids(id));
         }
         for (ThreadState t : st.threads()) {
             try (ImageOutput o = dir.create(ImageFile.core(t.tid()))) {
-                o.write(core(st, t, t == st.leader()));
+                o.write(core(st, t, t == st.leader(), seccomp));
             }
         }
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
@@ -177,7 +178,7 @@ public final class StateCodec {
         return id;
     }
 
-    private static CoreEntry core(ProcessState st, ThreadState t, boolean leader) {
+    private static CoreEntry core(ProcessState st, ThreadState t, boolean leader, Map<Integer, Integer> seccomp) {
         Regs r = t.regs();
         UserX86RegsEntry.Builder g = UserX86RegsEntry.newBuilder();
         g.setR15(r.get(Regs.R15)).setR14(r.get(Regs.R14)).setR13(r.get(Regs.R13)).setR12(r.get(Regs.R12))
@@ -227,7 +228,7 @@ public final class StateCodec {
             }
             c.setTc(task);
         }
-        AttrsCodec.putCore(c, st.attrs(), t.tid(), leader);
+        AttrsCodec.putCore(c, st.attrs(), t.tid(), leader, seccomp);
         return c.build();
     }
 

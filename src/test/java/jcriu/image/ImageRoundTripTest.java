@@ -35,6 +35,7 @@ class ImageRoundTripTest {
             case SK_QUEUES -> SkPacketEntry.parser(); // likewise
             case STATS -> StatsEntry.parser();
             case TCP_STREAM -> TcpStreamEntry.parser(); // one entry, then the queues' bytes
+            case SECCOMP -> jcriu.image.pb.SeccompEntry.parser();
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }
