@@ -5,7 +5,8 @@
  * Usage: refusable MODE
  *   deleted-cwd     its current directory was removed
  *   deleted-dirfd   fd 3 is open on a removed directory
- *   seccomp         runs under a seccomp filter that kills it on sigaltstack(2)
+ *   seccomp-notify  runs under a seccomp filter that hands sigaltstack(2) to a supervisor
+ *                   (SECCOMP_RET_USER_NOTIF; with no listener the call fails with ENOSYS)
  *   thread-creds    one thread changed its effective gid alone (raw setresgid)
  *   uts-ns          in a UTS namespace of its own
  *   traced          traced (PTRACE_SEIZE) by a child of its own, "tracer pid=<pid>"
@@ -78,17 +79,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "deleted-dirfd")) {
 		if (mkdir("gone", 0700) < 0 || open("gone", O_RDONLY | O_DIRECTORY) != 3 || rmdir("gone") < 0)
 			bad("deleted dir fd");
-	} else if (!strcmp(mode, "seccomp")) {
-		/* kills the process on sigaltstack, which it never calls but a dump's injection would */
+	} else if (!strcmp(mode, "seccomp-notify")) {
 		struct sock_filter filter[] = {
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sigaltstack, 0, 1),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
 		struct sock_fprog prog = {4, filter};
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-			bad("seccomp");
+			bad("seccomp-notify");
 	} else if (!strcmp(mode, "thread-creds")) {
 		pthread_create(&th, NULL, idle_thread, (void *)1);
 	} else if (!strcmp(mode, "uts-ns")) {

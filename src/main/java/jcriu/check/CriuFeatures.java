@@ -41,8 +41,10 @@ public final class CriuFeatures {
         never("tun_ns", "jcriu does not dump tun devices");
         never("userns", "jcriu saves no user namespace");
         never("fdinfo_lock", "jcriu does not dump file locks (it refuses a process holding one)");
-        never("seccomp_suspend", "jcriu does not dump seccomp filters");
-        never("seccomp_filters", "jcriu does not dump seccomp filters");
+        RULES.put("seccomp_suspend", new Probe("PTRACE_O_SUSPEND_SECCOMP", "system calls injected into a process"
+                + " under seccomp are not judged by its filters"));
+        RULES.put("seccomp_filters", new Probe("PTRACE_SECCOMP_GET_FILTER", "seccomp filters are read this way and"
+                + " installed again at restore"));
         never("loginuid", "jcriu does not restore the audit login uid");
         never("cgroupns", "jcriu saves no cgroup namespace");
         never("autofs", "jcriu does not dump autofs mounts");

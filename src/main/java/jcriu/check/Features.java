@@ -76,6 +76,7 @@ public final class Features {
                                 + " refuses registered threads"
                         : e.getMessage()));
             }
+            out.addAll(seccompProbes(tracer, helper));
             Injector inj = new Injector(tracer, helper, tracer.getRegs(helper), HelperElf.gadget());
             try (TaskMemory mem = TaskMemory.open(helper, true)) {
                 long r = inj.raw(Nr.PRCTL, 35 /* PR_SET_MM */, 15 /* PR_SET_MM_MAP_SIZE */, HelperElf.SCRATCH, 0, 0);
@@ -96,6 +97,32 @@ public final class Features {
             reap(tracer, child);
             reap(tracer, helper);
         }
+        return out;
+    }
+
+    /** What a dump and a restore of seccomp filters need, tried on the stopped helper (which has none). */
+    private static List<Feature> seccompProbes(Tracer tracer, int helper) {
+        List<Feature> out = new ArrayList<>();
+        String suspend = null;
+        try {
+            tracer.setOptions(helper, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_EXITKILL
+                    | Tracer.O_SUSPEND_SECCOMP);
+            tracer.setOptions(helper, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_EXITKILL);
+        } catch (SysException e) {
+            suspend = e.getMessage();
+        }
+        out.add(new Feature("PTRACE_O_SUSPEND_SECCOMP", suspend == null, false, suspend == null
+                ? "inject system calls into a process under seccomp" : suspend));
+        String filters;
+        try {
+            tracer.seccompFilter(helper, 0);
+            filters = "answered for a process without filters"; // cannot happen: the helper has none
+        } catch (SysException e) {
+            // EINVAL: the request is known, the helper is not in filter mode; EIO: no such request
+            filters = e.is(Errno.EINVAL) ? null : e.getMessage();
+        }
+        out.add(new Feature("PTRACE_SECCOMP_GET_FILTER", filters == null, false, filters == null
+                ? "read the seccomp filters of a thread" : filters));
         return out;
     }
 

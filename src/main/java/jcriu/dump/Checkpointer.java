@@ -150,7 +150,7 @@ public final class Checkpointer {
         try (set) {
             members = open(tree);
             control.reached("frozen");
-            for (Member m : members) ProcessAttrsReader.refuse(m.pid(), m.frozen.frozen().tids()); // before any injection
+            for (Member m : members) ProcessAttrsReader.refuse(tracer, m.pid(), m.frozen.frozen().tids()); // before any injection
             jcriu.state.Sharing sharing = checkTopology(tree, opts);
             opts.hooks().frozen(pid);
             for (Member m : members) m.early = eng.readThreads(m.frozen.frozen(), m.mem); // all before any injection

@@ -67,13 +67,15 @@ final class ProcessAttrsReader {
     }
 
     /**
-     * Refuses, from /proc alone, what jcriu cannot restore. Called right after the freeze,
-     * before anything is injected: a seccomp filter could kill the process for an injected
-     * system call, and a refusal must leave the process as it was.
+     * Refuses, from /proc alone, what jcriu cannot restore, and suspends seccomp in the threads
+     * under it. Called right after the freeze, before anything is injected: a seccomp filter
+     * could kill the process for an injected system call, and a refusal must leave the process
+     * as it was.
      */
-    static void refuse(int pid, List<Integer> tids) throws IOException {
+    static void refuse(Tracer tracer, int pid, List<Integer> tids) throws IOException {
         refuseFromProc(pid, tids);
         refuseTimers(pid, PosixTimers.read(PROC, pid), tids.size());
+        SeccompReader.suspend(tracer, pid, tids);
     }
 
     /** Everything else, partly by injection; {@link #refuse} has passed. */
@@ -134,11 +136,6 @@ final class ProcessAttrsReader {
         for (int tid : tids) {
             ProcStatus s = Status.readTask(PROC, pid, tid);
             String who = "thread " + tid + " of process " + pid;
-            if (s.seccomp() != 0) {
-                throw new IOException(who + " runs under seccomp (mode " + (s.seccomp() == 1 ? "strict" : "filter")
-                        + (s.seccompFilters().isPresent() ? ", " + s.seccompFilters().getAsInt() + " filters" : "")
-                        + "); seccomp is not supported yet");
-            }
             if (!sameCreds(lead, s)) {
                 throw new IOException(who + " has credentials of its own (uid " + s.uid() + " gid " + s.gid()
                         + " groups " + s.groups() + ") unlike the leader's; per-thread credentials are not supported yet");
@@ -270,7 +267,8 @@ final class ProcessAttrsReader {
             ThreadAttrs ta = new ThreadAttrs(tid, pdeath, OptionalLong.of(slack), Status.readTask(PROC, mem.pid(), tid)
                     .noNewPrivs(), secbits, Sys.schedGetaffinity(tid), OptionalInt.of(Sys.ioprioGet(tid)),
                     Optional.of(policy), spec, OptionalInt.of(tsc),
-                    cpuid < 0 ? OptionalInt.empty() : OptionalInt.of((int) cpuid), OptionalInt.of(mce));
+                    cpuid < 0 ? OptionalInt.empty() : OptionalInt.of((int) cpuid), OptionalInt.of(mce),
+                    SeccompReader.read(tracer, mem.pid(), tid));
             Leader l = null;
             if (leader) {
                 int mlockall = 0;

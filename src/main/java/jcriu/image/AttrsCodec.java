@@ -28,13 +28,14 @@ import jcriu.state.ProcessAttrs.PosixTimer;
 import jcriu.state.ProcessAttrs.ThreadAttrs;
 import jcriu.state.ProcessAttrs.Timers;
 import jcriu.state.ProcessAttrs.VmaPolicy;
+import jcriu.state.Seccomp;
 import jcriu.state.VmaAttrs;
 import jcriu.state.VmaState;
 
 /**
  * {@link ProcessAttrs} and {@link VmaAttrs} in the images. Where CRIU has a field for an item
  * its field is used (timers, loginuid, oom_score_adj, child_subreaper, membarrier, pdeath_sig,
- * secbits, no_new_privs, dumpable, thp_disabled, MAP_LOCKED, fdflags); the rest goes into
+ * secbits, no_new_privs, dumpable, thp_disabled, MAP_LOCKED, fdflags, seccomp mode and filter); the rest goes into
  * jcriu_* fields that CRIU does not know and skips.
  */
 public final class AttrsCodec {
@@ -45,10 +46,12 @@ public final class AttrsCodec {
     // ---------------------------------------------------------------- write
 
     /** The thread's items into its core (and, for the leader, the process's into task_core_entry). */
-    public static void putCore(CoreEntry.Builder c, ProcessAttrs a, int tid, boolean leader) {
+    public static void putCore(CoreEntry.Builder c, ProcessAttrs a, int tid, boolean leader,
+                               java.util.Map<Integer, Integer> seccompFilters) {
         ThreadAttrs t = a.thread(tid).orElseThrow(() -> new IllegalArgumentException("no attributes for thread " + tid));
         ThreadCoreEntry.Builder tc = c.getThreadCoreBuilder();
-        tc.setPdeathSig(t.pdeathSignal()).setSeccompMode(SeccompMode.disabled);
+        tc.setPdeathSig(t.pdeathSignal()).setSeccompMode(SeccompMode.forNumber(t.seccomp().mode()));
+        if (t.seccomp().mode() == Seccomp.FILTER) tc.setSeccompFilter(seccompFilters.get(tid));
         CredsEntry.Builder cr = tc.getCredsBuilder();
         cr.setSecbits(t.secureBits()).setNoNewPrivs(t.noNewPrivs() ? 1 : 0);
         t.timerSlackNs().ifPresent(tc::setJcriuTimerSlackNs);
@@ -142,18 +145,26 @@ public final class AttrsCodec {
     public static ProcessAttrs read(ImageDir dir, int pid, List<Integer> tids) throws IOException {
         List<ThreadAttrs> threads = new ArrayList<>();
         TaskCoreEntry task = null;
+        List<jcriu.image.pb.SeccompFilter> filters = null;
         for (int tid : tids) {
             CoreEntry c;
+            Seccomp seccomp = Seccomp.NONE;
             try (ImageInput in = dir.open(ImageFile.core(tid))) {
                 c = in.single(CoreEntry.parser());
                 ThreadCoreEntry tc = c.getThreadCore();
-                if (tc.hasSeccompMode() && tc.getSeccompMode() != SeccompMode.disabled) {
-                    throw new ImageException(in.file(), 0, "thread " + tid + " has seccomp mode "
-                            + tc.getSeccompMode() + ", which jcriu cannot restore yet");
+                SeccompMode mode = tc.hasSeccompMode() ? tc.getSeccompMode() : SeccompMode.disabled;
+                if (mode == SeccompMode.strict) seccomp = new Seccomp(Seccomp.STRICT, List.of());
+                if (mode == SeccompMode.filter) {
+                    if (!tc.hasSeccompFilter()) {
+                        throw new ImageException(in.file(), 0, "thread " + tid + " is in seccomp filter mode but names"
+                                + " no filter");
+                    }
+                    if (filters == null) filters = SeccompCodec.read(dir);
+                    seccomp = new Seccomp(Seccomp.FILTER, SeccompCodec.chain(dir, filters, tid, tc.getSeccompFilter()));
                 }
             }
             if (tid == pid) task = c.getTc();
-            threads.add(thread(tid, c.getThreadCore()));
+            threads.add(thread(tid, c.getThreadCore(), seccomp));
         }
         if (task == null) throw new IOException("core image of the leader " + pid + " has no task state");
         MmEntry m;
@@ -176,7 +187,7 @@ public final class AttrsCodec {
                 cgroups, policies, threads);
     }
 
-    private static ThreadAttrs thread(int tid, ThreadCoreEntry tc) {
+    private static ThreadAttrs thread(int tid, ThreadCoreEntry tc, Seccomp seccomp) {
         CredsEntry cr = tc.getCreds();
         return new ThreadAttrs(tid, tc.getPdeathSig(),
                 tc.hasJcriuTimerSlackNs() ? OptionalLong.of(tc.getJcriuTimerSlackNs()) : OptionalLong.empty(),
@@ -187,7 +198,7 @@ public final class AttrsCodec {
                 tc.getJcriuSpeculationList().stream().mapToInt(Integer::intValue).toArray(),
                 tc.hasJcriuTsc() ? OptionalInt.of(tc.getJcriuTsc()) : OptionalInt.empty(),
                 tc.hasJcriuCpuid() ? OptionalInt.of(tc.getJcriuCpuid()) : OptionalInt.empty(),
-                tc.hasJcriuMceKill() ? OptionalInt.of(tc.getJcriuMceKill()) : OptionalInt.empty());
+                tc.hasJcriuMceKill() ? OptionalInt.of(tc.getJcriuMceKill()) : OptionalInt.empty(), seccomp);
     }
 
     private static Timers timers(TaskTimersEntry t) {

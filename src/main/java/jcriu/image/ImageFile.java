@@ -87,6 +87,11 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("tcp-stream-" + Integer.toHexString(ino) + ".img", Magic.TCP_STREAM);
     }
 
+    /** Seccomp filters of every thread of the tree (one SeccompEntry). */
+    public static ImageFile seccomp() {
+        return new ImageFile("seccomp.img", Magic.SECCOMP);
+    }
+
     /** cwd, root and umask of process {@code pid}. */
     public static ImageFile fs(int pid) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);

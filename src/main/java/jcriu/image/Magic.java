@@ -30,6 +30,8 @@ public enum Magic {
     TTY_INFO(0x59453036, Header.COMMON),
     /** TtyDataEntry: bytes queued in a terminal for its reader. */
     TTY_DATA(0x59413026, Header.COMMON),
+    /** One SeccompEntry: the filters of every thread of the tree. */
+    SECCOMP(0x64413049, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

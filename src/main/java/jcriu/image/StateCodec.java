@@ -105,6 +105,7 @@ public final class StateCodec {
             }
         }
         Map<Integer, TaskKobjIdsEntry> ids = new HashMap<>();
+        Map<Integer, Integer> seccomp = SeccompCodec.write(dir, tree); // cores name their threads' newest filters
         for (int i = 0; i < tree.processes().size(); i++) {
             ProcessState st = tree.processes().get(i);
             TaskKobjIdsEntry own = ids(imageId(i)), parent = ids.get(st.ppid());
@@ -112,7 +113,7 @@ public final class StateCodec {
             if (tree.sharing().sharesFiles(st.pid())) own = own.toBuilder().setFilesId(parent.getFilesId()).build();
             if (tree.sharing().sharesFs(st.pid())) own = own.toBuilder().setFsId(parent.getFsId()).build();
             ids.put(st.pid(), own);
-            writeProcess(dir, st, own, fileIds, files, !tree.sharing().sharesFiles(st.pid()));
+            writeProcess(dir, st, own, fileIds, files, !tree.sharing().sharesFiles(st.pid()), seccomp);
         }
         for (ZombieState z : tree.zombies()) {
             try (ImageOutput o = dir.create(ImageFile.core(z.pid()))) {
@@ -143,14 +144,15 @@ public final class StateCodec {
 
     /** {@code ownTable}: the process writes its fd table (fdinfo-ID.img), which no process before it shares. */
     private static void writeProcess(ImageDir dir, ProcessState st, TaskKobjIdsEntry kids, Map<String, Integer> fileIds,
-                                     Map<Integer, FileEntry> files, boolean ownTable) throws IOException {
+                                     Map<Integer, FileEntry> files, boolean ownTable, Map<Integer, Integer> seccomp)
+            throws IOException {
         int id = kids.getVmId();
         try (ImageOutput o = dir.create(ImageFile.ids(st.pid()))) {
             o.write(kids);
         }
         for (ThreadState t : st.threads()) {
             try (ImageOutput o = dir.create(ImageFile.core(t.tid()))) {
-                o.write(core(st, t, t == st.leader()));
+                o.write(core(st, t, t == st.leader(), seccomp));
             }
         }
         try (ImageOutput o = dir.create(ImageFile.mm(st.pid()))) {
@@ -187,7 +189,7 @@ public final class StateCodec {
         return id;
     }
 
-    private static CoreEntry core(ProcessState st, ThreadState t, boolean leader) {
+    private static CoreEntry core(ProcessState st, ThreadState t, boolean leader, Map<Integer, Integer> seccomp) {
         Regs r = t.regs();
         UserX86RegsEntry.Builder g = UserX86RegsEntry.newBuilder();
         g.setR15(r.get(Regs.R15)).setR14(r.get(Regs.R14)).setR13(r.get(Regs.R13)).setR12(r.get(Regs.R12))
@@ -237,7 +239,7 @@ public final class StateCodec {
             }
             c.setTc(task);
         }
-        AttrsCodec.putCore(c, st.attrs(), t.tid(), leader);
+        AttrsCodec.putCore(c, st.attrs(), t.tid(), leader, seccomp);
         return c.build();
     }
 

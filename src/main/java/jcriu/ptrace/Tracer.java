@@ -24,9 +24,10 @@ public final class Tracer {
             PTRACE_GETSIGINFO = 0x4202, PTRACE_GETREGSET = 0x4204, PTRACE_SETREGSET = 0x4205,
             PTRACE_SEIZE = 0x4206, PTRACE_INTERRUPT = 0x4207, PTRACE_LISTEN = 0x4208,
             PTRACE_PEEKSIGINFO = 0x4209, PTRACE_GETSIGMASK = 0x420a, PTRACE_SETSIGMASK = 0x420b,
+            PTRACE_SECCOMP_GET_FILTER = 0x420c, PTRACE_SECCOMP_GET_METADATA = 0x420d,
             PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
     public static final int O_TRACESYSGOOD = 1, O_TRACEFORK = 2, O_TRACEVFORK = 4, O_TRACECLONE = 8,
-            O_TRACEEXIT = 0x40, O_EXITKILL = 0x100000;
+            O_TRACEEXIT = 0x40, O_EXITKILL = 0x100000, O_SUSPEND_SECCOMP = 1 << 21;
     public static final int EVENT_FORK = 1, EVENT_CLONE = 3, EVENT_EXIT = 6, EVENT_STOP = 128;
     public static final int NT_X86_XSTATE = 0x202;
     private static final int XSTATE_MAX = 16384;
@@ -186,6 +187,37 @@ public final class Tracer {
             MemorySegment m = a.allocate(SIGINFO_SIZE, 8);
             ptrace("PTRACE_GETSIGINFO", 0x4202, tid, 0, m.address());
             return m.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    /** The maximum size of a BPF program (BPF_MAXINSNS instructions of 8 bytes). */
+    private static final int BPF_MAX_BYTES = 4096 * 8;
+
+    /**
+     * Seccomp filter {@code index} of the thread (0 the oldest), as its raw instructions, or
+     * null past the oldest (ENOENT). Needs CAP_SYS_ADMIN and a tracer outside seccomp.
+     */
+    public byte[] seccompFilter(int tid, int index) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(BPF_MAX_BYTES, 8);
+            long n;
+            try {
+                n = ptrace("PTRACE_SECCOMP_GET_FILTER(" + index + ")", PTRACE_SECCOMP_GET_FILTER, tid, index, buf.address());
+            } catch (SysException e) {
+                if (e.is(Errno.ENOENT)) return null;
+                throw e;
+            }
+            return buf.asSlice(0, n * 8).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** The flags of seccomp filter {@code index} (struct seccomp_metadata: filter_off, flags). */
+    public long seccompFilterFlags(int tid, int index) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(16, 8);
+            m.set(ValueLayout.JAVA_LONG, 0, index);
+            ptrace("PTRACE_SECCOMP_GET_METADATA(" + index + ")", PTRACE_SECCOMP_GET_METADATA, tid, 16, m.address());
+            return m.get(ValueLayout.JAVA_LONG, 8);
         }
     }
 

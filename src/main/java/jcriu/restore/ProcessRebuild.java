@@ -126,10 +126,12 @@ final class ProcessRebuild implements AutoCloseable {
         AttrsStage.run(t);
         ThreadStage.setup(t, t.inj(), st.leader());
         attrs.restoreProcess(t.inj(), t.mem(), t.ctl(), st.pid());
+        SeccompStage.beforeThreads(t); // filters every thread shares: inherited by the clones
         for (ThreadState other : st.threads()) {
             if (other.tid() != st.pid()) ThreadStage.create(t, other, threadsCreated, attrs);
         }
         control.reached("threads");
+        SeccompStage.thread(t, t.inj(), st.pid());
         CredsStage.run(t, t.inj());
         attrs.restoreThread(t.inj(), t.mem(), t.ctl(), st.pid()); // the leader last: its timers may notify any thread
         ThreadStage.finishLeader(t);

@@ -80,6 +80,7 @@ final class ThreadStage {
         Injector inj = new Injector(t.tracer(), th.tid(), t.tracer().getRegs(th.tid()), t.ctl().gadget());
         inj.useStack(t.ctl().stackTop());
         setup(t, inj, th);
+        SeccompStage.thread(t, inj, th.tid()); // before its credentials, as in the leader
         CredsStage.run(t, inj); // credentials are per thread; the leader's come last, after all clones
         attrs.restoreThread(inj, t.mem(), t.ctl(), th.tid()); // after the credentials, which reset some of it
         Resume fin = resume(t, inj, th);

@@ -140,6 +140,9 @@ final class TreeRestore {
         }
     }
 
+    /** The helper's ptrace options, which every process and thread cloned from it inherits. */
+    static final int SEIZE_OPTIONS = Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_TRACECLONE | Tracer.O_EXITKILL;
+
     /**
      * A small file a process mapped shared and that is gone now (a JVM's hsperfdata file,
      * which any later JVM deletes once its owner is dead) is written back from the images,
@@ -202,7 +205,7 @@ final class TreeRestore {
                 throw e;
             }
             // FORK for the clones of processes (exit signal SIGCHLD), CLONE for CLONE_PARENT (exit signal 0).
-            tracer.seize(pid, Tracer.O_TRACESYSGOOD | Tracer.O_TRACEFORK | Tracer.O_TRACECLONE | Tracer.O_EXITKILL);
+            tracer.seize(pid, SEIZE_OPTIONS);
             tracer.interrupt(pid);
             Stops.awaitEventStop(tracer, pid);
             control.reached("helper");

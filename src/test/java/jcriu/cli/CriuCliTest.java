@@ -249,6 +249,9 @@ class CriuCliTest {
         out = finish(jcriu(here, "check", "--no-default-config", "-verbosity=0", "--feature", "get_rseq_conf"), 0);
         assertEquals("get_rseq_conf is supported\n", out);
         finish(jcriu(here, "check", "--no-default-config", "-verbosity=0", "--feature", "mem_dirty_track"), 0);
+        out = finish(jcriu(here, "check", "--no-default-config", "-verbosity=0", "--feature", "seccomp_suspend"), 0);
+        assertEquals("seccomp_suspend is supported\n", out);
+        finish(jcriu(here, "check", "--no-default-config", "-verbosity=0", "--feature", "seccomp_filters"), 0);
         finish(jcriu(here, "check", "--no-default-config", "-verbosity=0", "--feature", "timerfd"), 1);
         out = finish(jcriu(here, "check", "--feature", "no_such_feature"), 1);
         assertTrue(out.contains("unknown feature no_such_feature"), out);

@@ -37,6 +37,7 @@ class ImageRoundTripTest {
             case TCP_STREAM -> TcpStreamEntry.parser(); // one entry, then the queues' bytes
             case TTY_INFO -> TtyInfoEntry.parser();
             case TTY_DATA -> TtyDataEntry.parser();
+            case SECCOMP -> jcriu.image.pb.SeccompEntry.parser();
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }

@@ -33,6 +33,7 @@ import jcriu.state.MmState;
 import jcriu.state.PageRun;
 import jcriu.state.PipeState;
 import jcriu.state.ProcessAttrs;
+import jcriu.state.Seccomp;
 import jcriu.state.ProcessState;
 import jcriu.state.SigAction;
 import jcriu.state.ThreadState;
@@ -155,13 +156,26 @@ class StateCodecRoundTripTest {
                         new ProcessAttrs.MemPolicy(2, new long[] {1}))),
                 List.of(new ProcessAttrs.ThreadAttrs(pid, 12, OptionalLong.of(3333), true, 0x11, new long[] {3},
                                 OptionalInt.of(0x4001), Optional.of(new ProcessAttrs.MemPolicy(1 | (1 << 15), new long[] {1})),
-                                new int[] {1 | 4, 2, 8}, OptionalInt.of(2), OptionalInt.of(0), OptionalInt.of(1)),
+                                new int[] {1 | 4, 2, 8}, OptionalInt.of(2), OptionalInt.of(0), OptionalInt.of(1),
+                                new Seccomp(Seccomp.FILTER, List.of(SHARED_FILTER, filter(2, 0), filter(3, 2)))),
                         new ProcessAttrs.ThreadAttrs(pid + 1, 10, OptionalLong.of(1000), false, 0x10, new long[] {1, 4},
                                 OptionalInt.of(0x4002), Optional.of(ProcessAttrs.MemPolicy.DEFAULT), new int[] {2, 2, 8},
-                                OptionalInt.of(1), OptionalInt.of(1), OptionalInt.of(0)),
+                                OptionalInt.of(1), OptionalInt.of(1), OptionalInt.of(0),
+                                new Seccomp(Seccomp.FILTER, List.of(SHARED_FILTER, filter(4, 0)))),
                         ProcessAttrs.ThreadAttrs.none(pid + 2)));
         return new ProcessState(pid, ppid, PID, PID, "prog", threads, acts, List.of(siginfo(14), siginfo(36)), mm, fds,
                 "/work", "/", 027, creds, rlimits, 0x60000, 20 /* SIGTSTP */, attrs);
+    }
+
+    /** The oldest filter of two threads of the fixture: one image entry, shared. */
+    private static final Seccomp.Filter SHARED_FILTER = filter(1, 0);
+
+    /** {@code n} instructions, "return ALLOW" last. */
+    private static Seccomp.Filter filter(int n, int flags) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n - 1; i++) b.putShort((short) 0x20).put((byte) 0).put((byte) 0).putInt(4 * i);
+        b.putShort((short) 0x06).put((byte) 0).put((byte) 0).putInt(0x7fff0000);
+        return new Seccomp.Filter(b.array(), flags);
     }
 
     private static byte[] siginfo(int sig) {
