@@ -78,8 +78,9 @@ final class InjectionSession implements AutoCloseable {
             Vma stack = stackOf(mem.pid(), live.rsp());
             frame = stack == null ? null : RescueFrame.build(live, t.sigmask(), t.xstate(), gadgets.sigreturn(), stack);
             if (frame == null) {
-                log.warn("thread " + t.tid() + ": no room below its stack pointer for a rescue frame; should jcriu"
-                        + " be killed while it runs calls in it, the thread would keep their registers");
+                log.warn("thread " + t.tid() + ": no rescue frame (no room below its stack pointer, or an AMX XSAVE"
+                        + " area); should jcriu be killed while it runs calls in it, the thread would keep their"
+                        + " registers");
             }
         }
         if (frame == null) {

@@ -33,6 +33,7 @@ final class RescueFrame {
     private static final int SS_INVALID = 3;
     private static final int FP_XSTATE_MAGIC1 = 0x46505853, FP_XSTATE_MAGIC2 = 0x46505845;
     private static final int SW_BYTES = 464, XSAVE_MIN = 576;
+    private static final long XFEATURE_MASK_XTILEDATA = 1L << 18;
 
     private final long at;
     private final byte[] bytes;
@@ -53,11 +54,15 @@ final class RescueFrame {
     /**
      * The frame for a thread whose stack pointer lies in {@code stack}, to resume with
      * {@code resume} (the registers it is put back with) and {@code sigmask}. Null when the
-     * stack has no room below the red zone, or the XSAVE area is not of the usual shape.
+     * stack has no room below the red zone, or the XSAVE area is not of the usual shape (or
+     * holds AMX state).
      */
     static RescueFrame build(Regs resume, long sigmask, byte[] xstate, long sigreturn, Vma stack) {
         if (xstate.length < XSAVE_MIN) return null;
         long xcr0 = ByteBuffer.wrap(xstate).order(ByteOrder.LITTLE_ENDIAN).getLong(SW_BYTES);
+        // With AMX, ptrace's area has the size of every feature, while rt_sigreturn looks for the
+        // second magic word at the end of the task's own (smaller without AMX permission) area.
+        if ((xcr0 & XFEATURE_MASK_XTILEDATA) != 0) return null;
         int size = FPSTATE + xstate.length + 4;
         long at = (resume.rsp() - RED_ZONE - size) & ~63L;
         if (!stack.contains(at - SCRATCH) || !stack.contains(resume.rsp() - 1)) return null;

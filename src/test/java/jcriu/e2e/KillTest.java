@@ -32,8 +32,6 @@ class KillTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final Duration SETTLE = Duration.ofSeconds(5);
     private static final List<String> POINTS = List.of("parked", "masked", "loaded", "enter", "exit", "unmasked");
-    /** Phases around injection, where nothing of jcriu's is in the threads. */
-    private static final List<String> PHASES = List.of("frozen", "threads-read", "injected", "memory");
 
     /** busyregs; {@code idle}: its main thread waits in pause() and a second thread spins. */
     private static Workload target(boolean idle) {
@@ -61,7 +59,7 @@ class KillTest {
             j.signal(Sig.SIGKILL);
             int exit = j.awaitExit(WAIT);
             if (exit != 128 + Sig.SIGKILL) return why + "exit " + exit + ":\n" + j.output();
-            if (j.output().contains("no room below") || j.output().contains("rescue its threads")) {
+            if (j.output().contains("no rescue frame") || j.output().contains("rescue its threads")) {
                 return why + "not protected:\n" + j.output();
             }
         }
@@ -84,10 +82,11 @@ class KillTest {
         return w.text().contains("BAD") ? why + w.text() : null;
     }
 
-    private static void sweep(boolean idle, List<String> sessions) throws Exception {
+    /** Kills a dump at each of {@code phases}, then at each point of each of {@code sessions}. */
+    private static void sweep(boolean idle, List<String> phases0, List<String> sessions) throws Exception {
         try (Workload w = target(idle)) {
             Path dir = Checkpoints.imageDir(w);
-            List<String> phases = new ArrayList<>(PHASES);
+            List<String> phases = new ArrayList<>(phases0);
             for (String s : sessions) for (String p : POINTS) phases.add("inject:" + s + ":" + p);
             List<String> failures = new ArrayList<>();
             for (String phase : phases) {
@@ -104,15 +103,27 @@ class KillTest {
         }
     }
 
-    /** The main thread busy in its own code, registers live; the second one asleep in nanosleep. */
+    /** The main thread busy in its own code, registers live, when its process-wide state is read. */
     @Test
-    void aDumpKilledWhileItInjectsLeavesABusyProcessAsItWas() throws Exception {
-        sweep(false, List.of("signals", "thread1", "attrs", "attrs-thread1"));
+    void aBusyThreadComesBackWhole() throws Exception {
+        sweep(false, List.of("frozen", "injected"), List.of("signals"));
     }
 
-    /** The main thread in pause() (restarted by the kernel), the spinning thread third. */
+    /** The second thread asleep in nanosleep (restarted with its restart block, or re-issued). */
     @Test
-    void aDumpKilledWhileItInjectsLeavesAWaitingProcessAsItWas() throws Exception {
-        sweep(true, List.of("signals", "attrs", "attrs-thread2"));
+    void aSleepingThreadComesBackWhole() throws Exception {
+        sweep(false, List.of(), List.of("thread1", "attrs-thread1"));
+    }
+
+    /** The busy main thread again, with the process attributes' calls and the mlockall probe. */
+    @Test
+    void aBusyThreadComesBackWholeFromTheAttributeCalls() throws Exception {
+        sweep(false, List.of(), List.of("attrs"));
+    }
+
+    /** The main thread in pause() (ERESTARTNOHAND), the spinning thread third. */
+    @Test
+    void aWaitingMainThreadComesBackWhole() throws Exception {
+        sweep(true, List.of(), List.of("signals", "attrs"));
     }
 }
