@@ -73,6 +73,17 @@ public final class Control {
      */
     public void reached(String phase) throws CancelledException {
         check();
+        pause(phase);
+        check();
+    }
+
+    /**
+     * Only the test hook: if a test asked to pause at {@code phase}, reports it and waits for a
+     * cancellation (or the end of the process). For points inside a step that cannot stop there
+     * (an injected call between its two stops), where only SIGKILL is of interest; the step's
+     * next phase acts on a cancellation.
+     */
+    public void pause(String phase) {
         if (!phase.equals(pauseAt)) return;
         synchronized (report) {
             report.println("jcriu: paused at " + phase);
@@ -86,6 +97,5 @@ public final class Control {
                 cancel("thread interrupt");
             }
         }
-        check();
     }
 }

@@ -230,10 +230,10 @@ public final class Checkpointer {
         eng.probeRseq(early, m.mem); // first injection, old kernels only; may refuse
         control.reached("rseq-probed");
         DumpEngine.Early leader = early.getFirst();
-        DumpEngine.Injected inj = eng.inject(leader, m.mem, true);
+        DumpEngine.Injected inj = eng.inject(leader, m.mem, early, true);
         Map<Integer, DumpEngine.Injected> perThread = new HashMap<>();
-        for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, m.mem, false));
-        jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log).read(pid, early, m.mem);
+        for (DumpEngine.Early e : early) perThread.put(e.tid(), e == leader ? inj : eng.inject(e, m.mem, early, false));
+        jcriu.state.ProcessAttrs attrs = new ProcessAttrsReader(tracer, log, eng.injections()).read(pid, early, m.mem);
         control.reached("injected");
         ProcStat stat = Stat.read(PROC, pid);
         ProcStatus status = Status.read(PROC, pid);

@@ -57,6 +57,7 @@ final class DumpEngine {
     private final DumpOptions opts;
     private final Log log;
     private final jcriu.api.Control control;
+    private final Injections injections;
     private PageWriter.Stats pageStats; // of every dumpMemory so far (all processes of a tree), for stats-dump
 
     DumpEngine(Tracer tracer, DumpOptions opts, Log log, jcriu.api.Control control) {
@@ -64,6 +65,7 @@ final class DumpEngine {
         this.opts = opts;
         this.log = log;
         this.control = control;
+        this.injections = new Injections(tracer, log, control::pause);
     }
 
     /**
@@ -125,15 +127,9 @@ final class DumpEngine {
             // Replaced in the caller's list, so that a refusal puts the thread back as it now is.
             Early t = t0.original().origRax() < 0 ? settle(t0, mem) : t0;
             threads.set(threads.indexOf(t0), t);
-            long gadget = GadgetFinder.find(t.tid(), t.original(), mem, t.rseq());
-            Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
-            tracer.setSigmask(t.tid(), -1L);
             long r;
-            try {
-                r = inj.raw(Nr.RSEQ, RseqProbe.AREA, RseqProbe.LENGTH, 0, RseqProbe.SIGNATURE);
-            } finally {
-                inj.finish(t.original());
-                tracer.setSigmask(t.tid(), t.sigmask());
+            try (InjectionSession session = injections.open(t, mem, threads, "rseq")) {
+                r = session.injector().raw(Nr.RSEQ, RseqProbe.AREA, RseqProbe.LENGTH, 0, RseqProbe.SIGNATURE);
             }
             boolean registered = RseqProbe.registered(t.tid(), r);
             log.debug(String.format("rseq tid %d: injected rseq(%#x, %d, 0, %#x) answered %s: %s", t.tid(),
@@ -218,12 +214,10 @@ final class DumpEngine {
     /** Values only the process itself can tell, read by injected syscalls into a scratch page. */
     record Injected(List<SigAction> sigactions, long clearChildTid, ThreadState.AltStack altStack, long brk) {}
 
-    Injected inject(Early t, TaskMemory mem, boolean processWide) throws IOException {
-        long gadget = GadgetFinder.find(t.tid(), t.original(), mem, t.rseq());
-        Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
-        tracer.setSigmask(t.tid(), -1L);
-        long page = inj.call("mmap scratch", Nr.MMAP, 0, 4096, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);
-        try {
+    Injected inject(Early t, TaskMemory mem, List<Early> threads, boolean processWide) throws IOException {
+        try (InjectionSession session = injections.open(t, mem, threads, processWide ? "signals" : "thread")) {
+            Injector inj = session.injector();
+            long page = session.scratch();
             List<SigAction> acts = new ArrayList<>();
             // Only signals with a handler or ignored (SigCgt, SigIgn), and SIGCHLD, whose flags
             // matter even at SIG_DFL (SA_NOCLDWAIT), are asked for; the others are SIG_DFL, whose
@@ -251,12 +245,11 @@ final class DumpEngine {
             var alt = new ThreadState.AltStack(ss.getLong(0), ss.getInt(8), ss.getLong(16));
             long brk = processWide ? inj.call("brk(0)", Nr.BRK, 0) : 0;
             return new Injected(acts, ctid, alt, brk);
-        } finally {
-            inj.call("munmap scratch", Nr.MUNMAP, page, 4096);
-            inj.finish(t.original());
-            tracer.setSigmask(t.tid(), t.sigmask());
         }
     }
+
+    /** Opens the injection sessions of this dump (ProcessAttrsReader's too). */
+    Injections injections() { return injections; }
 
     /** Mappings and their dumpable pages, written to the pages image as they are read. */
     /**

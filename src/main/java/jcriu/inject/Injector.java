@@ -21,6 +21,7 @@ public final class Injector {
     private long gadget;
     private long stack;
     private final List<Integer> children = new ArrayList<>();
+    private java.util.function.Consumer<String> stops = s -> { };
 
     /**
      * @param base registers the injected calls start from (the task's saved ones)
@@ -35,6 +36,12 @@ public final class Injector {
     }
 
     public int tid() { return tid; }
+
+    /**
+     * {@code hook} is told each point of a call: "loaded" (its registers set, not yet run),
+     * "enter" and "exit" (its two stops). A test pauses there to kill jcriu at that moment.
+     */
+    public void onStops(java.util.function.Consumer<String> hook) { this.stops = hook; }
 
     public void useGadget(long addr) { this.gadget = addr; }
 
@@ -53,10 +60,13 @@ public final class Injector {
     /** Runs the syscall and returns rax as the kernel left it: {@code -errno} on failure. */
     public long raw(int nr, long... args) {
         tracer.setRegs(tid, base.forSyscall(gadget, nr, args).with(Regs.RSP, stack));
+        stops.accept("loaded");
         tracer.syscall(tid, 0);
         awaitSyscallStop("enter", nr);
+        stops.accept("enter");
         tracer.syscall(tid, 0);
         awaitSyscallStop("exit", nr);
+        stops.accept("exit");
         return tracer.getRegs(tid).rax();
     }
 

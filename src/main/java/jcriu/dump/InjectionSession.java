@@ -1,0 +1,148 @@
+package jcriu.dump;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+
+import jcriu.api.Log;
+import jcriu.inject.Injector;
+import jcriu.proc.Maps;
+import jcriu.proc.Vma;
+import jcriu.ptrace.Regs;
+import jcriu.ptrace.TaskMemory;
+import jcriu.ptrace.Tracer;
+import jcriu.rseq.RseqState;
+import jcriu.state.VmaState;
+import jcriu.sys.Nr;
+
+/**
+ * One thread given over to injected calls, with all its signals blocked, and given back.
+ *
+ * <p>jcriu may die at any moment (SIGKILL, the OOM killer); the kernel then detaches the
+ * thread, which runs on from whatever registers it holds. With {@link RescueGadgets}, the
+ * thread is at every moment one that may be let go so: a {@link RescueFrame} with its own
+ * registers, mask and FPU state is written below its red zone, and every injected call runs at
+ * a {@code syscall; ret} whose {@code ret} lands on that frame's rt_sigreturn. Order: the
+ * registers are pointed at the frame before the mask changes, and the mask is given back before
+ * the registers are. Results go to scratch space below the frame, so nothing is mapped.
+ *
+ * <p>Without the gadgets or room on the stack, this falls back to a scratch page mapped by
+ * injection; jcriu's death in the middle would then leave the thread with the injected
+ * registers, every signal blocked and the page: logged as a warning.
+ */
+final class InjectionSession implements AutoCloseable {
+    /** What a thread let go before the first call runs (its result is thrown away). */
+    private static final int PARK_NR = Nr.GETPID;
+
+    private final Tracer tracer;
+    private final int tid;
+    private final Regs live;
+    private final long sigmask;
+    private final Injector injector;
+    private final RescueFrame frame;
+    private final long scratch;
+    private final Consumer<String> pause;
+    private boolean closed;
+
+    private InjectionSession(Tracer tracer, int tid, Regs live, long sigmask, Injector injector, RescueFrame frame,
+                             long scratch, Consumer<String> pause) {
+        this.tracer = tracer;
+        this.tid = tid;
+        this.live = live;
+        this.sigmask = sigmask;
+        this.injector = injector;
+        this.frame = frame;
+        this.scratch = scratch;
+        this.pause = pause;
+    }
+
+    /**
+     * The registers a thread is put back with: those it was stopped with, except that a thread
+     * caught in a restartable rseq critical section resumes at its abort handler.
+     */
+    static Regs liveRegs(DumpEngine.Early e) {
+        return e.rseq() instanceof RseqState.InsideAbort a ? e.original().withRip(a.cs().abortIp()) : e.original();
+    }
+
+    /**
+     * Opens a session in thread {@code t}. {@code gadgets} null: the unprotected fallback.
+     * {@code pause} is told each point ({@code "parked"}, {@code "masked"}, then the injector's
+     * points, then {@code "unmasked"}): a test hook.
+     */
+    static InjectionSession open(Tracer tracer, DumpEngine.Early t, TaskMemory mem, RescueGadgets gadgets,
+                                 Consumer<String> pause, Log log) throws IOException {
+        Regs live = liveRegs(t);
+        RescueFrame frame = null;
+        if (gadgets != null) {
+            Vma stack = stackOf(mem.pid(), live.rsp());
+            frame = stack == null ? null : RescueFrame.build(live, t.sigmask(), t.xstate(), gadgets.sigreturn(), stack);
+            if (frame == null) {
+                log.warn("thread " + t.tid() + ": no rescue frame (no room below its stack pointer, or an AMX XSAVE"
+                        + " area); should jcriu be killed while it runs calls in it, the thread would keep their"
+                        + " registers");
+            }
+        }
+        if (frame == null) {
+            long gadget = GadgetFinder.find(t.tid(), t.original(), mem, t.rseq());
+            Injector inj = new Injector(tracer, t.tid(), t.original(), gadget);
+            inj.onStops(pause);
+            tracer.setSigmask(t.tid(), -1L);
+            long page;
+            try {
+                page = inj.call("mmap scratch", Nr.MMAP, 0, 4096, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS,
+                        -1, 0);
+            } catch (RuntimeException e) {
+                inj.finish(t.original());
+                tracer.setSigmask(t.tid(), t.sigmask());
+                throw e;
+            }
+            return new InjectionSession(tracer, t.tid(), t.original(), t.sigmask(), inj, null, page, pause);
+        }
+        mem.write(frame.at(), frame.bytes());
+        Injector inj = new Injector(tracer, t.tid(), live, gadgets.syscallRet());
+        inj.useStack(frame.at());
+        // registers first: from here a thread let go runs getpid, then returns through the frame
+        tracer.setRegs(t.tid(), live.forSyscall(gadgets.syscallRet(), PARK_NR, new long[0]).with(Regs.RSP, frame.at()));
+        pause.accept("parked");
+        tracer.setSigmask(t.tid(), -1L);
+        pause.accept("masked");
+        inj.onStops(pause);
+        return new InjectionSession(tracer, t.tid(), live, t.sigmask(), inj, frame, frame.scratch(), pause);
+    }
+
+    /** The private writable mapping holding the bytes just below {@code rsp}, or null. */
+    private static Vma stackOf(int pid, long rsp) throws IOException {
+        List<Vma> maps = Maps.read(Path.of("/proc"), pid);
+        for (Vma v : maps) if (v.contains(rsp - 1) && v.read() && v.write() && !v.shared()) return v;
+        return null;
+    }
+
+    Injector injector() { return injector; }
+
+    /** Where injected calls may write their results: {@link RescueFrame#SCRATCH} bytes. */
+    long scratch() { return scratch; }
+
+    /** Whether a thread let go in the middle comes back as it was (else: the fallback). */
+    boolean rescued() { return frame != null; }
+
+    /** Gives the thread back: its mask, then its registers (those it is put back with). */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        injector.onStops(s -> { });
+        if (frame == null) {
+            try {
+                injector.call("munmap scratch", Nr.MUNMAP, scratch, 4096);
+            } finally {
+                injector.finish(live);
+                tracer.setSigmask(tid, sigmask);
+            }
+            return;
+        }
+        tracer.setSigmask(tid, sigmask); // the frame would give it back too: the registers still lead there
+        pause.accept("unmasked");
+        injector.finish(live);
+    }
+}

@@ -1,0 +1,85 @@
+package jcriu.dump;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+import jcriu.api.Log;
+import jcriu.ptrace.TaskMemory;
+import jcriu.ptrace.Tracer;
+import jcriu.rseq.RseqCs;
+import jcriu.rseq.RseqState;
+
+/**
+ * Opens the {@link InjectionSession}s of one dump: finds each process's rescue gadgets once,
+ * and names each session's points for the test hook ({@code inject:NAME:POINT}, NAME followed by
+ * the thread's index when it is not the leader: {@code inject:thread1:enter}).
+ */
+final class Injections {
+    private final Tracer tracer;
+    private final Log log;
+    private final Consumer<String> pause;
+    private final Map<Integer, Optional<RescueGadgets>> gadgets = new HashMap<>();
+
+    /** {@code pause}: the test hook, told {@code inject:NAME:POINT} at each point of each session. */
+    Injections(Tracer tracer, Log log, Consumer<String> pause) {
+        this.tracer = tracer;
+        this.log = log;
+        this.pause = pause;
+    }
+
+    /** A session in thread {@code t} of the process {@code mem} reads; {@code name} names its points. */
+    InjectionSession open(DumpEngine.Early t, TaskMemory mem, List<DumpEngine.Early> threads, String name)
+            throws IOException {
+        RescueGadgets g = gadgets(mem, threads).orElse(null);
+        int i = threads.indexOf(t);
+        String n = "inject:" + name + (i > 0 ? Integer.toString(i) : "") + ":"; // thread1: the second thread
+        return InjectionSession.open(tracer, t, mem, g, p -> pause.accept(n + p), log);
+    }
+
+    private Optional<RescueGadgets> gadgets(TaskMemory mem, List<DumpEngine.Early> threads) throws IOException {
+        Optional<RescueGadgets> g = gadgets.get(mem.pid());
+        if (g != null) return g;
+        if (shadowStack(mem.pid())) {
+            g = Optional.empty();
+            log.warn("process " + mem.pid() + " uses CET shadow stacks, which refuse the rescue of its threads: should"
+                    + " jcriu be killed while it runs calls in one, the thread would keep their registers");
+        } else {
+            // no gadget may lie in a critical section a thread is inside: the kernel would abort the call
+            List<RseqCs> sections = new ArrayList<>();
+            for (DumpEngine.Early e : threads) {
+                if (e.rseq() instanceof RseqState.InsideAbort a) sections.add(a.cs());
+                if (e.rseq() instanceof RseqState.InsideNoRestart n) sections.add(n.cs());
+            }
+            g = RescueGadgets.find(mem.pid(), mem, sections);
+            if (g.isEmpty()) {
+                log.warn("process " + mem.pid() + " has no syscall;ret and rt_sigreturn code to rescue its threads"
+                        + " with: should jcriu be killed while it runs calls in one, the thread would keep their"
+                        + " registers");
+            } else {
+                log.debug(String.format("rescue gadgets of %d: syscall;ret at %#x, rt_sigreturn at %#x", mem.pid(),
+                        g.get().syscallRet(), g.get().sigreturn()));
+            }
+        }
+        gadgets.put(mem.pid(), g);
+        return g;
+    }
+
+    /** Whether a thread of the process has a shadow stack ({@code x86_Thread_features: shstk}, Linux 6.6+). */
+    private static boolean shadowStack(int pid) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                for (String l : Files.readAllLines(t.resolve("status"))) {
+                    if (l.startsWith("x86_Thread_features:") && l.contains("shstk")) return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,69 @@
+package jcriu.dump;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+import jcriu.proc.Maps;
+import jcriu.proc.Vma;
+import jcriu.ptrace.TaskMemory;
+import jcriu.rseq.RseqCs;
+
+/**
+ * The two pieces of the target's own code that make an injected call harmless whenever jcriu
+ * dies: {@code syscall; ret} to run the call, and {@code mov $15, %rax; syscall}
+ * (rt_sigreturn, the body of every libc's signal trampoline) for that {@code ret} to return
+ * to, which loads the thread's own registers, signal mask and FPU state back from a frame
+ * jcriu wrote below its stack pointer ({@link RescueFrame}). Found in executable file
+ * mappings, the C library's first; never inside an rseq critical section.
+ */
+record RescueGadgets(long syscallRet, long sigreturn) {
+    private static final byte[] SYSCALL_RET = {0x0f, 0x05, (byte) 0xc3};
+    private static final byte[][] SIGRETURN = {
+        {0x48, (byte) 0xc7, (byte) 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05}, // mov $15, %rax; syscall
+        {(byte) 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05},                  // mov $15, %eax; syscall
+    };
+    private static final int MAX_SCAN = 32 << 20;
+
+    /** Empty when the process has no such code (a static program without signal handling, say). */
+    static Optional<RescueGadgets> find(int pid, TaskMemory mem, List<RseqCs> sections) throws IOException {
+        List<Vma> exec = new ArrayList<>();
+        for (Vma v : Maps.read(Path.of("/proc"), pid)) {
+            if (v.exec() && v.read() && v.fileBacked() && !v.deleted()) exec.add(v);
+        }
+        // libc first: it has both, and few programs are bigger than their C library
+        exec.sort(Comparator.comparing((Vma v) -> !v.path().orElse("").contains("/libc")));
+        long syscallRet = 0, sigreturn = 0;
+        for (Vma v : exec) {
+            byte[] code;
+            try {
+                code = mem.read(v.start(), (int) Math.min(v.size(), MAX_SCAN));
+            } catch (IOException unreadable) {
+                continue;
+            }
+            if (syscallRet == 0) syscallRet = search(code, v.start(), SYSCALL_RET, sections);
+            for (byte[] p : SIGRETURN) {
+                if (sigreturn == 0) sigreturn = search(code, v.start(), p, sections);
+            }
+            if (syscallRet != 0 && sigreturn != 0) return Optional.of(new RescueGadgets(syscallRet, sigreturn));
+        }
+        return Optional.empty();
+    }
+
+    /** Address of the first occurrence of {@code pattern} none of whose bytes is in a critical section. */
+    private static long search(byte[] code, long base, byte[] pattern, List<RseqCs> sections) {
+        outer:
+        for (int i = 0; i + pattern.length <= code.length; i++) {
+            for (int k = 0; k < pattern.length; k++) if (code[i + k] != pattern[k]) continue outer;
+            long at = base + i;
+            for (RseqCs cs : sections) {
+                for (int k = 0; k < pattern.length; k++) if (cs.contains(at + k)) continue outer;
+            }
+            return at;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,129 @@
+package jcriu.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import jcriu.testsupport.Checkpoints;
+import jcriu.testsupport.Gcc;
+import jcriu.testsupport.JcriuRun;
+import jcriu.testsupport.Sig;
+import jcriu.testsupport.TargetState;
+import jcriu.testsupport.Workload;
+
+/**
+ * SIGKILL of {@code jcriu dump}, which nothing can catch, while it runs system calls inside the
+ * target. The kernel then lets the threads go with whatever registers and mask jcriu left in
+ * them. jcriu pauses at each point of each injection session (its test hook,
+ * {@code inject:SESSION:POINT}: registers parked on the rescue frame, mask blocked, a call
+ * loaded, at its enter stop, at its exit stop, mask given back) and is killed there. The target,
+ * busyregs, checks its vector and general registers a million times per block in one thread,
+ * keeps another asleep in nanosleep with its own mask (checked after every nap), and checks its
+ * memory and mask on SIGUSR1: afterwards it runs, answers, and has the same mappings and the
+ * same blocked signals in every thread.
+ */
+class KillTest {
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final Duration SETTLE = Duration.ofSeconds(5);
+    private static final List<String> POINTS = List.of("parked", "masked", "loaded", "enter", "exit", "unmasked");
+
+    /** busyregs; {@code idle}: its main thread waits in pause() and a second thread spins. */
+    private static Workload target(boolean idle) {
+        Workload w = idle ? Workload.start(Gcc.compile("busyregs"), "16", "idle")
+                : Workload.start(Gcc.compile("busyregs"), "16");
+        w.awaitOutput("ready");
+        verify(w);
+        return w;
+    }
+
+    private static void verify(Workload w) {
+        w.signal(Sig.SIGUSR1);
+        String v = w.awaitOutput("verify |BAD", Duration.ofSeconds(30));
+        assertTrue(v.startsWith("verify ok"), v + "\n" + w.text());
+    }
+
+    /** jcriu killed at {@code phase}; returns what went wrong, or null. */
+    private static String killDump(Workload w, Path dir, String phase) throws Exception {
+        TargetState before = TargetState.of(w.pid());
+        Path out = w.dir().resolve("kill-" + phase.replace(':', '-') + ".out");
+        String why = "dump killed at " + phase + ": ";
+        try (JcriuRun j = JcriuRun.start(phase, out, "dump", "-t", Integer.toString(w.pid()), "-D", dir.toString(),
+                "-R", "-v4")) {
+            j.awaitPaused(phase, WAIT);
+            j.signal(Sig.SIGKILL);
+            int exit = j.awaitExit(WAIT);
+            if (exit != 128 + Sig.SIGKILL) return why + "exit " + exit + ":\n" + j.output();
+            if (j.output().contains("no rescue frame") || j.output().contains("rescue its threads")) {
+                return why + "not protected:\n" + j.output();
+            }
+        }
+        TargetState.awaitReleased(w.pid(), Duration.ofSeconds(10));
+        if (!w.alive()) return why + "the target died:\n" + w.text();
+        // a thread let go in the middle of a call gets its mask back from the frame once it runs:
+        // on a busy machine that may take a moment after jcriu's end
+        TargetState after = TargetState.of(w.pid());
+        for (long end = System.nanoTime() + SETTLE.toNanos(); !after.sigBlk().equals(before.sigBlk())
+                && System.nanoTime() < end; after = TargetState.of(w.pid())) {
+            Thread.sleep(20);
+        }
+        if (!after.sigBlk().equals(before.sigBlk())) return why + "SigBlk " + before.sigBlk() + " -> " + after.sigBlk();
+        if (!after.maps().equals(before.maps())) return why + "mappings changed:\n" + before.maps() + "->\n" + after.maps();
+        try {
+            verify(w);
+        } catch (AssertionError e) {
+            return why + e.getMessage();
+        }
+        return w.text().contains("BAD") ? why + w.text() : null;
+    }
+
+    /** Kills a dump at each of {@code phases}, then at each point of each of {@code sessions}. */
+    private static void sweep(boolean idle, List<String> phases0, List<String> sessions) throws Exception {
+        try (Workload w = target(idle)) {
+            Path dir = Checkpoints.imageDir(w);
+            List<String> phases = new ArrayList<>(phases0);
+            for (String s : sessions) for (String p : POINTS) phases.add("inject:" + s + ":" + p);
+            List<String> failures = new ArrayList<>();
+            for (String phase : phases) {
+                String f;
+                try {
+                    f = killDump(w, dir, phase);
+                } catch (Exception | AssertionError e) {
+                    f = "dump killed at " + phase + ": " + e;
+                }
+                if (f != null) failures.add(f);
+                if (!w.alive()) break;
+            }
+            assertEquals(List.of(), failures);
+        }
+    }
+
+    /** The main thread busy in its own code, registers live, when its process-wide state is read. */
+    @Test
+    void aBusyThreadComesBackWhole() throws Exception {
+        sweep(false, List.of("frozen", "injected"), List.of("signals"));
+    }
+
+    /** The second thread asleep in nanosleep (restarted with its restart block, or re-issued). */
+    @Test
+    void aSleepingThreadComesBackWhole() throws Exception {
+        sweep(false, List.of(), List.of("thread1", "attrs-thread1"));
+    }
+
+    /** The busy main thread again, with the process attributes' calls and the mlockall probe. */
+    @Test
+    void aBusyThreadComesBackWholeFromTheAttributeCalls() throws Exception {
+        sweep(false, List.of(), List.of("attrs"));
+    }
+
+    /** The main thread in pause() (ERESTARTNOHAND), the spinning thread third. */
+    @Test
+    void aWaitingMainThreadComesBackWhole() throws Exception {
+        sweep(true, List.of(), List.of("signals", "attrs"));
+    }
+}
