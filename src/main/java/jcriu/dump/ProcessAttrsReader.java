@@ -180,7 +180,7 @@ final class ProcessAttrsReader {
         String range = "";
         for (String l : java.nio.file.Files.readAllLines(PROC.resolve(pid + "/smaps"))) {
             int sp = l.indexOf(' ');
-            if (sp > 0 && l.substring(0, sp).matches("[0-9a-f]+-[0-9a-f]+")) {
+            if (sp > 0 && MAPPING_RANGE.matcher(l).region(0, sp).matches()) {
                 range = l.substring(0, sp);
             } else if (l.startsWith("ProtectionKey:") && !l.substring(14).strip().equals("0")) {
                 throw new IOException("mapping " + range + " of process " + pid + " has memory protection key "
@@ -188,6 +188,9 @@ final class ProcessAttrsReader {
             }
         }
     }
+
+    /** A mapping's first line in smaps starts with its range; the fields' lines start with a name. */
+    private static final java.util.regex.Pattern MAPPING_RANGE = java.util.regex.Pattern.compile("[0-9a-f]+-[0-9a-f]+");
 
     private static boolean sameCreds(ProcStatus a, ProcStatus b) {
         return a.uid().equals(b.uid()) && a.gid().equals(b.gid()) && a.groups().equals(b.groups())
