@@ -71,8 +71,9 @@ public final class CriuFeatures {
         never("ns_pid", "jcriu saves no pid namespace");
         never("apparmor_stacking", "jcriu restores no LSM profile");
         never("network_lock_nftables", "jcriu locks the network with the nft command, not with CRIU's libnftables");
-        never("sockopt_buf_lock", "jcriu sets SO_BUF_LOCK where the kernel has it but does not probe it here");
-        never("memfd_hugetlb", "jcriu does not dump memfd files");
+        RULES.put("sockopt_buf_lock", new Probe(SupportProbes.BUF_LOCK, "SO_BUF_LOCK is dumped and restored with the"
+                + " other socket options"));
+        never("memfd_hugetlb", "jcriu refuses hugetlb memory, memfds included");
         never("move_mount_set_group", "jcriu restores no mounts");
         never("openat2", "jcriu does not use openat2");
         RULES.put("get_rseq_conf", new Probe("PTRACE_GET_RSEQ_CONFIGURATION", "rseq registrations are read this way"));

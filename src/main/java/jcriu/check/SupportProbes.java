@@ -21,7 +21,9 @@ import jcriu.sys.SysException;
  */
 final class SupportProbes {
     static final String TIMERFD = "timerfd TFD_IOC_SET_TICKS", KCMP_EPOLL = "kcmp KCMP_EPOLL_TFD",
-            FDINFO_LOCK = "locks in fdinfo", TIMER_IDS = "PR_TIMER_CREATE_RESTORE_IDS", LOGINUID = "audit loginuid";
+            FDINFO_LOCK = "locks in fdinfo", TIMER_IDS = "PR_TIMER_CREATE_RESTORE_IDS", LOGINUID = "audit loginuid",
+            BUF_LOCK = "SO_BUF_LOCK";
+    private static final int SO_BUF_LOCK = 72, SOCK_BUF_LOCK_MASK = 3;
     private static final int O_CLOEXEC = 02000000, EPOLLIN = 1, CLOCK_MONOTONIC = 1;
     private static final int PR_TIMER_CREATE_RESTORE_IDS = 77, PR_TIMER_CREATE_RESTORE_IDS_GET = 2;
 
@@ -34,6 +36,7 @@ final class SupportProbes {
         out.add(fdinfoLock());
         out.add(timerIds());
         out.add(loginuid());
+        out.add(bufLock());
         return out;
     }
 
@@ -94,6 +97,22 @@ final class SupportProbes {
                     // a temporary file of 0 bytes
                 }
             }
+        }
+    }
+
+    /** A socket's buffer sizes can be locked as they were (SO_BUF_LOCK, Linux 5.14+). */
+    private static Features.Feature bufLock() {
+        int fd = -1;
+        try {
+            fd = jcriu.sys.Net.socket(jcriu.sys.Net.AF_UNIX, jcriu.sys.Net.SOCK_STREAM | O_CLOEXEC, 0);
+            jcriu.sys.Net.setsockoptInt(fd, jcriu.sys.Net.SOL_SOCKET, SO_BUF_LOCK, SOCK_BUF_LOCK_MASK);
+            int got = jcriu.sys.Net.getsockoptInt(fd, jcriu.sys.Net.SOL_SOCKET, SO_BUF_LOCK);
+            return new Features.Feature(BUF_LOCK, got == SOCK_BUF_LOCK_MASK, false, "sockets keep their locked buffer"
+                    + " sizes (SO_BUF_LOCK read back as " + got + ")");
+        } catch (SysException e) {
+            return new Features.Feature(BUF_LOCK, false, false, e.getMessage());
+        } finally {
+            if (fd >= 0) Sys.close(fd);
         }
     }
 

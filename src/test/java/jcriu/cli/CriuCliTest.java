@@ -250,7 +250,7 @@ class CriuCliTest {
         assertEquals("get_rseq_conf is supported\n", out);
         finish(jcriu(here, "check", "--no-default-config", "-verbosity=0", "--feature", "mem_dirty_track"), 0);
         // kinds jcriu dumps and restores are supported when the kernel has what they need; the others are not
-        for (String yes : List.of("timerfd", "kcmp_epoll", "fdinfo_lock", "loginuid")) {
+        for (String yes : List.of("timerfd", "kcmp_epoll", "fdinfo_lock", "loginuid", "sockopt_buf_lock")) {
             assertEquals(yes + " is supported\n", finish(jcriu(here, "check", "--no-default-config", "-verbosity=0",
                     "--feature", yes), 0));
         }
