@@ -2,6 +2,7 @@
 # Dump and restore wall time of a tree of N idle processes (a parent and N-1 forked
 # children, little memory each), with the 1-process tree of the same run as the baseline,
 # and the cost per extra process. Usage: bench/tree.sh [N ...] (default 1 10 100).
+# JCRIU=path runs another build's launcher (bench/tree-vs.sh compares two builds this way).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /var/tmp/jcriu-bench-tree.XXXXXX)"
@@ -18,7 +19,8 @@ int main(int argc, char **argv) {
 }
 C
 gcc -O1 -o "$work/idle" "$work/idle.c"
-"$here/jcriu" --version >/dev/null
+jcriu="${JCRIU:-$here/jcriu}"
+"$jcriu" --version >/dev/null
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 base_d=""; base_r=""; base_n=""
@@ -30,9 +32,9 @@ for m in ${@:-1 10 100}; do
     while ! grep -q ready out.log 2>/dev/null; do sleep 0.1; done
     pid=$(cat pid)
     pids="$pid $(cat /proc/$pid/task/$pid/children)"
-    t0=$(now); "$here/jcriu" dump -t "$pid" -D "$d/img" -v0; t1=$(now)
+    t0=$(now); "$jcriu" dump -t "$pid" -D "$d/img" -v0; t1=$(now)
     for p in $pids; do while [ -e "/proc/$p" ]; do sleep 0.05; done; done
-    t2=$(now); "$here/jcriu" restore -d -D "$d/img" -v0; t3=$(now)
+    t2=$(now); "$jcriu" restore -d -D "$d/img" -v0; t3=$(now)
     got=$(( 1 + $(wc -w < /proc/$pid/task/$pid/children) ))
     [ "$got" = "$m" ] || { echo "restored $got processes, expected $m"; exit 1; }
     for p in $pids; do kill -9 "$p" 2>/dev/null || true; done

@@ -36,16 +36,18 @@ public final class CriuFeatures {
         RULES.put("mem_dirty_track", new Always("jcriu finds pages changed since a pre-dump by comparing contents,"
                 + " without soft-dirty bits"));
         never("aio_remap", "jcriu does not dump AIO rings");
-        never("timerfd", "jcriu does not dump timerfds");
+        RULES.put("timerfd", new Probe(SupportProbes.TIMERFD, "timerfds are dumped and restored with their"
+                + " unread expirations"));
         never("tun", "jcriu does not dump tun devices");
         never("tun_ns", "jcriu does not dump tun devices");
         never("userns", "jcriu saves no user namespace");
-        never("fdinfo_lock", "jcriu does not dump file locks (it refuses a process holding one)");
+        RULES.put("fdinfo_lock", new Probe(SupportProbes.FDINFO_LOCK, "POSIX, flock and OFD locks and leases not"
+                + " being broken are dumped and restored (--file-locks)"));
         RULES.put("seccomp_suspend", new Probe("PTRACE_O_SUSPEND_SECCOMP", "system calls injected into a process"
                 + " under seccomp are not judged by its filters"));
         RULES.put("seccomp_filters", new Probe("PTRACE_SECCOMP_GET_FILTER", "seccomp filters are read this way and"
                 + " installed again at restore"));
-        never("loginuid", "jcriu does not restore the audit login uid");
+        RULES.put("loginuid", new Probe(SupportProbes.LOGINUID, "the audit login uid is dumped and restored"));
         never("cgroupns", "jcriu saves no cgroup namespace");
         never("autofs", "jcriu does not dump autofs mounts");
         never("tcp_half_closed", "jcriu refuses half-closed TCP connections (restored closed with --tcp-close)");
@@ -59,7 +61,8 @@ public final class CriuFeatures {
         never("net_diag_raw", "jcriu refuses raw sockets");
         never("nsid", "jcriu saves no network namespace");
         never("link_nsid", "jcriu saves no network namespace");
-        never("kcmp_epoll", "jcriu does not dump epoll instances");
+        RULES.put("kcmp_epoll", new Probe(SupportProbes.KCMP_EPOLL, "epoll instances are dumped with the files"
+                + " they watch, found with kcmp"));
         never("timens", "jcriu saves no time namespace");
         never("external_net_ns", "jcriu saves no network namespace");
         RULES.put("clone3_set_tid", new Probe("clone3 set_tid", "every restored process and thread gets its id this way"));
@@ -70,14 +73,16 @@ public final class CriuFeatures {
         never("ns_pid", "jcriu saves no pid namespace");
         never("apparmor_stacking", "jcriu restores no LSM profile");
         never("network_lock_nftables", "jcriu locks the network with the nft command, not with CRIU's libnftables");
-        never("sockopt_buf_lock", "jcriu sets SO_BUF_LOCK where the kernel has it but does not probe it here");
-        never("memfd_hugetlb", "jcriu does not dump memfd files");
+        RULES.put("sockopt_buf_lock", new Probe(SupportProbes.BUF_LOCK, "SO_BUF_LOCK is dumped and restored with the"
+                + " other socket options"));
+        never("memfd_hugetlb", "jcriu refuses hugetlb memory, memfds included");
         never("move_mount_set_group", "jcriu restores no mounts");
         never("openat2", "jcriu does not use openat2");
         RULES.put("get_rseq_conf", new Probe("PTRACE_GET_RSEQ_CONFIGURATION", "rseq registrations are read this way"));
         never("ipv6_freebind", "jcriu does not save IPV6_FREEBIND");
         RULES.put("pagemap_scan", new Probe("PAGEMAP_SCAN", "present pages can be found with one ioctl"));
-        never("timer_cr_ids", "jcriu does not dump POSIX timers");
+        RULES.put("timer_cr_ids", new Probe(SupportProbes.TIMER_IDS, "POSIX timers are restored with their ids"
+                + " by timer_create"));
         never("overlayfs_maps", "jcriu does not check overlayfs mappings");
         never("breakpoints", "jcriu does not restore hardware breakpoints");
         never("pagemap_scan_guard_pages", "jcriu does not restore guard pages");

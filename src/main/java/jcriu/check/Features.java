@@ -47,6 +47,7 @@ public final class Features {
         out.add(pagemapScan());
         out.add(uffdWp());
         out.add(softDirty());
+        out.addAll(SupportProbes.probe());
         return out;
     }
 

@@ -14,11 +14,12 @@ import jcriu.sys.Nr;
 
 /**
  * A lock held through a description, as /proc/PID/fdinfo lists it. POSIX locks belong to a
- * process ({@code pid}) and are taken again inside it; flock and OFD locks belong to the
- * description and are taken again on jcriu's fd of it. {@code len} 0: to the end of the file.
+ * process ({@code pid}) and are taken again inside it; flock and OFD locks and leases belong to
+ * the description and are taken again through it, in the first process holding it. {@code len} 0: to the end of the file.
  */
 public record FileLock(Kind kind, boolean write, int pid, long start, long len) {
-    public enum Kind { POSIX, FLOCK, OFD }
+    /** LEASE: an fcntl(F_SETLEASE) lease of the description, restored only while no one breaks it. */
+    public enum Kind { POSIX, FLOCK, OFD, LEASE }
 
     private static final Pattern LINE = Pattern.compile(
             "lock:\\s*\\d+:\\s*(\\S+)\\s+(\\S+)\\s+(\\S+)\\s+(-?\\d+)\\s+\\S+\\s+(\\d+)\\s+(\\d+|EOF)");
@@ -34,10 +35,18 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
                 case "POSIX" -> Kind.POSIX;
                 case "FLOCK" -> Kind.FLOCK;
                 case "OFDLCK" -> Kind.OFD;
+                case "LEASE" -> Kind.LEASE;
                 default -> throw new IOException(what + " holds a " + m.group(1) + " (" + l.strip()
                         + "), which cannot be restored");
             };
-            if (!m.group(2).equals("ADVISORY")) throw new IOException(what + " holds a mandatory lock: " + l.strip());
+            if (k == Kind.LEASE) {
+                // BREAKING/BREAKER: a lease being broken, whose break-time and waiter cannot be restored
+                if (!m.group(2).equals("ACTIVE")) {
+                    throw new IOException(what + " holds a lease being broken (" + l.strip() + "), which cannot be restored");
+                }
+            } else if (!m.group(2).equals("ADVISORY")) {
+                throw new IOException(what + " holds a mandatory lock: " + l.strip());
+            }
             long start = Long.parseLong(m.group(5));
             long len = m.group(6).equals("EOF") ? 0 : Long.parseLong(m.group(6)) - start + 1;
             out.add(new FileLock(k, m.group(3).equals("WRITE"), Integer.parseInt(m.group(4)), start, len));
@@ -47,6 +56,7 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
 
     /** As messages name it: {@code POSIX write lock on bytes 0-EOF}. */
     public String describe() {
+        if (kind == Kind.LEASE) return (write ? "write" : "read") + " lease";
         return kind + " " + (write ? "write" : "read") + " lock" + (kind == Kind.FLOCK ? ""
                 : " on bytes " + start + (len == 0 ? "-EOF" : "-" + (start + len - 1)));
     }
@@ -62,7 +72,7 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
 
     /**
      * Takes the lock again inside the process, never waiting, so that it shows the process as
-     * its holder as before: POSIX locks in their own process (they belong to it), flock and OFD
+     * its holder as before: POSIX locks in their own process (they belong to it), flock, OFD locks and leases
      * locks (they belong to the description) in the first process holding the description. A
      * lock someone else holds now fails the restore, naming the file.
      */
@@ -74,6 +84,7 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
             case FLOCK -> p.raw(Nr.FLOCK, fd, (write ? FdSys.LOCK_EX : FdSys.LOCK_SH) | FdSys.LOCK_NB);
             case POSIX -> p.raw(Nr.FCNTL, fd, FdSys.F_SETLK, p.put(FdSys.flockStruct(type, start, len)));
             case OFD -> p.raw(Nr.FCNTL, fd, FdSys.F_OFD_SETLK, p.put(FdSys.flockStruct(type, start, len)));
+            case LEASE -> p.raw(Nr.FCNTL, fd, FdSys.F_SETLEASE, type);
         };
         String lock = describe();
         if (r == -Errno.EAGAIN || r == -Errno.EACCES) {

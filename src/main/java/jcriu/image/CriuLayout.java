@@ -123,15 +123,12 @@ public final class CriuLayout {
      * two kernel areas separately). Anything else is left for the restore to judge.
      */
     public static java.util.List<jcriu.state.VmaState> splitVvar(java.util.List<jcriu.state.VmaState> vmas) {
-        long vvar = 0, vclock = 0;
-        try {
-            for (jcriu.proc.Vma v : jcriu.proc.Maps.read(java.nio.file.Path.of("/proc"), (int) ProcessHandle.current().pid())) {
-                if ("[vvar]".equals(v.name())) vvar = v.end() - v.start();
-                if ("[vvar_vclock]".equals(v.name())) vclock = v.end() - v.start();
-            }
-        } catch (IOException e) {
-            return vmas;
-        }
+        // jcriu's own maps are read once per run, not per process: a JVM has hundreds of
+        // mappings, and reading them cost 5-10 ms per process of a tree.
+        boolean lone = vmas.stream().anyMatch(v -> v.kind() == jcriu.state.VmaState.Kind.VVAR)
+                && vmas.stream().noneMatch(v -> v.kind() == jcriu.state.VmaState.Kind.VVAR_VCLOCK);
+        if (!lone) return vmas;
+        long vvar = OwnVvar.SIZES.vvar(), vclock = OwnVvar.SIZES.vclock();
         if (vvar == 0 || vclock == 0) return vmas;
         java.util.List<jcriu.state.VmaState> out = new java.util.ArrayList<>();
         for (jcriu.state.VmaState v : vmas) {
@@ -148,6 +145,29 @@ public final class CriuLayout {
             }
         }
         return out;
+    }
+
+    /**
+     * Sizes of [vvar] and [vvar_vclock] in jcriu itself (0 when absent or unreadable): a
+     * property of the running kernel, read once, on first need.
+     */
+    private static final class OwnVvar {
+        record Sizes(long vvar, long vclock) {}
+
+        static final Sizes SIZES = read();
+
+        private static Sizes read() {
+            long vvar = 0, vclock = 0;
+            try {
+                for (jcriu.proc.Vma v : jcriu.proc.Maps.read(java.nio.file.Path.of("/proc"), (int) ProcessHandle.current().pid())) {
+                    if ("[vvar]".equals(v.name())) vvar = v.end() - v.start();
+                    if ("[vvar_vclock]".equals(v.name())) vclock = v.end() - v.start();
+                }
+            } catch (IOException e) {
+                return new Sizes(0, 0);
+            }
+            return new Sizes(vvar, vclock);
+        }
     }
 
     private static final int O_CLOEXEC = 02000000;

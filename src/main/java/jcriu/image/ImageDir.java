@@ -28,6 +28,8 @@ public final class ImageDir {
      * them; made durable together by {@link #syncDir}.
      */
     private final java.util.Map<String, ChunkedCrc> written = new java.util.LinkedHashMap<>();
+    /** Files of {@link #written} whose writer bypasses the page cache (pages written with O_DIRECT). */
+    private final java.util.Set<String> direct = new java.util.HashSet<>();
     /** False only for the benchmarks' baseline: sizes are recorded, contents not checksummed. */
     boolean computeChecksums = true;
 
@@ -126,6 +128,7 @@ public final class ImageDir {
         ChunkedCrc crc = computeChecksums ? new ChunkedCrc() : ChunkedCrc.sizeOnly();
         newFile(file).close();
         written.put(file.getFileName().toString(), crc);
+        direct.add(file.getFileName().toString());
         return file;
     }
 
@@ -143,30 +146,22 @@ public final class ImageDir {
 
     /**
      * Makes every image written through this object durable, then the directory so that the
-     * new names are too. The files are fsynced together at the end rather than each as it is
-     * closed: the first fsync commits the journal transaction that holds all of them, so the
-     * others cost little (one commit per file made 512 core files take 0.6 s). Not syncfs(2):
-     * that would also wait for whatever else is dirty on the file system.
+     * new names are too. The files are made durable together at the end rather than each as it
+     * is closed ({@link ImageSync} picks the way). Returns the way taken.
      */
-    public void syncDir() throws IOException {
-        // Writeback of every file is started first, so that the disk sees them all at once and each
-        // fsync below mostly waits for I/O already under way (140 small files: 2-3 times faster).
-        java.util.List<Integer> fds = new java.util.ArrayList<>();
-        try {
-            for (String name : written.keySet()) {
-                int fd = jcriu.sys.Sys.open(path.resolve(name).toString(), 0 /* O_RDONLY */ | jcriu.sys.Sys.O_CLOEXEC);
-                fds.add(fd);
-                jcriu.sys.Sys.startWriteback(fd);
-            }
-            for (int fd : fds) jcriu.sys.Sys.fsync(fd);
-        } catch (jcriu.sys.SysException e) {
-            throw new IOException("cannot make the images in " + path + " durable: " + e.getMessage(), e);
-        } finally {
-            for (int fd : fds) jcriu.sys.Sys.close(fd);
-        }
+    public ImageSync.Way syncDir() throws IOException {
+        ImageSync.Way way = ImageSync.sync(path, java.util.List.copyOf(written.keySet()), bufferedBytes());
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             ch.force(true);
         }
+        return way;
+    }
+
+    /** Bytes written through the page cache into files of this object (O_DIRECT writers' files excluded). */
+    long bufferedBytes() {
+        long buffered = 0;
+        for (var e : written.entrySet()) if (!direct.contains(e.getKey())) buffered += e.getValue().size();
+        return buffered;
     }
 
     @Override

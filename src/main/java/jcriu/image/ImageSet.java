@@ -52,6 +52,7 @@ public final class ImageSet implements AutoCloseable {
     private Manifest.Parent parent;
     private Manifest published;
     private boolean closed;
+    private ImageSync.Way synced; // how seal made the files durable, for the log
 
     private ImageSet(Path target, DirLock lock, ImageDir staging) {
         this.target = target;
@@ -122,7 +123,9 @@ public final class ImageSet implements AutoCloseable {
             bytes += c.size();
             nanos += c.nanos();
         }
-        log.info(String.format("checksums: %d MiB in %d ms", bytes >> 20, nanos / 1_000_000));
+        log.info(String.format("checksums: %d MiB in %d ms; %d files made durable by %s", bytes >> 20,
+                nanos / 1_000_000, staging.checksums().size(), synced == ImageSync.Way.SYNCFS ? "one syncfs"
+                        : "fsyncs from several threads"));
         control.reached("sealed");
         control.commit();
         finish(target, staging.path(), m, log);
@@ -148,7 +151,7 @@ public final class ImageSet implements AutoCloseable {
     /** Steps 1-2: the staging directory holds a complete, durable set. */
     Manifest seal(Manifest.Kind kind) throws IOException {
         if (published != null || closed) throw new IllegalStateException("set for " + target + " already published");
-        staging.syncDir();
+        synced = staging.syncDir();
         Map<String, Manifest.Entry> files = new java.util.LinkedHashMap<>();
         for (var e : staging.checksums().entrySet()) files.put(e.getKey(), Manifest.Entry.of(e.getKey(), e.getValue()));
         Manifest m = new Manifest(UUID.randomUUID().toString(), kind, parent, files, staging.computeChecksums);

@@ -164,10 +164,12 @@ final class ProcIo {
         return t.split("\n", -1);
     }
 
-    /** Whitespace-separated tokens, none empty. */
+    private static final java.util.regex.Pattern BLANKS = java.util.regex.Pattern.compile("[ \t]+");
+
+    /** Whitespace-separated tokens, none empty (the pattern compiled once: maps are split line by line). */
     static String[] tokens(String s) {
         String t = s.strip();
-        return t.isEmpty() ? new String[0] : t.split("[ \t]+");
+        return t.isEmpty() ? new String[0] : BLANKS.split(t);
     }
 
     /** The content of a one-number file such as /proc/sys/kernel/pid_max. */

@@ -24,7 +24,7 @@ public final class FdSys {
     /** _IOW('I', 0, int): the wd the next inotify_add_watch gets (CONFIG_CHECKPOINT_RESTORE). */
     public static final long INOTIFY_IOC_SETNEXTWD = 0x40044900L;
     public static final int F_SETLK = 6, F_GETLK = 5, F_SETOWN = 8, F_GETOWN = 9, F_SETSIG = 10, F_GETSIG = 11,
-            F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_ADD_SEALS = 1033,
+            F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_SETLEASE = 1024, F_GETLEASE = 1025, F_ADD_SEALS = 1033,
             F_GET_SEALS = 1034;
     public static final int F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
     public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;

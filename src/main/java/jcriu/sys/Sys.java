@@ -235,6 +235,13 @@ public final class Sys {
     /** fsync(2). */
     public static void fsync(int fd) { call("fsync", Nr.FSYNC, fd); }
 
+    /**
+     * syncfs(2): writes back every dirty page and inode of the file system holding {@code fd}
+     * and waits for it; fails with the first writeback error on it not yet reported to a file
+     * opened there (Linux 5.8+).
+     */
+    public static void syncfs(int fd) { call("syncfs", Nr.SYNCFS, fd); }
+
     /** open(2), for files Java's own API cannot open as wanted (a pipe through /proc/PID/fd/N). */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
