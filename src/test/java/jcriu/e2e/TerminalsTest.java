@@ -153,6 +153,55 @@ class TerminalsTest {
         return n - 1;
     }
 
+    /**
+     * The pty's index is taken by someone else while the tree is dumped: the restore is refused
+     * naming /dev/pts/N and leaves nothing behind; once the index is free again it succeeds.
+     */
+    @Test
+    void aTakenIndexIsRefusedNamingItThenRestoresOnceFree() throws Exception {
+        try (Workload w = start()) {
+            try {
+                String child = w.awaitOutput("child=\\d+ pts=\\d+");
+                int shell = (int) Workload.number(child, "child");
+                int index = (int) Workload.number(child, "pts");
+                w.awaitOutput("n 3 ");
+                Path dir = Checkpoints.imageDir(w);
+                Checkpoints.dump(w, dir, false);
+                Trees.awaitGone(Trees.idsIn(dir));
+                List<Integer> held = new ArrayList<>();
+                int taken = -1;
+                try {
+                    while (taken < 0) { // the kernel gives the lowest free index: take them up to ours
+                        int fd = jcriu.sys.Sys.open("/dev/ptmx", 2 | 0400 | 02000000);
+                        int got = jcriu.sys.TtySys.getInt(fd, jcriu.sys.TtySys.TIOCGPTN);
+                        if (got == index) taken = fd;
+                        else held.add(fd);
+                        assertTrue(got <= index, "got /dev/pts/" + got + " before " + index);
+                    }
+                    for (int fd : held) jcriu.sys.Sys.close(fd);
+                    held.clear();
+                    AssertionError e = assertThrows(AssertionError.class, () -> Checkpoints.restore(dir, w.dir(), 0));
+                    assertTrue(e.getMessage().contains("/dev/pts/" + index + " again: it is in use"), e.getMessage());
+                    Trees.awaitGone(List.of(w.pid(), shell)); // nothing of the failed restore is left (init reaps lazily)
+                } finally {
+                    for (int fd : held) jcriu.sys.Sys.close(fd);
+                    if (taken >= 0) jcriu.sys.Sys.close(taken);
+                }
+                int last = checkCount(w, shell) - 1;
+                try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                    try {
+                        r.awaitOutput("n " + (last + 5) + " ", Duration.ofSeconds(20));
+                        checkCount(w, shell);
+                    } finally {
+                        Trees.kill(r.pid());
+                    }
+                }
+            } finally {
+                Trees.kill(w.pid());
+            }
+        }
+    }
+
     /** The shell alone: its terminal's master is outside the dump, which is refused naming it; the shell runs on. */
     @Test
     void aTerminalWhoseMasterIsOutsideIsRefusedNamingShellJob() throws Exception {
