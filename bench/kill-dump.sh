@@ -64,7 +64,7 @@ run() {
     wait "$j" 2>/dev/null || true
     for _ in $(seq 1 200); do ! [ -e /proc/"$pid" ] || released && break; sleep 0.05; done
     # a thread let go mid-call takes its mask back from the frame once it runs: give it 5 s
-    for _ in $(seq 1 100); do [ -e /proc/"$pid" ] && [ "$(state)" = "$before" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -e /proc/"$pid" ] && [ "$(state 2>/dev/null)" = "$before" ] && break; sleep 0.05; done
     if ! [ -e /proc/"$pid" ]; then
       echo "  round $r: the process died: $(tail -1 "$work/out.log")" >&2; ok=0
     else
@@ -77,6 +77,7 @@ run() {
     fi
     if [ "$ok" = 1 ]; then survived=$((survived + 1)); else start_target; fi
   done
+  kill -9 "$pid" 2>/dev/null || true # run in a subshell: the EXIT trap does not see this pid
   echo "$survived/$rounds"
 }
 
