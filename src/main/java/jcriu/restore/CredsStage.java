@@ -17,8 +17,27 @@ final class CredsStage {
 
     private CredsStage() {}
 
+    /**
+     * setfsgid and setfsuid answer the previous id, never an error: each is asked again with
+     * -1 (no change) to see that it took.
+     */
+    private static void fsIds(Injector inj, jcriu.state.ProcessState.Creds c) throws IOException {
+        if (c.uid().length < 4 || c.gid().length < 4) return;
+        int fsgid = c.gid()[3], fsuid = c.uid()[3];
+        if (fsgid != c.gid()[1]) {
+            inj.raw(Nr.SETFSGID, fsgid);
+            long now = inj.raw(Nr.SETFSGID, -1);
+            if ((int) now != fsgid) throw new IOException("setfsgid(" + fsgid + ") left fsgid " + now);
+        }
+        if (fsuid != c.uid()[1]) {
+            inj.raw(Nr.SETFSUID, fsuid);
+            long now = inj.raw(Nr.SETFSUID, -1);
+            if ((int) now != fsuid) throw new IOException("setfsuid(" + fsuid + ") left fsuid " + now);
+        }
+    }
+
     static void run(Target t, Injector inj) throws IOException {
-        var c = t.st().creds();
+        var c = t.st().credsOf(inj.tid()); // per thread in the kernel
         if (c == null) return;
         t.ctl().reset();
         // The bounding set can only shrink; drop what the original did not have.
@@ -41,6 +60,9 @@ final class CredsStage {
         inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
         inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
         inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
+        // setres[ug]id made the fs ids the effective ones; the saved ones may differ (setfs[ug]id).
+        // Still privileged here: KEEP_CAPS kept CAP_SETUID/SETGID permitted, and capset below sets the rest.
+        fsIds(inj, c);
         // capset: header {version 3, pid 0 (self)}, then two {effective, permitted, inheritable} words.
         long hdr = t.ctl().alloc(8), data = t.ctl().alloc(24);
         t.mem().write(hdr, ControlArea.le(8).putInt(0x20080522).putInt(0).array());
@@ -62,6 +84,7 @@ final class CredsStage {
         if ((secbits & SECBIT_KEEP_CAPS_LOCKED) != 0 && (secbits & SECBIT_KEEP_CAPS) == 0) {
             inj.call("prctl(PR_SET_SECUREBITS) final", Nr.PRCTL, PR_SET_SECUREBITS, secbits, 0, 0, 0);
         }
+        t.log().debug(String.format("creds of tid %d: fsuid %d fsgid %d", inj.tid(), c.uid()[3], c.gid()[3]));
         t.log().debug(String.format("creds of tid %d: uid %d gid %d, caps eff %#x prm %#x inh %#x bnd %#x amb %#x",
                 inj.tid(), c.uid()[0], c.gid()[0], c.capEff(), c.capPrm(), c.capInh(), c.capBnd(), c.capAmb()));
     }
