@@ -7,7 +7,6 @@
  *   deleted-dirfd   fd 3 is open on a removed directory
  *   seccomp-notify  runs under a seccomp filter that hands sigaltstack(2) to a supervisor
  *                   (SECCOMP_RET_USER_NOTIF; with no listener the call fails with ENOSYS)
- *   thread-creds    one thread changed its effective gid alone (raw setresgid)
  *   uts-ns          in a UTS namespace of its own
  *   traced          traced (PTRACE_SEIZE) by a child of its own, "tracer pid=<pid>"
  *   thread-cputimer a POSIX timer on CLOCK_THREAD_CPUTIME_ID, with a second thread
@@ -89,8 +88,6 @@ int main(int argc, char **argv)
 		struct sock_fprog prog = {4, filter};
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
 			bad("seccomp-notify");
-	} else if (!strcmp(mode, "thread-creds")) {
-		pthread_create(&th, NULL, idle_thread, (void *)1);
 	} else if (!strcmp(mode, "uts-ns")) {
 		if (unshare(CLONE_NEWUTS) < 0) bad("unshare");
 	} else if (!strcmp(mode, "traced")) {

@@ -134,14 +134,9 @@ final class ProcessAttrsReader {
         }
         refuseProtectionKeys(pid);
         String cgroups = java.nio.file.Files.readString(PROC.resolve(pid + "/cgroup"));
-        ProcStatus lead = Status.read(PROC, pid);
         for (int tid : tids) {
             ProcStatus s = Status.readTask(PROC, pid, tid);
             String who = "thread " + tid + " of process " + pid;
-            if (!sameCreds(lead, s)) {
-                throw new IOException(who + " has credentials of its own (uid " + s.uid() + " gid " + s.gid()
-                        + " groups " + s.groups() + ") unlike the leader's; per-thread credentials are not supported yet");
-            }
             String untag = s.field("untag_mask").orElse("0xffffffffffffffff");
             if (!untag.equals("0xffffffffffffffff")) {
                 throw new IOException(who + " uses linear address masking (untag_mask " + untag + "); not supported yet");
@@ -191,9 +186,22 @@ final class ProcessAttrsReader {
     /** A mapping's first line in smaps starts with its range; the fields' lines start with a name. */
     private static final java.util.regex.Pattern MAPPING_RANGE = java.util.regex.Pattern.compile("[0-9a-f]+-[0-9a-f]+");
 
-    private static boolean sameCreds(ProcStatus a, ProcStatus b) {
-        return a.uid().equals(b.uid()) && a.gid().equals(b.gid()) && a.groups().equals(b.groups())
-                && a.caps().equals(b.caps());
+    /** Credentials are per thread: a thread's own where they differ from the leader's, else null. */
+    private static jcriu.state.ProcessState.Creds ownCreds(int pid, int tid) throws IOException {
+        if (tid == pid) return null;
+        jcriu.state.ProcessState.Creds mine = creds(Status.readTask(PROC, pid, tid));
+        return mine.same(creds(Status.read(PROC, pid))) ? null : mine;
+    }
+
+    static jcriu.state.ProcessState.Creds creds(ProcStatus s) {
+        var c = s.caps();
+        return new jcriu.state.ProcessState.Creds(ids(s.uid()), ids(s.gid()),
+                s.groups().stream().mapToInt(Integer::intValue).toArray(), c.inheritable(), c.permitted(), c.effective(),
+                c.bounding(), c.ambient());
+    }
+
+    private static int[] ids(jcriu.proc.Ids i) {
+        return new int[] {i.real(), i.effective(), i.saved(), i.fs()};
     }
 
     /**
@@ -270,7 +278,7 @@ final class ProcessAttrsReader {
                     .noNewPrivs(), secbits, Sys.schedGetaffinity(tid), OptionalInt.of(Sys.ioprioGet(tid)),
                     Optional.of(policy), spec, OptionalInt.of(tsc),
                     cpuid < 0 ? OptionalInt.empty() : OptionalInt.of((int) cpuid), OptionalInt.of(mce),
-                    SeccompReader.read(tracer, mem.pid(), tid));
+                    SeccompReader.read(tracer, mem.pid(), tid), ownCreds(mem.pid(), tid));
             Leader l = null;
             if (leader) l = askProcess(inj, mem, page, timers, policy, mlockall(inj, mem));
             return new Asked(ta, l);

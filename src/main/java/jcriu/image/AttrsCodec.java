@@ -50,6 +50,7 @@ public final class AttrsCodec {
                                java.util.Map<Integer, Integer> seccompFilters) {
         ThreadAttrs t = a.thread(tid).orElseThrow(() -> new IllegalArgumentException("no attributes for thread " + tid));
         ThreadCoreEntry.Builder tc = c.getThreadCoreBuilder();
+        if (t.creds() != null) tc.setCreds(StateCodec.creds(t.creds())); // the thread's own, as CRIU keeps them
         tc.setPdeathSig(t.pdeathSignal()).setSeccompMode(SeccompMode.forNumber(t.seccomp().mode()));
         if (t.seccomp().mode() == Seccomp.FILTER) tc.setSeccompFilter(seccompFilters.get(tid));
         CredsEntry.Builder cr = tc.getCredsBuilder();
@@ -146,6 +147,7 @@ public final class AttrsCodec {
         List<ThreadAttrs> threads = new ArrayList<>();
         TaskCoreEntry task = null;
         List<jcriu.image.pb.SeccompFilter> filters = null;
+        jcriu.state.ProcessState.Creds leaderCreds = null;
         for (int tid : tids) {
             CoreEntry c;
             Seccomp seccomp = Seccomp.NONE;
@@ -164,7 +166,13 @@ public final class AttrsCodec {
                 }
             }
             if (tid == pid) task = c.getTc();
-            threads.add(thread(tid, c.getThreadCore(), seccomp));
+            jcriu.state.ProcessState.Creds creds = StateCodec.creds(c.getThreadCore().getCreds());
+            if (tid == pid) leaderCreds = creds;
+            threads.add(thread(tid, c.getThreadCore(), seccomp, creds));
+        }
+        for (int i = 0; i < threads.size(); i++) { // a thread keeps creds of its own only where they differ
+            ThreadAttrs t = threads.get(i);
+            if (leaderCreds != null && t.creds().same(leaderCreds)) threads.set(i, withCreds(t, null));
         }
         if (task == null) throw new IOException("core image of the leader " + pid + " has no task state");
         MmEntry m;
@@ -187,7 +195,7 @@ public final class AttrsCodec {
                 cgroups, policies, threads);
     }
 
-    private static ThreadAttrs thread(int tid, ThreadCoreEntry tc, Seccomp seccomp) {
+    private static ThreadAttrs thread(int tid, ThreadCoreEntry tc, Seccomp seccomp, jcriu.state.ProcessState.Creds creds) {
         CredsEntry cr = tc.getCreds();
         return new ThreadAttrs(tid, tc.getPdeathSig(),
                 tc.hasJcriuTimerSlackNs() ? OptionalLong.of(tc.getJcriuTimerSlackNs()) : OptionalLong.empty(),
@@ -198,7 +206,12 @@ public final class AttrsCodec {
                 tc.getJcriuSpeculationList().stream().mapToInt(Integer::intValue).toArray(),
                 tc.hasJcriuTsc() ? OptionalInt.of(tc.getJcriuTsc()) : OptionalInt.empty(),
                 tc.hasJcriuCpuid() ? OptionalInt.of(tc.getJcriuCpuid()) : OptionalInt.empty(),
-                tc.hasJcriuMceKill() ? OptionalInt.of(tc.getJcriuMceKill()) : OptionalInt.empty(), seccomp);
+                tc.hasJcriuMceKill() ? OptionalInt.of(tc.getJcriuMceKill()) : OptionalInt.empty(), seccomp, creds);
+    }
+
+    private static ThreadAttrs withCreds(ThreadAttrs t, jcriu.state.ProcessState.Creds creds) {
+        return new ThreadAttrs(t.tid(), t.pdeathSignal(), t.timerSlackNs(), t.noNewPrivs(), t.secureBits(), t.affinity(),
+                t.ioprio(), t.mempolicy(), t.speculation(), t.tsc(), t.cpuid(), t.mceKill(), t.seccomp(), creds);
     }
 
     private static Timers timers(TaskTimersEntry t) {

@@ -249,7 +249,7 @@ public final class StateCodec {
         return q.build();
     }
 
-    private static CredsEntry creds(ProcessState.Creds c) {
+    static CredsEntry creds(ProcessState.Creds c) {
         CredsEntry.Builder b = CredsEntry.newBuilder().setUid(c.uid()[0]).setEuid(c.uid()[1]).setSuid(c.uid()[2])
                 .setFsuid(c.uid()[3]).setGid(c.gid()[0]).setEgid(c.gid()[1]).setSgid(c.gid()[2]).setFsgid(c.gid()[3])
                 .setSecbits(0);
@@ -489,7 +489,7 @@ public final class StateCodec {
         return out;
     }
 
-    private static ProcessState.Creds creds(CredsEntry c) {
+    static ProcessState.Creds creds(CredsEntry c) {
         int[] groups = c.getGroupsList().stream().mapToInt(Integer::intValue).toArray();
         return new ProcessState.Creds(new int[] {c.getUid(), c.getEuid(), c.getSuid(), c.getFsuid()},
                 new int[] {c.getGid(), c.getEgid(), c.getSgid(), c.getFsgid()}, groups, cap(c.getCapInhList()),

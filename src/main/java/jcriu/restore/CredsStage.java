@@ -17,8 +17,19 @@ final class CredsStage {
 
     private CredsStage() {}
 
+    /**
+     * setfsgid / setfsuid to ids[3] when it differs from the effective id ids[1]. They answer
+     * the previous id, never an error: asked again with -1 (no change) to see that it took.
+     */
+    private static void fsId(Injector inj, int nr, String what, int[] ids) throws IOException {
+        if (ids.length < 4 || ids[3] == ids[1]) return;
+        inj.raw(nr, ids[3]);
+        long now = inj.raw(nr, -1);
+        if ((int) now != ids[3]) throw new IOException("set" + what + "(" + ids[3] + ") left " + what + " " + now);
+    }
+
     static void run(Target t, Injector inj) throws IOException {
-        var c = t.st().creds();
+        var c = t.st().credsOf(inj.tid()); // per thread in the kernel
         if (c == null) return;
         t.ctl().reset();
         // The bounding set can only shrink; drop what the original did not have.
@@ -40,7 +51,10 @@ final class CredsStage {
         t.mem().write(g, b.array());
         inj.call("setgroups", Nr.SETGROUPS, c.groups().length, g);
         inj.call("setresgid", Nr.SETRESGID, c.gid()[0], c.gid()[1], c.gid()[2]);
+        fsId(inj, Nr.SETFSGID, "fsgid", c.gid()); // while CAP_SETGID is still effective
         inj.call("setresuid", Nr.SETRESUID, c.uid()[0], c.uid()[1], c.uid()[2]);
+        // setresuid made fsuid the effective uid and, for a non-root one, emptied the effective set: KEEP_CAPS
+        // kept the permitted one, raised for setfsuid; the capset below then gives the saved sets.
         // capset: header {version 3, pid 0 (self)}, then two {effective, permitted, inheritable} words.
         long hdr = t.ctl().alloc(8), data = t.ctl().alloc(24);
         t.mem().write(hdr, ControlArea.le(8).putInt(0x20080522).putInt(0).array());
@@ -48,6 +62,16 @@ final class CredsStage {
         for (int half = 0; half < 2; half++) {
             d.putInt((int) (c.capEff() >>> (32 * half))).putInt((int) (c.capPrm() >>> (32 * half)))
                     .putInt((int) (c.capInh() >>> (32 * half)));
+        }
+        if (c.uid().length > 3 && c.uid()[3] != c.uid()[1]) {
+            ByteBuffer p = ControlArea.le(24);
+            for (int half = 0; half < 2; half++) {
+                p.putInt((int) (c.capPrm() >>> (32 * half))).putInt((int) (c.capPrm() >>> (32 * half)))
+                        .putInt((int) (c.capInh() >>> (32 * half)));
+            }
+            t.mem().write(data, p.array());
+            inj.call("capset (permitted as effective, for setfsuid)", Nr.CAPSET, hdr, data);
+            fsId(inj, Nr.SETFSUID, "fsuid", c.uid());
         }
         t.mem().write(data, d.array());
         inj.call("capset", Nr.CAPSET, hdr, data);
@@ -62,6 +86,7 @@ final class CredsStage {
         if ((secbits & SECBIT_KEEP_CAPS_LOCKED) != 0 && (secbits & SECBIT_KEEP_CAPS) == 0) {
             inj.call("prctl(PR_SET_SECUREBITS) final", Nr.PRCTL, PR_SET_SECUREBITS, secbits, 0, 0, 0);
         }
+        t.log().debug(String.format("creds of tid %d: fsuid %d fsgid %d", inj.tid(), c.uid()[3], c.gid()[3]));
         t.log().debug(String.format("creds of tid %d: uid %d gid %d, caps eff %#x prm %#x inh %#x bnd %#x amb %#x",
                 inj.tid(), c.uid()[0], c.gid()[0], c.capEff(), c.capPrm(), c.capInh(), c.capBnd(), c.capAmb()));
     }

@@ -126,16 +126,17 @@ public record ProcessAttrs(Timers timers, int oomScoreAdj, OptionalLong loginuid
      * PR_GET_SPECULATION_CTRL for store bypass, indirect branch and L1D flush (empty: not in
      * the image). {@code tsc}: PR_GET_TSC; {@code cpuid}: ARCH_GET_CPUID; {@code mceKill}:
      * PR_MCE_KILL_GET. {@code secureBits}: PR_GET_SECUREBITS. {@code seccomp}: its mode and
-     * filters (installed last, right before the credentials).
+     * filters (installed last, right before the credentials). {@code creds}: the thread's own
+     * credentials where they differ from the leader's (null: the process's).
      */
     public record ThreadAttrs(int tid, int pdeathSignal, OptionalLong timerSlackNs, boolean noNewPrivs,
                               int secureBits, long[] affinity, OptionalInt ioprio, Optional<MemPolicy> mempolicy,
                               int[] speculation, OptionalInt tsc, OptionalInt cpuid, OptionalInt mceKill,
-                              Seccomp seccomp) {
+                              Seccomp seccomp, ProcessState.Creds creds) {
         public static ThreadAttrs none(int tid) {
             return new ThreadAttrs(tid, 0, OptionalLong.empty(), false, 0, new long[0], OptionalInt.empty(),
                     Optional.empty(), new int[0], OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
-                    Seccomp.NONE);
+                    Seccomp.NONE, null);
         }
     }
 }

@@ -13,7 +13,20 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, Li
                            long[][] rlimits, int personality, int stopSignal, ProcessAttrs attrs) {
     /** Ids as in /proc/PID/status (real, effective, saved, fs) plus groups and capability sets. */
     public record Creds(int[] uid, int[] gid, int[] groups, long capInh, long capPrm, long capEff, long capBnd,
-                        long capAmb) {}
+                        long capAmb) {
+        /** Same ids, groups and capability sets. */
+        public boolean same(Creds o) {
+            return o != null && java.util.Arrays.equals(uid, o.uid) && java.util.Arrays.equals(gid, o.gid)
+                    && java.util.Arrays.equals(groups, o.groups) && capInh == o.capInh && capPrm == o.capPrm
+                    && capEff == o.capEff && capBnd == o.capBnd && capAmb == o.capAmb;
+        }
+    }
+
+    /** The credentials thread {@code tid} is restored with: its own, or the process's. */
+    public Creds credsOf(int tid) {
+        return attrs == null ? creds : attrs.thread(tid).map(ProcessAttrs.ThreadAttrs::creds).filter(c -> c != null)
+                .orElse(creds);
+    }
 
     public ThreadState leader() { return threads.getFirst(); }
 

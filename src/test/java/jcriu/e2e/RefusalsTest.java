@@ -32,7 +32,6 @@ class RefusalsTest {
         "deleted-cwd     | current directory of process | was deleted",
         "deleted-dirfd   | fd 3 of process              | is a deleted directory",
         "seccomp-notify  | notifies a supervisor        | SECCOMP_RET_USER_NOTIF",
-        "thread-creds    | has credentials of its own   | gid",
         "uts-ns          | is in uts namespace          | namespaces are not supported",
         "traced          | it is traced by process      | refusable",
         "thread-cputimer | CLOCK_THREAD_CPUTIME_ID      | 2 threads",

@@ -157,11 +157,13 @@ class StateCodecRoundTripTest {
                 List.of(new ProcessAttrs.ThreadAttrs(pid, 12, OptionalLong.of(3333), true, 0x11, new long[] {3},
                                 OptionalInt.of(0x4001), Optional.of(new ProcessAttrs.MemPolicy(1 | (1 << 15), new long[] {1})),
                                 new int[] {1 | 4, 2, 8}, OptionalInt.of(2), OptionalInt.of(0), OptionalInt.of(1),
-                                new Seccomp(Seccomp.FILTER, List.of(SHARED_FILTER, filter(2, 0), filter(3, 2)))),
+                                new Seccomp(Seccomp.FILTER, List.of(SHARED_FILTER, filter(2, 0), filter(3, 2))), null),
                         new ProcessAttrs.ThreadAttrs(pid + 1, 10, OptionalLong.of(1000), false, 0x10, new long[] {1, 4},
                                 OptionalInt.of(0x4002), Optional.of(ProcessAttrs.MemPolicy.DEFAULT), new int[] {2, 2, 8},
                                 OptionalInt.of(1), OptionalInt.of(1), OptionalInt.of(0),
-                                new Seccomp(Seccomp.FILTER, List.of(SHARED_FILTER, filter(4, 0)))),
+                                new Seccomp(Seccomp.FILTER, List.of(SHARED_FILTER, filter(4, 0))),
+                                new ProcessState.Creds(new int[] {1000, 4321, 1002, 4322}, new int[] {100, 1234, 102, 1235},
+                                        new int[] {7}, 0x2L, 0x3L, 0x1L, 0x1ffffffffffL, 0x0L)),
                         ProcessAttrs.ThreadAttrs.none(pid + 2)));
         return new ProcessState(pid, ppid, PID, PID, "prog", threads, acts, List.of(siginfo(14), siginfo(36)), mm, fds,
                 "/work", "/", 027, creds, rlimits, 0x60000, 20 /* SIGTSTP */, attrs);
