@@ -52,8 +52,8 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
         String path = fd.path().orElseThrow(() -> new IOException(what + " has no path"));
         if (fd.deleted()) {
             // nothing could open it again at restore: refused here rather than lost there
-            throw new IOException(what + " is on " + path + ", which was deleted; jcriu cannot make a deleted "
-                    + kindName(type) + " again");
+            throw new IOException(what + " is a deleted " + kindName(type) + "; jcriu cannot make it again, so the"
+                    + " images could not be restored");
         }
         boolean opath = (flags & O_PATH) != 0;
         long rdev = 0, size = -1;

@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import jcriu.api.Log;
@@ -80,7 +81,8 @@ final class SharedMemory implements AutoCloseable {
      * keeps its holes and times), else from the mapping's snapshot.
      */
     private static Maker ghostMaker(TreeState tree, FileSnapshot f, Log log) {
-        for (jcriu.files.OpenFile o : tree.files()) {
+        // a memfd's mapping has a reg entry too, but only memfd_create makes it again
+        for (jcriu.files.OpenFile o : f.path().startsWith(MEMFD) ? List.<jcriu.files.OpenFile>of() : tree.files()) {
             if (o instanceof jcriu.files.DeletedFile d && d.path().equals(f.path())) return d::makeAgain;
         }
         return () -> f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log);

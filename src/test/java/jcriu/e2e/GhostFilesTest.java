@@ -63,7 +63,9 @@ class GhostFilesTest {
             Checkpoints.dump(w, dir, false);
             w.awaitGone(Duration.ofSeconds(30));
             try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
-                assertEquals(before, obs(r).get(3), "the deleted file's holes, data, mode and times");
+                // atime: set back at restore, but any read (relatime) may move it on
+                assertEquals(before.replaceAll(" atime=\\d+", ""), obs(r).get(3).replaceAll(" atime=\\d+", ""),
+                        "the deleted file's holes, data, mode and mtime");
                 r.signal(Sig.SIGTERM);
                 r.awaitOutput("exit code=0");
             }
