@@ -43,10 +43,15 @@ final class InjectionSession implements AutoCloseable {
     private final RescueFrame frame;
     private final long scratch;
     private final Consumer<String> pause;
+    private final TaskMemory mem;
+    /** What the frame and the scratch below it covered on the stack, put back at close (null: fallback). */
+    private final byte[] underneath;
     private boolean closed;
 
     private InjectionSession(Tracer tracer, int tid, Regs live, long sigmask, Injector injector, RescueFrame frame,
-                             long scratch, Consumer<String> pause) {
+                             long scratch, Consumer<String> pause, TaskMemory mem, byte[] underneath) {
+        this.mem = mem;
+        this.underneath = underneath;
         this.tracer = tracer;
         this.tid = tid;
         this.live = live;
@@ -97,8 +102,11 @@ final class InjectionSession implements AutoCloseable {
                 tracer.setSigmask(t.tid(), t.sigmask());
                 throw e;
             }
-            return new InjectionSession(tracer, t.tid(), t.original(), t.sigmask(), inj, null, page, pause);
+            return new InjectionSession(tracer, t.tid(), t.original(), t.sigmask(), inj, null, page, pause, mem, null);
         }
+        // The bytes below the red zone are the program's garbage, but a dump must save them as they
+        // were (and leave a live task's as they were): kept here, written back at close.
+        byte[] underneath = mem.read(frame.scratch(), (int) (frame.at() - frame.scratch()) + frame.bytes().length);
         mem.write(frame.at(), frame.bytes());
         Injector inj = new Injector(tracer, t.tid(), live, gadgets.syscallRet());
         inj.useStack(frame.at());
@@ -108,7 +116,8 @@ final class InjectionSession implements AutoCloseable {
         tracer.setSigmask(t.tid(), -1L);
         pause.accept("masked");
         inj.onStops(pause);
-        return new InjectionSession(tracer, t.tid(), live, t.sigmask(), inj, frame, frame.scratch(), pause);
+        return new InjectionSession(tracer, t.tid(), live, t.sigmask(), inj, frame, frame.scratch(), pause, mem,
+                underneath);
     }
 
     /** The private writable mapping holding the bytes just below {@code rsp}, or null. */
@@ -144,5 +153,11 @@ final class InjectionSession implements AutoCloseable {
         tracer.setSigmask(tid, sigmask); // the frame would give it back too: the registers still lead there
         pause.accept("unmasked");
         injector.finish(live);
+        try {
+            mem.write(frame.scratch(), underneath); // the registers no longer lead to the frame
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("thread " + tid + ": cannot put back the stack bytes under its"
+                    + " rescue frame", e);
+        }
     }
 }

@@ -48,7 +48,17 @@ final class MemoryStage {
         List<Vma> now = Maps.read(Path.of("/proc"), t.pid());
         List<VmaState> want = t.st().mm().vmas().stream()
                 .filter(v -> v.special() && v.kind() != VmaState.Kind.VSYSCALL).toList();
-        List<Vma> have = now.stream().filter(v -> isSpecial(v.name()) && !"[vsyscall]".equals(v.name())).toList();
+        List<Vma> have = new java.util.ArrayList<>();
+        for (Vma v : now) {
+            if (!isSpecial(v.name()) || "[vsyscall]".equals(v.name())) continue;
+            if (want.stream().noneMatch(w -> specialName(w.kind()).equals(v.name()))) {
+                // the process had unmapped it (a sandbox dropping its vDSO): it goes again
+                t.inj().call("munmap " + v.name(), Nr.MUNMAP, v.start(), v.end() - v.start());
+                t.log().debug(String.format("%s at %#x unmapped: the image has none", v.name(), v.start()));
+            } else {
+                have.add(v);
+            }
+        }
         for (VmaState w : want) {
             String name = specialName(w.kind());
             Vma h = have.stream().filter(v -> v.name().equals(name)).findFirst().orElseThrow(() -> new IOException(
