@@ -97,14 +97,7 @@ class TerminalsTest {
                 assertTrue(Files.size(dir.resolve("tty-data.img")) > 20, "bytes queued for the master in tty-data.img");
                 Trees.awaitGone(Trees.idsIn(dir));
                 int last = checkCount(w, shell) - 1;
-                try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
-                    try {
-                        r.awaitOutput("n " + (last + 15) + " ", Duration.ofSeconds(20));
-                        checkCount(w, shell);
-                    } finally {
-                        Trees.kill(r.pid());
-                    }
-                }
+                restoreAndCountOn(dir, w, shell, last + 15);
             } finally {
                 Trees.kill(w.pid());
             }
@@ -188,14 +181,7 @@ class TerminalsTest {
                     if (taken >= 0) jcriu.sys.Sys.close(taken);
                 }
                 int last = checkCount(w, shell) - 1;
-                try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
-                    try {
-                        r.awaitOutput("n " + (last + 5) + " ", Duration.ofSeconds(20));
-                        checkCount(w, shell);
-                    } finally {
-                        Trees.kill(r.pid());
-                    }
-                }
+                restoreAndCountOn(dir, w, shell, last + 5);
             } finally {
                 Trees.kill(w.pid());
             }
@@ -220,6 +206,18 @@ class TerminalsTest {
                 w.awaitOutput("n " + (n + 3) + " ");
             } finally {
                 Trees.kill(w.pid());
+            }
+        }
+    }
+
+    /** Restores the tree, waits for the count to reach {@code upTo}, checks it had no gap or repeat, kills it. */
+    private static void restoreAndCountOn(Path dir, Workload w, int shell, int upTo) throws Exception {
+        try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+            try {
+                r.awaitOutput("n " + upTo + " ", Duration.ofSeconds(20));
+                checkCount(w, shell);
+            } finally {
+                Trees.kill(r.pid());
             }
         }
     }
