@@ -1,0 +1,83 @@
+package jcriu.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import jcriu.image.ImageDir;
+import jcriu.image.ImageFile;
+import jcriu.image.ImageInput;
+import jcriu.image.ImageOutput;
+import jcriu.image.Pagemap;
+import jcriu.image.pb.MmEntry;
+import jcriu.image.pb.PagemapEntry;
+import jcriu.image.pb.VmaEntry;
+import jcriu.testsupport.Checkpoints;
+import jcriu.testsupport.Gcc;
+import jcriu.testsupport.Images;
+import jcriu.testsupport.Sig;
+import jcriu.testsupport.Workload;
+
+/**
+ * CRIU's dump writes one pagemap entry for dirty pages that run on from one mapping into the
+ * next (a binary's read-only-after-relocation data and its writable data lie side by side);
+ * jcriu writes one per mapping. A set laid out CRIU's way must restore: it once failed with
+ * "pages ... lie outside every mapping".
+ */
+class CriuPagemapTest {
+
+    @Test
+    void pagesThatRunAcrossTwoMappingsInOneEntryAreRestored() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"))) {
+            w.awaitOutput("count=3");
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            int crossing = mergeAsCriuDoes(dir, w.pid());
+            assertTrue(crossing > 0, "the dump has no two mappings side by side with pages at their seam: the test proves nothing");
+            Images.reseal(dir);
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                r.awaitCountGrows("count", Duration.ofSeconds(20), "counting after the restore");
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+                assertFalse(r.text().contains("BAD"), r.text());
+            }
+        }
+    }
+
+    /** Joins every two entries that touch, as CRIU writes them; returns how many joins cross a mapping's start. */
+    private static int mergeAsCriuDoes(Path dir, int pid) throws Exception {
+        ImageDir d = ImageDir.open(dir);
+        List<Long> starts = new ArrayList<>();
+        try (ImageInput in = d.open(ImageFile.mm(pid))) {
+            for (VmaEntry v : in.single(MmEntry.parser()).getVmasList()) starts.add(v.getStart());
+        }
+        Pagemap pm;
+        try (ImageInput in = d.open(ImageFile.pagemap(pid))) {
+            pm = Pagemap.read(in);
+        }
+        List<PagemapEntry> out = new ArrayList<>();
+        int crossing = 0;
+        for (PagemapEntry e : pm.entries()) {
+            PagemapEntry last = out.isEmpty() ? null : out.getLast();
+            if (last != null && Pagemap.isPresent(last) && Pagemap.isPresent(e)
+                    && last.getVaddr() + Pagemap.nrPages(last) * 4096 == e.getVaddr()) {
+                if (starts.contains(e.getVaddr())) crossing++;
+                out.set(out.size() - 1, Pagemap.entry(last.getVaddr(), Pagemap.nrPages(last) + Pagemap.nrPages(e),
+                        Pagemap.PE_PRESENT));
+            } else {
+                out.add(e);
+            }
+        }
+        try (ImageOutput o = ImageDir.create(dir).create(ImageFile.pagemap(pid))) {
+            new Pagemap(pm.pagesId(), out).write(o);
+        }
+        return crossing;
+    }
+}
