@@ -17,6 +17,7 @@ import jcriu.image.ImageOutput;
 import jcriu.image.Pagemap;
 import jcriu.image.pb.MmEntry;
 import jcriu.image.pb.PagemapEntry;
+import jcriu.image.pb.PipeDataEntry;
 import jcriu.image.pb.VmaEntry;
 import jcriu.testsupport.Checkpoints;
 import jcriu.testsupport.Gcc;
@@ -25,12 +26,14 @@ import jcriu.testsupport.Sig;
 import jcriu.testsupport.Workload;
 
 /**
- * CRIU's dump writes one pagemap entry for dirty pages that run on from one mapping into the
+ * Image sets laid out as CRIU's dump lays them out, where jcriu's own dump differs, restore.
+ *
+ * <p>CRIU's dump writes one pagemap entry for dirty pages that run on from one mapping into the
  * next (a binary's read-only-after-relocation data and its writable data lie side by side);
  * jcriu writes one per mapping. A set laid out CRIU's way must restore: it once failed with
  * "pages ... lie outside every mapping".
  */
-class CriuPagemapTest {
+class CriuLayoutTest {
 
     @Test
     void pagesThatRunAcrossTwoMappingsInOneEntryAreRestored() throws Exception {
@@ -47,6 +50,40 @@ class CriuPagemapTest {
                 r.signal(Sig.SIGTERM);
                 r.awaitOutput("exit code=0");
                 assertFalse(r.text().contains("BAD"), r.text());
+            }
+        }
+    }
+
+    /**
+     * CRIU writes no pipes-data entry for a pipe of which the tree holds only the write end
+     * (it cannot read what waits there); the restore once refused such a set ("has no data
+     * entry"). Here the entry of the counter's own pipe is dropped: it must come back empty.
+     */
+    @Test
+    void aPipeWithoutADataEntryComesBackEmpty() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"), "pipe")) {
+            w.awaitOutput("count=3");
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            int[] dropped = {0};
+            Images.edit(dir, ImageFile.pipesData(), PipeDataEntry.parser(), entries -> {
+                dropped[0] = entries.size();
+                return List.of();
+            });
+            assertTrue(dropped[0] > 0, "the dump wrote no pipes-data entry: the test proves nothing");
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                r.awaitCountGrows("count", Duration.ofSeconds(20), "counting after the restore");
+                long pipes = java.nio.file.Files.list(Path.of("/proc/" + r.pid() + "/fd")).filter(f -> {
+                    try {
+                        return java.nio.file.Files.readSymbolicLink(f).toString().startsWith("pipe:");
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }).count();
+                assertTrue(pipes >= 2, "the pipe's two ends are back: " + pipes);
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
             }
         }
     }
