@@ -1,5 +1,6 @@
 package jcriu.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,7 @@ import jcriu.image.ImageFile;
 import jcriu.image.ImageInput;
 import jcriu.image.ImageOutput;
 import jcriu.image.Pagemap;
+import jcriu.image.pb.CoreEntry;
 import jcriu.image.pb.MmEntry;
 import jcriu.image.pb.PagemapEntry;
 import jcriu.image.pb.PipeDataEntry;
@@ -86,6 +88,35 @@ class CriuLayoutTest {
                 r.awaitOutput("exit code=0");
             }
         }
+    }
+
+    /**
+     * CRIU keeps the main thread's signal mask in task_core only (its thread_core field stays
+     * unset); read as 0, the restored event loop died of the SIGUSR2 it holds blocked and pending.
+     */
+    @Test
+    void theMainThreadsMaskIsTakenFromTaskCoreWhenThreadCoreLacksIt() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("eventloop"))) {
+            w.awaitOutput("^ready ");
+            String blocked = sigBlk(w.pid());
+            assertTrue(Long.parseLong(blocked, 16) != 0, "the workload blocks signals: " + blocked);
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            Images.edit(dir, ImageFile.core(w.pid()), CoreEntry.parser(), cores -> cores.stream()
+                    .map(c -> c.toBuilder().setThreadCore(c.getThreadCore().toBuilder().clearBlkSigset()).build())
+                    .toList());
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                assertEquals(blocked, sigBlk(r.pid()));
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+            }
+        }
+    }
+
+    private static String sigBlk(int pid) throws java.io.IOException {
+        return java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                .filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow().substring(7).strip();
     }
 
     /** Joins every two entries that touch, as CRIU writes them; returns how many joins cross a mapping's start. */
