@@ -542,6 +542,9 @@ public final class StateCodec {
                 (Pagemap.isPresent(e) ? runs : inParent).add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
             }
         }
+        long[] starts = vmas.stream().mapToLong(VmaState::start).sorted().toArray();
+        runs = PageRun.splitAt(runs, starts); // CRIU's entries may run on from one mapping into the next
+        inParent = PageRun.splitAt(inParent, starts);
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
