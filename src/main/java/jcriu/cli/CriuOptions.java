@@ -249,10 +249,10 @@ public final class CriuOptions {
         flag("tls-no-cn-verify", (char) 0, on(DP, noEffect(tls)), "no TLS common name check");
         value("cgroup-yard", (char) 0, on(DR, refused(CGROUPS)), "cgroup yard");
         value("pre-dump-mode", (char) 0, on(DP, new ByValue(CriuOptions::judgePreDumpMode, "splice or read, no effect (one way of reading pages)")), "splice or read");
-        value("file-validation", (char) 0, on(DR, refused("jcriu does not validate mapped files by size or build-id")),
-                "file validation method");
+        value("file-validation", (char) 0, on(DR, new ByValue(CriuOptions::judgeFileValidation,
+                "buildid, no effect (what jcriu always does)")), "file validation method");
         bool("skip-file-rwx-check", (char) 0, on(EnumSet.of(Verb.RESTORE), PASS),
-                "use files reopened by path even if their permissions or size changed since the dump");
+                "use files reopened by path or mapped even if their permissions, size or build-id changed since the dump");
         value("lsm-mount-context", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu mounts nothing")),
                 "LSM mount context");
         value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu always locks with nftables)")),
@@ -305,6 +305,15 @@ public final class CriuOptions {
             case "none", "props", "soft", "full", "strict" -> new Refuse(CGROUPS + "; only --manage-cgroups=ignore"
                     + " is accepted");
             default -> new Bad("unknown cgroups mode '" + value + "'");
+        };
+    }
+
+    private static Verdict judgeFileValidation(Verb verb, String value) {
+        return switch (value) {
+            case "buildid" -> new Accept("jcriu always checks the size and mode of files, and the build-id of ELF files");
+            case "filesize" -> new Refuse("jcriu always checks build-ids; to use a changed file restore with"
+                    + " --skip-file-rwx-check");
+            default -> new Bad("unknown file validation method: " + value);
         };
     }
 

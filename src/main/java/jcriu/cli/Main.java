@@ -510,8 +510,9 @@ public final class Main implements Callable<Integer> {
                 + " KEY pipe:[INODE] is a pipe whose other end was outside the dumped processes (the dump logs its key)")
         List<String> inheritFds = new ArrayList<>();
 
-        @Option(names = "--skip-file-rwx-check", description = "use files reopened by path even if their permissions"
-                + " or size changed since the dump (otherwise the restore refuses them, naming the file)")
+        @Option(names = "--skip-file-rwx-check", description = "use files reopened by path or mapped even if their"
+                + " permissions, size or ELF build-id changed since the dump (otherwise the restore refuses them, naming"
+                + " the file)")
         boolean skipFileCheck;
 
         @CommandLine.Mixin

@@ -326,7 +326,8 @@ final class DumpEngine {
         if (exe.endsWith(" (deleted)")) throw new IOException("the executable of " + pid + " was deleted: " + exe);
         return new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(), brk,
                 stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(), auxv, exe,
-                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(pid, parts.vmas()));
+                parts.vmas(), parts.runs(), parts.inParent(), sharedFiles(pid, parts.vmas()),
+                jcriu.files.MappedFile.of(pid, parts.vmas()));
     }
 
     /**

@@ -39,6 +39,7 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
         try {
             PtyPair p = PtyPair.read(mine, what);
             if (p.toMaster().length > 0) ctx.warn(what + ": " + p.toMaster().length + " bytes queued for the master saved");
+            if (p.toSlave().length > 0) ctx.warn(what + ": " + p.toSlave().length + " bytes queued for the slave's reader saved");
             return new Pty(id, fd.flags() & ~O_CLOEXEC, true, p.index(), p);
         } finally {
             Sys.close(mine);
@@ -55,7 +56,7 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
             Sys.close(mine);
         }
         // the exclusive bit rides in a placeholder until link() takes the master's pair
-        PtyPair only = new PtyPair(index, null, null, null, false, false, false, excl, 0, 0, 0, 0, new byte[0]);
+        PtyPair only = new PtyPair(index, null, null, null, false, false, false, excl, 0, 0, 0, 0, new byte[0], new byte[0]);
         return new Pty(id, fd.flags() & ~O_CLOEXEC, false, index, only);
     }
 

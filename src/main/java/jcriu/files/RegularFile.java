@@ -23,11 +23,13 @@ import jcriu.sys.SysException;
  * by its path with its flags and moved to its offset. {@code mode} is the whole st_mode; a
  * regular file whose size ({@code size}, -1 when not checked) or permissions differ at
  * restore, or a device whose number ({@code rdev}) differs, was changed since the dump and is
- * refused unless the restore is told to skip that check. Locks held through the description
- * and its O_ASYNC owner come back too.
+ * refused unless the restore is told to skip that check. So is an ELF file (an executable or
+ * library, opened or mapped) whose build-id ({@code buildId}, hex, padded to whole words as in
+ * CRIU's {@code build_id} field; empty when it had none) is another one now. Locks held through
+ * the description and its O_ASYNC owner come back too.
  */
 public record RegularFile(int id, String path, int flags, long pos, int mode, long size, long rdev,
-                          List<FileLock> locks, Owner owner) implements OpenFile {
+                          List<FileLock> locks, Owner owner, String buildId) implements OpenFile {
     public static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFREG = 0100000;
     static final int O_PATH = 010000000;
     private static final int O_ACCMODE = 3, O_WRONLY = 1, O_APPEND = 02000;
@@ -39,6 +41,12 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
 
     public RegularFile {
         locks = List.copyOf(locks);
+        java.util.Objects.requireNonNull(buildId, "buildId");
+    }
+
+    public RegularFile(int id, String path, int flags, long pos, int mode, long size, long rdev, List<FileLock> locks,
+                       Owner owner) {
+        this(id, path, flags, pos, mode, size, rdev, locks, owner, "");
     }
 
     /** A plain file with no lock, owner or size check (cwd, exe and the like). */
@@ -71,7 +79,13 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
             size = (Long) Files.getAttribute(Path.of("/proc/" + ctx.pid() + "/fd/" + fd.fd()), "unix:size");
         }
         long pos = opath || type == S_IFCHR ? 0 : fd.pos();
-        return new RegularFile(id, path, flags, pos, mode, size, rdev, List.of(), Owner.save(ctx, fd.fd(), flags));
+        String buildId = size >= 0 ? buildIdOf(Path.of("/proc/" + ctx.pid() + "/fd/" + fd.fd())) : "";
+        return new RegularFile(id, path, flags, pos, mode, size, rdev, List.of(), Owner.save(ctx, fd.fd(), flags), buildId);
+    }
+
+    /** The build-id of the file at {@code p} as stored (hex, padded to words), empty if it has none. */
+    static String buildIdOf(Path p) throws IOException {
+        return ElfBuildId.of(p).map(b -> ElfBuildId.hex(ElfBuildId.padded(b))).orElse("");
     }
 
     private static String kindName(int type) {
@@ -93,7 +107,8 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
         List<FileLock> locks = new ArrayList<>();
         for (JcriuFileLock l : r.getJcriuLocksList()) locks.add(FileLock.decode(l));
         return new RegularFile(e.getId(), r.getName(), r.getFlags() & ~O_CLOEXEC, r.getPos(), mode,
-                r.hasSize() ? r.getSize() : -1, r.getJcriuRdev(), locks, Owner.decode(r.getFown()));
+                r.hasSize() ? r.getSize() : -1, r.getJcriuRdev(), locks, Owner.decode(r.getFown()),
+                ElfBuildId.hex(ElfBuildId.fromWords(r.getBuildIdList())));
     }
 
     @Override
@@ -107,13 +122,14 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
                 .setMode(mode).setFown(owner.encode());
         if (size >= 0) r.setSize(size);
         if (rdev != 0) r.setJcriuRdev(rdev);
+        for (int w : ElfBuildId.toWords(java.util.HexFormat.of().parseHex(buildId))) r.addBuildId(w);
         for (FileLock l : locks) r.addJcriuLocks(l.encode());
         return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(r).build();
     }
 
     @Override
     public OpenFile withLocks(List<FileLock> held) {
-        return new RegularFile(id, path, flags, pos, mode, size, rdev, held, owner);
+        return new RegularFile(id, path, flags, pos, mode, size, rdev, held, owner, buildId);
     }
 
     /** Never creates, truncates or takes a controlling terminal: the file is reopened, not made. */
@@ -172,6 +188,15 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
         if ((mode & 07777) != 0 && (now & 07777) != (mode & 07777)) {
             throw new IOException(path + " changed since the dump: its mode is " + Integer.toOctalString(now & 07777)
                     + ", it was " + Integer.toOctalString(mode & 07777) + skip);
+        }
+        // as CRIU: compared only when both have one; a file without a build-id is judged by size and mode alone
+        if (!buildId.isEmpty() && (now & S_IFMT) == S_IFREG) {
+            String current = buildIdOf(p);
+            if (!current.isEmpty() && !current.equals(buildId)) {
+                throw new IOException(path + " changed since the dump: its build-id is " + current + ", it was " + buildId
+                        + " (another build of this program or library; restore with --skip-file-rwx-check to use it"
+                        + " as it is)");
+            }
         }
     }
 

@@ -26,7 +26,7 @@ import jcriu.sys.TtySys.Winsize;
 /**
  * The pty pairs among a tree's open files, in CRIU's tty-info.img (one entry per side: the
  * slave {@code index * 2}, the master {@code index * 2 + 1}, as CRIU numbers them) and
- * tty-data.img (bytes queued for the master, under the master's id).
+ * tty-data.img (bytes queued for each side's reader, under that side's id, as CRIU stores them).
  */
 public final class TtyImages {
     private TtyImages() {}
@@ -58,12 +58,17 @@ public final class TtyImages {
                         .build());
             }
         }
-        if (pairs.values().stream().anyMatch(p -> p.toMaster().length > 0)) {
+        if (pairs.values().stream().anyMatch(p -> p.toMaster().length > 0 || p.toSlave().length > 0)) {
             try (ImageOutput o = dir.create(ImageFile.ttyData())) {
                 for (PtyPair p : pairs.values()) {
-                    if (p.toMaster().length == 0) continue;
-                    o.write(TtyDataEntry.newBuilder().setTtyId(p.index() * 2 + 1).setData(ByteString.copyFrom(p.toMaster()))
-                            .build());
+                    if (p.toMaster().length > 0) {
+                        o.write(TtyDataEntry.newBuilder().setTtyId(p.index() * 2 + 1)
+                                .setData(ByteString.copyFrom(p.toMaster())).build());
+                    }
+                    if (p.toSlave().length > 0) {
+                        o.write(TtyDataEntry.newBuilder().setTtyId(p.index() * 2)
+                                .setData(ByteString.copyFrom(p.toSlave())).build());
+                    }
                 }
             }
         }
@@ -135,7 +140,7 @@ public final class TtyImages {
                     termios(m.getTermiosLocked(), where, m.getId()),
                     new Winsize(w.getWsRow(), w.getWsCol(), w.getWsXpixel(), w.getWsYpixel()), m.getLocked(),
                     m.getPacketMode(), m.getExclusive(), s.getExclusive(), m.getSid(), m.getPgrp(), m.getUid(),
-                    m.getGid(), data.getOrDefault(m.getId(), new byte[0]));
+                    m.getGid(), data.getOrDefault(m.getId(), new byte[0]), data.getOrDefault(s.getId(), new byte[0]));
             out.add(p.withPair(pair));
         }
         return out;

@@ -267,7 +267,7 @@ public final class StateCodec {
                 .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
                 .setMmStartBrk(mm.startBrk()).setMmBrk(mm.brk()).setMmArgStart(mm.argStart())
                 .setMmArgEnd(mm.argEnd()).setMmEnvStart(mm.envStart()).setMmEnvEnd(mm.envEnd())
-                .setExeFileId(fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"));
+                .setExeFileId(stamped(files, fileId(fileIds, files, mm.exePath(), 0, 0, S_IFREG, "exe"), mm));
         for (long a : CriuLayout.auxvForImage(mm.auxv())) m.addMmSavedAuxv(a);
         for (VmaState v : mm.vmas()) {
             // CRIU's shmid: the shmem object's inode for shared anonymous memory, a file id for files
@@ -276,7 +276,7 @@ public final class StateCodec {
                     .setShmid(v.kind() == VmaState.Kind.ANON_SHARED ? v.ino() : 0);
             if (v.path() != null) {
                 int flags = v.kind() == VmaState.Kind.FILE_SHARED ? v.attrs().fileFlags() : 0;
-                int id = fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma");
+                int id = stamped(files, fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma"), mm);
                 e.setShmid(id).setFdflags(flags);
                 var snap = v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.FILE_PRIVATE ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
                 if (snap.isPresent() && !files.get(id).getReg().hasJcriuContent()) {
@@ -295,6 +295,16 @@ public final class StateCodec {
         }
         List<VmaEntry> merged = CriuLayout.mergeVvar(m.getVmasList());
         return m.clearVmas().addAllVmas(merged).build();
+    }
+
+    /** File {@code id} with what its mapped file was at the dump (size, mode, build-id), for the restore to check. */
+    private static int stamped(Map<Integer, FileEntry> files, int id, MmState mm) {
+        FileEntry fe = files.get(id);
+        if (fe.hasReg() && !fe.getReg().hasSize()) {
+            mm.mappedFile(fe.getReg().getName()).ifPresent(m -> files.put(id, fe.toBuilder().setReg(m.stamp(fe.getReg()))
+                    .build()));
+        }
+        return id;
     }
 
     private static int status(VmaState v) {

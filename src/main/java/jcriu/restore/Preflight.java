@@ -69,6 +69,7 @@ final class Preflight {
                         + " no longer exists");
             }
         }
+        jcriu.files.MappedFile.verify(tree, !opts.skipFileCheck());
         log.debug("preflight ok: " + tree.allIds().size() + " PIDs and TIDs are free, files are present");
     }
 

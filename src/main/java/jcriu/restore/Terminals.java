@@ -107,13 +107,15 @@ final class Terminals implements AutoCloseable {
         }
         o = new Open(master, slave);
         open.put(p.index(), o);
-        log.debug(p.slavePath() + ": pty pair made again (" + p.toMaster().length + " bytes queued for the master)");
+        log.debug(p.slavePath() + ": pty pair made again (" + p.toMaster().length + " bytes queued for the master, " + p.toSlave().length
+                + " for the slave's reader)");
         return o;
     }
 
     private static void configure(int master, int slave, PtyPair p) throws IOException {
         // the bytes queued for the master go in through the slave with output processing off
         PtyPair.writeBack(slave, p.termios(), p.toMaster(), p.slavePath());
+        PtyPair.writeInput(master, slave, p);
         TtySys.setLockedTermios(slave, p.lockedTermios());
         TtySys.setWinsize(master, p.winsize());
         if (p.packet()) TtySys.setInt(master, TtySys.TIOCPKT, 1);

@@ -59,14 +59,17 @@ class StateCodecRoundTripTest {
             "VmaState.dev", "a mapped file is named by its path (CRIU's file ids); device and inode are read from /proc"
                     + " for the dump's checks only",
             "VmaState.ino", "as dev",
-            "InsideNoRestart.cs", "the descriptor stays in the process's memory; the image keeps the pointer to it");
+            "InsideNoRestart.cs", "the descriptor stays in the process's memory; the image keeps the pointer to it",
+            "MmState.mappedFiles", "what each mapped file was at the dump goes into its files.img entry (size, mode,"
+                    + " build_id), read back as a RegularFile");
 
     static final int PID = 4242;
 
     /** Open file descriptions of the tree, by id; the fds of both processes refer to them. */
     static final List<OpenFile> FILES = List.of(new InheritedTerminal(1, "/dev/pts/3", 02, 1),
             new RegularFile(2, "/tmp/data", 02 | 020000, 4096, 0100644, 10000, 0,
-                    List.of(new FileLock(FileLock.Kind.POSIX, true, PID, 10, 100)), new Owner(1, PID, 29)),
+                    List.of(new FileLock(FileLock.Kind.POSIX, true, PID, 10, 100)), new Owner(1, PID, 29),
+                    "0123456789abcdef01234567"),
             new RegularFile(3, "/tmp", 0200000, 0, 040755),
             new RegularFile(4, "/dev/null", 01, 0, 020666, -1, 0x103, List.of(), Owner.NONE), new PipeEnd(5, 77, 0),
             new PipeEnd(6, 77, 01 | 04000), new PipeEnd(7, 78, 0, Owner.NONE, true),
