@@ -62,8 +62,25 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
     List<FdState> add(int pid) throws IOException {
         dumped.add(pid);
         try (Source src = new Source(pid, shellJob, options, log)) {
-            return add(pid, src);
+            List<FdState> fds = add(pid, src);
+            deletedCwd(pid);
+            return fds;
         }
+    }
+
+    /**
+     * A cwd that was removed is saved as the deleted directory it is, once per directory (an
+     * fd on it, or another process's cwd, may have brought it already); fs-PID.img names it.
+     */
+    private void deletedCwd(int pid) throws IOException {
+        String cwd = jcriu.proc.ProcAttrs.cwd(PROC, pid);
+        if (!jcriu.files.GhostDirectories.deleted(cwd)) return;
+        jcriu.files.DeletedDirectory d = jcriu.files.DeletedDirectory.cwd(nextId, pid, cwd);
+        jcriu.files.GhostDirectories.checkDistinct(files, d);
+        if (jcriu.files.GhostDirectories.known(files, d)) return;
+        nextId++;
+        files.add(d);
+        log.debug("the cwd of process " + pid + " is " + d.describe());
     }
 
     /** What a kind may use to save a description of {@code pid}: a pidfd, opened on first use, for pidfd_getfd. */
@@ -133,6 +150,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
             }
         }
         Holder h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(nextId++, fd, src));
+        if (h.file() instanceof jcriu.files.DeletedDirectory d) jcriu.files.GhostDirectories.checkDistinct(files, d);
         files.add(h.file());
         same.add(h);
         return h;
