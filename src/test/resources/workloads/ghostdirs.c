@@ -2,13 +2,15 @@
  * ghostdirs: a process whose current directory was removed, holding fds on another removed
  * directory, observed on demand.
  *
- * Usage: ghostdirs [tree]   (in its run directory, where it makes and removes ./cwdgone and ./fdgone)
+ * Usage: ghostdirs [tree|nested]   (in its run directory, where it makes and removes ./cwdgone and ./fdgone)
  *   cwdgone  mode 0751, mtime 1100000000; the process chdir's into it, opens "." as fd cfd,
  *            then removes it
  *   fdgone   mode 0705, mtime 1200000000; opened O_RDONLY|O_DIRECTORY (dfd) and O_PATH|O_DIRECTORY
  *            (pfd), then removed
  *   tree     two children share the removed cwd: "fork" (its own fs) and "clonefs" (cloned with
  *            CLONE_FS: one cwd for both)
+ *   nested   the fds are on ./outer/inner (mode 0705, mtime 1200000000) instead of ./fdgone, and
+ *            ./outer (mode 0750, mtime 1300000000) is removed too
  * Output:
  *   ready pid=<pid> cfd=<fd> dfd=<fd> pfd=<fd>
  *   [child <name> pid=<pid>]
@@ -17,7 +19,7 @@
  *         mtime=<s> samecfd=<0|1> creat=<errno name of open("x", O_CREAT)> ino=<st_ino of ".">
  *     obs dirs dnlink=<n> dmode=<octal> dmtime=<s> dlink=<readlink> plink=<readlink> same=<0|1>
  *         dflags=<octal> pflags=<octal> dcreat=<errno name> dmkdir=<errno name> pcreat=<errno name>
- *         dents=<entries getdents64 returns>
+ *         dents=<entries getdents64 returns> [up=<nlink>/<octal mode>/<mtime> of ".." of dfd, with nested]
  *     obs child <name> link=<readlink /proc/self/cwd> ino=<st_ino of "."> nlink=<n>
  *   on SIGTERM: the children are ended and reaped, then "exit code=0"
  */
@@ -37,7 +39,7 @@
 
 static volatile sig_atomic_t want_obs, want_exit;
 static pid_t kids[2];
-static int nkids;
+static int nkids, nested;
 
 static void on_usr1(int s) { (void)s; want_obs = 1; }
 static void on_term(int s) { (void)s; want_exit = 1; }
@@ -104,10 +106,14 @@ static void observe(int cfd, int dfd, int pfd) {
     while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
         for (long off = 0; off < got; n++) off += *(unsigned short *)(dents + off + 16);
     }
+    char up[128] = "";
+    struct stat ust;
+    if (nested && fstatat(dfd, "..", &ust, 0) == 0)
+        snprintf(up, sizeof up, " up=%lu/%o/%ld", (unsigned long)ust.st_nlink, ust.st_mode, (long)ust.st_mtime);
     printf("obs dirs dnlink=%lu dmode=%o dmtime=%ld dlink=%s plink=%s same=%d dflags=%o pflags=%o dcreat=%s"
-           " dmkdir=%s pcreat=%s dents=%ld\n", (unsigned long)dst.st_nlink, dst.st_mode, (long)dst.st_mtime, l1, l2,
+           " dmkdir=%s pcreat=%s dents=%ld%s\n", (unsigned long)dst.st_nlink, dst.st_mode, (long)dst.st_mtime, l1, l2,
            dst.st_ino == pst.st_ino && dst.st_dev == pst.st_dev, fcntl(dfd, F_GETFL), fcntl(pfd, F_GETFL), dcreat,
-           dmkdir, pcreat, got < 0 ? -1 : n);
+           dmkdir, pcreat, got < 0 ? -1 : n, up);
 }
 
 int main(int argc, char **argv) {
@@ -119,17 +125,25 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     umask(0);
 
+    nested = argc > 1 && !strcmp(argv[1], "nested");
+    const char *fdname = nested ? "outer/inner" : "fdgone";
     int base = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (base < 0) die("open .");
-    if (mkdirat(base, "cwdgone", 0751) != 0 || mkdirat(base, "fdgone", 0705) != 0) die("mkdir");
-    int dfd = openat(base, "fdgone", O_RDONLY | O_DIRECTORY), pfd = openat(base, "fdgone", O_PATH | O_DIRECTORY);
+    if (mkdirat(base, "cwdgone", 0751) != 0 || (nested && mkdirat(base, "outer", 0750) != 0)
+        || mkdirat(base, fdname, 0705) != 0)
+        die("mkdir");
+    int dfd = openat(base, fdname, O_RDONLY | O_DIRECTORY), pfd = openat(base, fdname, O_PATH | O_DIRECTORY);
     if (dfd < 0 || pfd < 0) die("open fdgone");
     settimes(base, "cwdgone", 1100000000);
-    settimes(base, "fdgone", 1200000000);
+    settimes(base, fdname, 1200000000);
     if (fchdir(base) != 0 || chdir("cwdgone") != 0) die("chdir");
     int cfd = open(".", O_RDONLY | O_DIRECTORY);
     if (cfd < 0) die("open cwd");
-    if (unlinkat(base, "cwdgone", AT_REMOVEDIR) != 0 || unlinkat(base, "fdgone", AT_REMOVEDIR) != 0) die("rmdir");
+    if (unlinkat(base, "cwdgone", AT_REMOVEDIR) != 0 || unlinkat(base, fdname, AT_REMOVEDIR) != 0) die("rmdir");
+    if (nested) {
+        settimes(base, "outer", 1300000000); /* after its child went: rmdir changes it */
+        if (unlinkat(base, "outer", AT_REMOVEDIR) != 0) die("rmdir outer");
+    }
     close(base);
 
     if (argc > 1 && !strcmp(argv[1], "tree")) {

@@ -81,6 +81,19 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
         nextId++;
         files.add(d);
         log.debug("the cwd of process " + pid + " is " + d.describe());
+        removedParents("the current directory of process " + pid, PROC.resolve(pid + "/cwd"), d);
+    }
+
+    /** The parents of deleted directory {@code d} that were removed too, as entries of their own, once each. */
+    private void removedParents(String what, Path link, jcriu.files.DeletedDirectory d) throws IOException {
+        for (var p : jcriu.files.DeletedDirectory.removedParents(what, link, d)) {
+            jcriu.files.DeletedDirectory e = p.entry(nextId);
+            jcriu.files.GhostDirectories.checkDistinct(files, e);
+            if (jcriu.files.GhostDirectories.known(files, e)) continue;
+            nextId++;
+            files.add(e);
+            log.debug(what + ": its parent " + e.describe() + " was removed too");
+        }
     }
 
     /** What a kind may use to save a description of {@code pid}: a pidfd, opened on first use, for pidfd_getfd. */
@@ -152,6 +165,9 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
         Holder h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(nextId++, fd, src));
         if (h.file() instanceof jcriu.files.DeletedDirectory d) jcriu.files.GhostDirectories.checkDistinct(files, d);
         files.add(h.file());
+        if (h.file() instanceof jcriu.files.DeletedDirectory d) {
+            removedParents("fd " + fd.fd() + " of process " + pid, PROC.resolve(pid + "/fd/" + fd.fd()), d);
+        }
         same.add(h);
         return h;
     }

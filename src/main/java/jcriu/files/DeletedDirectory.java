@@ -72,8 +72,7 @@ public record DeletedDirectory(int id, String path, int flags, long pos, Inode d
     /**
      * Its inode read through {@code link} (a /proc magic link, which reaches the removed
      * directory); refused when the restore could not make it again: a directory under /proc
-     * or /sys (a process's directory there cannot be made), or one whose parent is gone too
-     * or replaced (the directory would come back elsewhere than its parent is).
+     * or /sys (a process's directory there cannot be made).
      */
     private static DeletedDirectory read(int id, String what, Path link, String path, int flags, long pos)
             throws IOException {
@@ -81,26 +80,52 @@ public record DeletedDirectory(int id, String path, int flags, long pos, Inode d
             throw new IOException(what + " is the deleted directory " + path + DELETED + ", which jcriu cannot make"
                     + " again under " + path.substring(0, path.indexOf('/', 1) < 0 ? path.length() : path.indexOf('/', 1)));
         }
+        if (Path.of(path).getParent() == null) throw new IOException(what + " is the deleted directory " + path + DELETED);
+        return new DeletedDirectory(id, path, flags, pos, inode(link));
+    }
+
+    private static Inode inode(Path link) throws IOException {
         Map<String, Object> a = Files.readAttributes(link, "unix:dev,ino,mode,uid,gid,lastAccessTime,lastModifiedTime");
-        Path parent = Path.of(path).getParent();
-        if (parent == null) throw new IOException(what + " is the deleted directory " + path + DELETED);
-        // ".." of a removed directory is still its old parent: it must be the directory at the parent's path
-        Map<String, Object> up = Files.readAttributes(link.resolve(".."), "unix:dev,ino");
-        Map<String, Object> there;
-        try {
-            there = Files.readAttributes(parent, "unix:dev,ino");
-        } catch (NoSuchFileException e) {
-            there = null;
-        }
-        if (there == null || !there.get("dev").equals(up.get("dev")) || !there.get("ino").equals(up.get("ino"))) {
-            throw new IOException(what + " is the deleted directory " + path + DELETED + ", whose parent " + parent
-                    + " was " + (there == null ? "removed" : "replaced") + " too; jcriu makes again only a deleted"
-                    + " directory whose parent exists, so the images could not be restored");
-        }
-        Inode dir = new Inode((Long) a.get("dev"), (Long) a.get("ino"), (Integer) a.get("mode"), (Integer) a.get("uid"),
+        return new Inode((Long) a.get("dev"), (Long) a.get("ino"), (Integer) a.get("mode"), (Integer) a.get("uid"),
                 (Integer) a.get("gid"), ((FileTime) a.get("lastAccessTime")).to(TimeUnit.MICROSECONDS),
                 ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.MICROSECONDS));
-        return new DeletedDirectory(id, path, flags, pos, dir);
+    }
+
+    /** A parent of a deleted directory that was removed too: its old path and inode. */
+    public record RemovedParent(String path, Inode dir) {
+        /** As a description of its own (O_PATH): no fd holds it, the restore makes it again for its child. */
+        public DeletedDirectory entry(int id) {
+            return new DeletedDirectory(id, path, RegularFile.O_PATH | O_DIRECTORY, 0, dir);
+        }
+    }
+
+    /**
+     * The parents of {@code d} (reached through {@code link}, a /proc magic link to it) that
+     * were removed too, nearest first, up to one that is still at its path: the restore makes
+     * them again before it, and removes them after it. ".." of a removed directory is still its
+     * old parent; a parent whose path now holds another directory (removed and made anew, or
+     * replaced) is refused: the directory would come back elsewhere than its parent is.
+     */
+    public static java.util.List<RemovedParent> removedParents(String what, Path link, DeletedDirectory d)
+            throws IOException {
+        java.util.List<RemovedParent> out = new java.util.ArrayList<>();
+        Path up = link.resolve("..");
+        for (Path parent = Path.of(d.path()).getParent(); parent != null; parent = parent.getParent(), up = up.resolve("..")) {
+            Map<String, Object> was = Files.readAttributes(up, "unix:dev,ino");
+            Map<String, Object> there;
+            try {
+                there = Files.readAttributes(parent, "unix:dev,ino");
+            } catch (NoSuchFileException e) {
+                out.add(new RemovedParent(parent.toString(), inode(up)));
+                continue;
+            }
+            if (there.get("dev").equals(was.get("dev")) && there.get("ino").equals(was.get("ino"))) return out;
+            throw new IOException(what + " is the deleted directory " + d.path() + DELETED + ", whose parent " + parent
+                    + " was replaced by another directory; jcriu cannot make it again there, so the images could not"
+                    + " be restored");
+        }
+        throw new IOException(what + " is the deleted directory " + d.path() + DELETED + ", none of whose parents is at"
+                + " its path any more");
     }
 
     /** A reg entry of CRIU's files.img naming the directory; the remap to its ghost is written apart. */

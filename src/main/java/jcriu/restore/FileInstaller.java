@@ -55,7 +55,8 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         this.checkFiles = checkFiles;
         this.inheritFds = inheritFds;
         this.terminals = new Terminals(tree, log);
-        this.directories = new RemadeDirectories(log);
+        this.directories = new RemadeDirectories(tree.files().stream().filter(f -> f instanceof jcriu.files.DeletedDirectory)
+                .map(f -> (jcriu.files.DeletedDirectory) f).toList(), log);
     }
 
     @Override

@@ -35,18 +35,33 @@ final class RemadeDirectories implements AutoCloseable {
     private record Made(Path path, int fd, DeletedDirectory.Inode was) {}
 
     private final Log log;
+    /** Every deleted directory of the tree: those an fd or cwd holds, and their parents removed with them. */
+    private final List<DeletedDirectory> all;
+    /** In the order made: a parent before its children. */
     private final List<Made> made = new ArrayList<>();
 
-    RemadeDirectories(Log log) {
+    RemadeDirectories(List<DeletedDirectory> all, Log log) {
+        this.all = List.copyOf(all);
         this.log = log;
     }
 
-    /** jcriu's fd on {@code d}'s directory, made on first use. */
+    /** jcriu's fd on {@code d}'s directory, made on first use (after its parent when that was removed too). */
     int fdOf(DeletedDirectory d) throws IOException {
-        for (Made m : made) if (m.was().same(d.dir())) return m.fd();
-        Made m = make(Path.of(d.path()), d.dir());
+        return made(d).fd();
+    }
+
+    private Made made(DeletedDirectory d) throws IOException {
+        for (Made m : made) if (m.was().same(d.dir())) return m;
+        Path path = Path.of(d.path());
+        for (DeletedDirectory p : all) {
+            if (Path.of(p.path()).equals(path.getParent())) { // removed too: made first, the child goes in it
+                path = made(p).path().resolve(path.getFileName());
+                break;
+            }
+        }
+        Made m = make(path, d.dir());
         made.add(m);
-        return m.fd();
+        return m;
     }
 
     private Made make(Path path, DeletedDirectory.Inode was) throws IOException {
@@ -73,8 +88,7 @@ final class RemadeDirectories implements AutoCloseable {
             Files.setAttribute(self, "unix:uid", was.uid());
             Files.setAttribute(self, "unix:gid", was.gid());
             Files.setAttribute(self, "unix:mode", was.mode() & 07777);
-            if (was.mtime() >= 0) Files.setLastModifiedTime(self, FileTime.from(was.mtime(), TimeUnit.MICROSECONDS));
-            if (was.atime() >= 0) Files.setAttribute(self, "lastAccessTime", FileTime.from(was.atime(), TimeUnit.MICROSECONDS));
+            times(fd, was);
             log.debug("deleted directory " + path + " made again as " + at + " (jcriu's fd " + fd + ")");
             return new Made(at, fd, was);
         } catch (IOException | RuntimeException e) {
@@ -86,6 +100,13 @@ final class RemadeDirectories implements AutoCloseable {
             }
             throw new IOException("cannot make the deleted directory " + path + " again: " + e.getMessage(), e);
         }
+    }
+
+    /** Access and modification times as at the dump (set again once its children made again are gone). */
+    private static void times(int fd, DeletedDirectory.Inode was) throws IOException {
+        Path self = Path.of("/proc/self/fd/" + fd);
+        if (was.mtime() >= 0) Files.setLastModifiedTime(self, FileTime.from(was.mtime(), TimeUnit.MICROSECONDS));
+        if (was.atime() >= 0) Files.setAttribute(self, "lastAccessTime", FileTime.from(was.atime(), TimeUnit.MICROSECONDS));
     }
 
     /** A new directory at a name no file has, beside {@code path}. */
@@ -109,7 +130,7 @@ final class RemadeDirectories implements AutoCloseable {
      */
     void removeAll() throws IOException {
         IOException failed = null;
-        for (Made m : made) {
+        for (Made m : made.reversed()) { // children first
             try {
                 remove(m);
             } catch (IOException e) {
@@ -133,6 +154,7 @@ final class RemadeDirectories implements AutoCloseable {
         if (!there.get("dev").equals(mine.get("dev")) || !there.get("ino").equals(mine.get("ino"))) {
             throw new IOException(m.path() + " is no longer the deleted directory the restore made there; left as it is");
         }
+        times(m.fd(), m.was()); // a child made and removed in it moved its mtime
         try {
             Files.delete(m.path());
         } catch (DirectoryNotEmptyException e) {
@@ -145,7 +167,7 @@ final class RemadeDirectories implements AutoCloseable {
     /** What is still made is removed (a failed restore); jcriu's fds are closed. */
     @Override
     public void close() {
-        for (Made m : made) {
+        for (Made m : made.reversed()) {
             try {
                 remove(m);
             } catch (IOException | RuntimeException e) {

@@ -60,6 +60,32 @@ class GhostDirectoriesTest {
     }
 
     /**
+     * The fds' directory's parent was removed too: both are made again (the parent first, with
+     * its own mode and times) and removed again (the child first).
+     */
+    @Test
+    void aDeletedDirectoryWhoseParentWasRemovedTooComesBackSo() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("ghostdirs"), "nested")) {
+            w.awaitOutput("^ready ");
+            List<String> names = GhostFilesTest.names(w.dir());
+            String before = obs(w, 2).get(1);
+            String dir = w.dir().toRealPath().toString();
+            assertEquals("obs dirs dnlink=0 dmode=40705 dmtime=1200000000 dlink=" + dir + "/outer/inner (deleted) plink="
+                    + dir + "/outer/inner (deleted) same=1 dflags=300000 pflags=10200000 dcreat=ENOENT dmkdir=ENOENT"
+                    + " pcreat=ENOENT dents=-1 up=0/40750/1300000000", before);
+            Path img = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, img, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            try (Workload r = Checkpoints.restore(img, w.dir(), w.lineCount())) {
+                assertEquals(before, obs(r, 2).get(1), "the fds on the deleted directory and its deleted parent");
+                assertEquals(names, GhostFilesTest.names(w.dir()), "nothing left at the old paths");
+                r.signal(Sig.SIGTERM);
+                r.awaitOutput("exit code=0");
+            }
+        }
+    }
+
+    /**
      * A tree: the root, a forked child and a child cloned with CLONE_FS share the deleted cwd;
      * the restore makes the directory once and each process is in that one directory again.
      */

@@ -30,7 +30,7 @@ class RefusalsTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "proc-cwd        | current directory of process | cannot make again under /proc",
-        "deleted-parent  | fd 3 of process              | whose parent",
+        "replaced-parent | fd 3 of process              | was replaced by another directory",
         "seccomp-notify  | notifies a supervisor        | SECCOMP_RET_USER_NOTIF",
         "uts-ns          | is in uts namespace          | namespaces are not supported",
         "traced          | it is traced by process      | refusable",
