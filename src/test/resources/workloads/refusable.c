@@ -3,8 +3,9 @@
  * must refuse, naming it, while the process runs on unharmed.
  *
  * Usage: refusable MODE
- *   deleted-cwd     its current directory was removed
- *   deleted-dirfd   fd 3 is open on a removed directory
+ *   proc-cwd        its current directory is /proc/<pid> of a child that exited and was reaped
+ *   replaced-parent fd 3 is open on ./gone/sub, which was removed, and ./gone with it, then
+ *                   another ./gone was made
  *   seccomp-notify  runs under a seccomp filter that hands sigaltstack(2) to a supervisor
  *                   (SECCOMP_RET_USER_NOTIF; with no listener the call fails with ENOSYS)
  *   uts-ns          in a UTS namespace of its own
@@ -72,12 +73,17 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_term);
 	const char *mode = argc > 1 ? argv[1] : "";
 	pthread_t th;
-	if (!strcmp(mode, "deleted-cwd")) {
-		if (mkdir("gone", 0700) < 0 || chdir("gone") < 0 || rmdir("../gone") < 0) bad("deleted cwd");
+	if (!strcmp(mode, "proc-cwd")) {
+		pid_t child = fork();
+		char dir[64];
+		if (child == 0) _exit(0);
+		snprintf(dir, sizeof dir, "/proc/%d", child);
+		if (child < 0 || chdir(dir) < 0 || waitpid(child, NULL, 0) != child) bad("proc cwd");
 		/* output goes to an fd opened before: nothing else needs the directory */
-	} else if (!strcmp(mode, "deleted-dirfd")) {
-		if (mkdir("gone", 0700) < 0 || open("gone", O_RDONLY | O_DIRECTORY) != 3 || rmdir("gone") < 0)
-			bad("deleted dir fd");
+	} else if (!strcmp(mode, "replaced-parent")) {
+		if (mkdir("gone", 0700) < 0 || mkdir("gone/sub", 0700) < 0 || open("gone/sub", O_RDONLY | O_DIRECTORY) != 3
+		    || rmdir("gone/sub") < 0 || rmdir("gone") < 0 || mkdir("gone", 0700) < 0)
+			bad("replaced parent");
 	} else if (!strcmp(mode, "seccomp-notify")) {
 		struct sock_filter filter[] = {
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),

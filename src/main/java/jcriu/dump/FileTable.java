@@ -62,7 +62,37 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
     List<FdState> add(int pid) throws IOException {
         dumped.add(pid);
         try (Source src = new Source(pid, shellJob, options, log)) {
-            return add(pid, src);
+            List<FdState> fds = add(pid, src);
+            deletedCwd(pid);
+            return fds;
+        }
+    }
+
+    /**
+     * A cwd that was removed is saved as the deleted directory it is, once per directory (an
+     * fd on it, or another process's cwd, may have brought it already); fs-PID.img names it.
+     */
+    private void deletedCwd(int pid) throws IOException {
+        String cwd = jcriu.proc.ProcAttrs.cwd(PROC, pid);
+        if (!jcriu.files.GhostDirectories.deleted(cwd)) return;
+        jcriu.files.DeletedDirectory d = jcriu.files.DeletedDirectory.cwd(nextId, pid, cwd);
+        jcriu.files.GhostDirectories.checkDistinct(files, d);
+        if (jcriu.files.GhostDirectories.known(files, d)) return;
+        nextId++;
+        files.add(d);
+        log.debug("the cwd of process " + pid + " is " + d.describe());
+        removedParents("the current directory of process " + pid, PROC.resolve(pid + "/cwd"), d);
+    }
+
+    /** The parents of deleted directory {@code d} that were removed too, as entries of their own, once each. */
+    private void removedParents(String what, Path link, jcriu.files.DeletedDirectory d) throws IOException {
+        for (var p : jcriu.files.DeletedDirectory.removedParents(what, link, d)) {
+            jcriu.files.DeletedDirectory e = p.entry(nextId);
+            jcriu.files.GhostDirectories.checkDistinct(files, e);
+            if (jcriu.files.GhostDirectories.known(files, e)) continue;
+            nextId++;
+            files.add(e);
+            log.debug(what + ": its parent " + e.describe() + " was removed too");
         }
     }
 
@@ -133,7 +163,11 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
             }
         }
         Holder h = new Holder(pid, fd.fd(), fd.ino(), OpenFile.save(nextId++, fd, src));
+        if (h.file() instanceof jcriu.files.DeletedDirectory d) jcriu.files.GhostDirectories.checkDistinct(files, d);
         files.add(h.file());
+        if (h.file() instanceof jcriu.files.DeletedDirectory d) {
+            removedParents("fd " + fd.fd() + " of process " + pid, PROC.resolve(pid + "/fd/" + fd.fd()), d);
+        }
         same.add(h);
         return h;
     }

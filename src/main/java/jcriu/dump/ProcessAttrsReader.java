@@ -116,17 +116,6 @@ final class ProcessAttrsReader {
                         + mine + "; namespaces are not supported yet");
             }
         }
-        String cwd = ProcAttrs.cwd(PROC, pid);
-        if (cwd.endsWith(jcriu.proc.Vma.DELETED_SUFFIX)) {
-            throw new IOException("the current directory of process " + pid + " was deleted (" + cwd + "); jcriu"
-                    + " cannot recreate a deleted directory, so the images could not be restored");
-        }
-        for (jcriu.proc.FdInfo fd : jcriu.proc.Fds.list(PROC, pid)) {
-            if (fd.kind() == jcriu.proc.FdKind.DIRECTORY && fd.target().endsWith(jcriu.proc.Vma.DELETED_SUFFIX)) {
-                throw new IOException("fd " + fd.fd() + " of process " + pid + " (" + fd.target() + ") is a deleted"
-                        + " directory; jcriu cannot recreate it, so the images could not be restored");
-            }
-        }
         String label = lsmLabel(pid), mine = lsmLabel(Sys.getpid());
         if (!label.equals(mine)) {
             throw new IOException("process " + pid + " has the security label '" + label + "' (jcriu: '" + mine

@@ -52,4 +52,10 @@ public interface FileOpener {
 
     /** jcriu's fd on memfd {@code m} made again for the whole tree, the one its mappings use. */
     int memfd(Memfd m) throws IOException;
+
+    /**
+     * jcriu's fd (O_RDONLY|O_DIRECTORY) on deleted directory {@code d} made again at its path
+     * for the whole tree (once per directory), removed again once every process holds it.
+     */
+    int ghostDirectory(DeletedDirectory d) throws IOException;
 }

@@ -21,7 +21,7 @@ import jcriu.sys.Sys;
  * numbers) is done by {@link #setUp}. {@link #id} is the CRIU file id that fdinfo entries
  * refer to.
  */
-public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlink, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty,
+public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlink, DeletedDirectory, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty,
         ControllingTerminal, EventFd,
         TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
         InetSocketFile, PidFd {
@@ -102,7 +102,8 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
     private static OpenFile saveKind(int id, String what, FdInfo fd, SaveContext ctx) throws IOException {
         int pid = ctx.pid();
         return switch (fd.kind()) {
-            case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd, ctx);
+            case DIRECTORY -> fd.deleted() ? DeletedDirectory.save(id, what, fd, ctx) : RegularFile.save(id, what, fd, ctx);
+            case REGULAR_FILE, CHAR_DEVICE -> RegularFile.save(id, what, fd, ctx);
             case DELETED -> DeletedFile.save(id, what, fd, ctx);
             case MEMFD -> Memfd.save(id, what, fd, ctx);
             case FIFO -> Fifo.save(id, what, fd, ctx);

@@ -92,6 +92,16 @@ public record ImageFile(String name, Magic magic) {
         return new ImageFile("seccomp.img", Magic.SECCOMP);
     }
 
+    /** Which files are reached through a remap (a ghost), one RemapFilePathEntry each. */
+    public static ImageFile remapFpath() {
+        return new ImageFile("remap-fpath.img", Magic.REMAP_FPATH);
+    }
+
+    /** The inode of deleted file {@code id} (a ghost id, not a file id) to make again at restore. */
+    public static ImageFile ghostFile(int id) {
+        return new ImageFile("ghost-file-" + u(id) + ".img", Magic.GHOST_FILE);
+    }
+
     /** cwd, root and umask of process {@code pid}. */
     public static ImageFile fs(int pid) {
         return new ImageFile("fs-" + u(pid) + ".img", Magic.FS);

@@ -32,6 +32,10 @@ public enum Magic {
     TTY_DATA(0x59413026, Header.COMMON),
     /** One SeccompEntry: the filters of every thread of the tree. */
     SECCOMP(0x64413049, Header.COMMON),
+    /** RemapFilePathEntry: files reached through another (a ghost made again at restore). */
+    REMAP_FPATH(0x59133954, Header.COMMON),
+    /** One GhostFileEntry (and, for a regular file, its data): the inode of a deleted file. */
+    GHOST_FILE(0x52583605, Header.COMMON),
     /** Page contents, no header; the magic value is CRIU's RAW_IMAGE_MAGIC. */
     PAGES(0, Header.RAW);
 

@@ -136,6 +136,7 @@ public final class StateCodec {
         }
         jcriu.files.SocketFiles.write(dir, tree.files());
         jcriu.files.TtyImages.write(dir, tree.files());
+        jcriu.files.GhostDirectories.write(dir, tree.files());
     }
 
     private static TaskKobjIdsEntry ids(int id) {
@@ -165,7 +166,8 @@ public final class StateCodec {
                         .setType(files.get(f.fileId()).getType()).setFd(f.fd()).build());
             }
         }
-        int cwd = fileId(fileIds, files, st.cwd(), 0200000, 0, S_IFDIR, "cwd");
+        int cwd = jcriu.files.GhostDirectories.deleted(st.cwd()) ? jcriu.files.GhostDirectories.cwdId(files, st.cwd())
+                : fileId(fileIds, files, st.cwd(), 0200000, 0, S_IFDIR, "cwd");
         int root = fileId(fileIds, files, st.root(), 0200000, 0, S_IFDIR, "root");
         try (ImageOutput o = dir.create(ImageFile.fs(st.pid()))) {
             o.write(FsEntry.newBuilder().setCwdId(cwd).setRootId(root).setUmask(st.umask()).build());
@@ -341,6 +343,7 @@ public final class StateCodec {
                 }
             }
         }
+        jcriu.files.GhostDirectories.read(dir, files); // entries remapped to a ghost directory
         List<ProcessState> processes = new ArrayList<>();
         List<ZombieState> zombies = new ArrayList<>();
         Map<Integer, TaskKobjIdsEntry> ids = new HashMap<>();
@@ -459,6 +462,7 @@ public final class StateCodec {
     }
 
     private static String pathOf(Map<Integer, OpenFile> files, int id, String what) throws IOException {
+        if (files.get(id) instanceof jcriu.files.DeletedDirectory d) return jcriu.files.GhostDirectories.cwdPath(d);
         if (files.get(id) instanceof RegularFile r) return r.path();
         if (files.get(id) instanceof jcriu.files.DeletedFile d) return d.path(); // mapped, then unlinked
         throw new IOException(what + " refers to file id " + id + ", which files.img does not hold as a file");

@@ -29,8 +29,10 @@ final class AttrsStage {
     static void run(Target t) throws IOException {
         ProcessState st = t.st();
         t.ctl().reset();
-        long r = t.inj().raw(Nr.CHDIR, t.string(st.cwd()));
-        if (r < 0) throw new IOException("cannot chdir to " + st.cwd() + ": " + Errno.name((int) -r));
+        if (!jcriu.files.GhostDirectories.deleted(st.cwd())) { // a deleted one: FileInstaller#deletedCwd
+            long r = t.inj().raw(Nr.CHDIR, t.string(st.cwd()));
+            if (r < 0) throw new IOException("cannot chdir to " + st.cwd() + ": " + Errno.name((int) -r));
+        }
         t.inj().call("umask", Nr.UMASK, st.umask());
         signals(t);
         for (int res = 0; res < st.rlimits().length; res++) {

@@ -44,6 +44,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     private final Map<String, Integer> inheritFds;
     private final Terminals terminals;
+    private final RemadeDirectories directories;
 
     FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds,
                   jcriu.net.NetOptions net) {
@@ -54,6 +55,33 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         this.checkFiles = checkFiles;
         this.inheritFds = inheritFds;
         this.terminals = new Terminals(tree, log);
+        this.directories = new RemadeDirectories(tree.files().stream().filter(f -> f instanceof jcriu.files.DeletedDirectory)
+                .map(f -> (jcriu.files.DeletedDirectory) f).toList(), log);
+    }
+
+    @Override
+    public int ghostDirectory(jcriu.files.DeletedDirectory d) throws IOException {
+        return directories.fdOf(d);
+    }
+
+    /**
+     * A process whose cwd was a deleted directory is moved into the one made again (fchdir on
+     * a copy of jcriu's fd); {@code AttrsStage} does the others by path.
+     */
+    void deletedCwd(Target t) throws IOException {
+        var d = tree.files().stream().filter(f -> f instanceof jcriu.files.DeletedDirectory
+                && t.st().cwd().equals(jcriu.files.GhostDirectories.cwdPath(f))).findFirst();
+        if (d.isEmpty()) {
+            if (!jcriu.files.GhostDirectories.deleted(t.st().cwd())) return;
+            throw new IOException("the cwd of process " + t.pid() + " is " + t.st().cwd() + ", which no ghost directory"
+                    + " of the images is");
+        }
+        long fd = fetch(t, directories.fdOf((jcriu.files.DeletedDirectory) d.get()));
+        try {
+            t.inj().call("fchdir to " + t.st().cwd(), Nr.FCHDIR, fd);
+        } finally {
+            t.inj().call("close", Nr.CLOSE, fd);
+        }
     }
 
     @Override
@@ -205,6 +233,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
      * them runs (the network unlocked, TCP connections out of repair mode).
      */
     void allInstalled() throws IOException {
+        directories.removeAll(); // every fd and cwd on them is in place: deleted again
         if (sockets != null) sockets.finish();
     }
 
@@ -339,6 +368,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     public void close() {
         if (sockets != null) sockets.close();
         terminals.close();
+        directories.close();
         for (int fd : owned) Sys.close(fd);
         owned.clear();
         byId.clear();

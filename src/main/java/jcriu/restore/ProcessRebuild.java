@@ -122,6 +122,7 @@ final class ProcessRebuild implements AutoCloseable {
     void finish(jcriu.api.Control control) throws IOException {
         Target t = target;
         files.install(t);
+        files.deletedCwd(t);
         control.reached("files");
         AttrsStage.run(t);
         ThreadStage.setup(t, t.inj(), st.leader());

@@ -29,8 +29,8 @@ class RefusalsTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "deleted-cwd     | current directory of process | was deleted",
-        "deleted-dirfd   | fd 3 of process              | is a deleted directory",
+        "proc-cwd        | current directory of process | cannot make again under /proc",
+        "replaced-parent | fd 3 of process              | was replaced by another directory",
         "seccomp-notify  | notifies a supervisor        | SECCOMP_RET_USER_NOTIF",
         "uts-ns          | is in uts namespace          | namespaces are not supported",
         "traced          | it is traced by process      | refusable",

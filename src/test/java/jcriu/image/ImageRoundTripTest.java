@@ -38,6 +38,8 @@ class ImageRoundTripTest {
             case TTY_INFO -> TtyInfoEntry.parser();
             case TTY_DATA -> TtyDataEntry.parser();
             case SECCOMP -> jcriu.image.pb.SeccompEntry.parser();
+            case REMAP_FPATH -> RemapFilePathEntry.parser();
+            case GHOST_FILE -> GhostFileEntry.parser();
             case PAGEMAP, PAGES -> throw new IllegalArgumentException(m + " has no single entry type");
         };
     }
