@@ -23,8 +23,9 @@ import jcriu.sys.SysException;
  *
  * <p>The freeze ends only on a listing in which every thread is already stopped, and whose
  * length the kernel's own count (Threads: of /proc/PID/status) confirms. A thread that
- * vanished between the listing and its seize, or exited instead of stopping, does not count
- * as quiet: it may have cloned a thread before it went (a thread that starts its successor
+ * vanished between the listing and its seize, was refused as already exited (the kernel will
+ * not trace a thread past its exit, not yet released), or exited instead of stopping, does not
+ * count as quiet: it may have cloned a thread before it went (a thread that starts its successor
  * and exits, as in CRIU's thread-bomb test), which only the next listing shows. And a listing
  * can miss live threads: the kernel's readdir of task/ stops early when the thread it is at
  * exits meanwhile. A thread stopped under ptrace cannot exit (only a SIGKILL of the whole
@@ -79,6 +80,12 @@ public final class Freezer {
                         tracer.seize(tid, OPTIONS);
                     } catch (SysException e) {
                         if (e.is(Errno.ESRCH)) continue; // exited between the listing and the seize: look again
+                        if (e.is(Errno.EPERM) && dying(pid, tid)) {
+                            // the kernel refuses to trace a thread that has already exited and is
+                            // not yet reaped (or released): as gone as an ESRCH, look again
+                            unseen = "thread " + tid + " was exiting";
+                            continue;
+                        }
                         if (e.is(Errno.EPERM)) {
                             int tracer0 = tracerOf(tid);
                             throw new IOException("cannot trace thread " + tid + " of process " + pid + ": "
@@ -188,6 +195,22 @@ public final class Freezer {
             } catch (SysException ignored) {
                 // thread already gone
             }
+        }
+    }
+
+    /**
+     * Whether a thread other than the leader is past its exit (state Z or X) or already gone. A
+     * leader that exited stays a zombie until its last thread does: that one is not taken for a
+     * passing thread, the refusal to trace it stands.
+     */
+    private static boolean dying(int pid, int tid) {
+        if (tid == pid) return false;
+        try {
+            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat"));
+            char state = s.charAt(s.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | RuntimeException e) {
+            return true; // no longer there
         }
     }
 
