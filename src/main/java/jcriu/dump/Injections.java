@@ -1,7 +1,6 @@
 package jcriu.dump;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,6 +10,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 import jcriu.api.Log;
+import jcriu.proc.Status;
 import jcriu.ptrace.TaskMemory;
 import jcriu.ptrace.Tracer;
 import jcriu.rseq.RseqCs;
@@ -22,6 +22,7 @@ import jcriu.rseq.RseqState;
  * the thread's index when it is not the leader: {@code inject:thread1:enter}).
  */
 final class Injections {
+    private static final Path PROC = Path.of("/proc");
     private final Tracer tracer;
     private final Log log;
     private final Consumer<String> pause;
@@ -46,7 +47,7 @@ final class Injections {
     private Optional<RescueGadgets> gadgets(TaskMemory mem, List<DumpEngine.Early> threads) throws IOException {
         Optional<RescueGadgets> g = gadgets.get(mem.pid());
         if (g != null) return g;
-        if (shadowStack(mem.pid())) {
+        if (shadowStack(mem.pid(), threads)) {
             g = Optional.empty();
             log.warn("process " + mem.pid() + " uses CET shadow stacks, which refuse the rescue of its threads: should"
                     + " jcriu be killed while it runs calls in one, the thread would keep their registers");
@@ -71,14 +72,15 @@ final class Injections {
         return g;
     }
 
-    /** Whether a thread of the process has a shadow stack ({@code x86_Thread_features: shstk}, Linux 6.6+). */
-    private static boolean shadowStack(int pid) throws IOException {
-        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : tasks.toList()) {
-                for (String l : Files.readAllLines(t.resolve("status"))) {
-                    if (l.startsWith("x86_Thread_features:") && l.contains("shstk")) return true;
-                }
-            }
+    /**
+     * Whether a thread of the process has a shadow stack ({@code x86_Thread_features: shstk}, Linux
+     * 6.6+). The frozen threads are asked, not a new listing of /proc/PID/task: they are all the
+     * process has, and none of them can vanish while stopped.
+     */
+    private static boolean shadowStack(int pid, List<DumpEngine.Early> threads) throws IOException {
+        for (DumpEngine.Early t : threads) {
+            String features = Status.readTask(PROC, pid, t.tid()).field("x86_Thread_features").orElse("");
+            if (features.contains("shstk")) return true;
         }
         return false;
     }

@@ -20,6 +20,17 @@ import jcriu.sys.SysException;
  * Stops every thread of a process under ptrace without signalling it (PTRACE_SEIZE and
  * PTRACE_INTERRUPT), re-reading /proc/PID/task until no thread is left unseized, since
  * threads can be born while the others are being stopped.
+ *
+ * <p>The freeze ends only on a listing in which every thread is already stopped, and whose
+ * length the kernel's own count (Threads: of /proc/PID/status) confirms. A thread that
+ * vanished between the listing and its seize, was refused as already exited (the kernel will
+ * not trace a thread past its exit, not yet released), or exited instead of stopping, does not
+ * count as quiet: it may have cloned a thread before it went (a thread that starts its successor
+ * and exits, as in CRIU's thread-bomb test), which only the next listing shows. And a listing
+ * can miss live threads: the kernel's readdir of task/ stops early when the thread it is at
+ * exits meanwhile. A thread stopped under ptrace cannot exit (only a SIGKILL of the whole
+ * process ends it), so once the freeze returns its set is the process's, for good: per-thread
+ * reads need not expect a thread of the set to vanish, and no thread outside it runs.
  */
 public final class Freezer {
     public static final int OPTIONS = Tracer.O_TRACESYSGOOD;
@@ -57,15 +68,24 @@ public final class Freezer {
                                 java.util.function.IntConsumer afterSeize) throws IOException {
         long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
         Set<Integer> stopped = new LinkedHashSet<>();
+        String unseen = null;
         try {
             for (int round = 0; round < MAX_ROUNDS; round++) {
                 List<Integer> fresh = new ArrayList<>();
+                boolean quiet = true; // every listed thread was stopped already
                 for (int tid : listTasks(pid)) {
                     if (stopped.contains(tid)) continue;
+                    quiet = false;
                     try {
                         tracer.seize(tid, OPTIONS);
                     } catch (SysException e) {
-                        if (e.is(Errno.ESRCH)) continue; // exited between the listing and the seize
+                        if (e.is(Errno.ESRCH)) continue; // exited between the listing and the seize: look again
+                        if (e.is(Errno.EPERM) && dying(pid, tid)) {
+                            // the kernel refuses to trace a thread that has already exited and is
+                            // not yet reaped (or released): as gone as an ESRCH, look again
+                            unseen = "thread " + tid + " was exiting";
+                            continue;
+                        }
                         if (e.is(Errno.EPERM)) {
                             int tracer0 = tracerOf(tid);
                             throw new IOException("cannot trace thread " + tid + " of process " + pid + ": "
@@ -79,12 +99,18 @@ public final class Freezer {
                     tracer.interrupt(tid);
                     fresh.add(tid);
                 }
-                if (fresh.isEmpty()) {
+                if (quiet) {
                     if (stopped.isEmpty()) throw new GoneException("process " + pid + " has no threads left (exited)");
+                    if (!stopped.contains(pid)) throw new GoneException("thread-group leader " + pid + " exited");
+                    int counted = threadCount(pid);
+                    if (counted != stopped.size()) {
+                        unseen = "the kernel counts " + counted + " threads, " + stopped.size() + " are stopped";
+                        log.accept("round " + round + ": " + unseen + "; listing again");
+                        continue;
+                    }
                     List<Integer> tids = new ArrayList<>(stopped);
                     tids.remove(Integer.valueOf(pid));
                     tids.addFirst(pid);
-                    if (!stopped.contains(pid)) throw new GoneException("thread-group leader " + pid + " exited");
                     return new Frozen(pid, List.copyOf(tids));
                 }
                 for (int tid : fresh) {
@@ -93,7 +119,8 @@ public final class Freezer {
                 }
                 log.accept("round " + round + ": stopped " + fresh);
             }
-            throw new IOException("threads of process " + pid + " kept appearing for " + MAX_ROUNDS + " rounds");
+            throw new IOException("threads of process " + pid + " kept appearing for " + MAX_ROUNDS + " rounds"
+                    + (unseen == null ? "" : " (last: " + unseen + ")"));
         } catch (IOException | RuntimeException e) {
             for (int tid : stopped) {
                 try {
@@ -169,6 +196,34 @@ public final class Freezer {
                 // thread already gone
             }
         }
+    }
+
+    /**
+     * Whether a thread other than the leader is past its exit (state Z or X) or already gone. A
+     * leader that exited stays a zombie until its last thread does: that one is not taken for a
+     * passing thread, the refusal to trace it stands.
+     */
+    private static boolean dying(int pid, int tid) {
+        if (tid == pid) return false;
+        try {
+            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat"));
+            char state = s.charAt(s.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | RuntimeException e) {
+            return true; // no longer there
+        }
+    }
+
+    /** The kernel's count of the process's threads (Threads: of /proc/PID/status). */
+    private static int threadCount(int pid) throws IOException {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (l.startsWith("Threads:")) return Integer.parseInt(l.substring(8).strip());
+            }
+        } catch (NoSuchFileException e) {
+            throw new GoneException("process " + pid + " does not exist");
+        }
+        throw new IOException("/proc/" + pid + "/status has no Threads: line");
     }
 
     /** TracerPid of a task, 0 if none or unknown. */
