@@ -164,11 +164,10 @@ class ThreadsTest {
      * Messages a leave-running dump may fail with while threads are born and die under it:
      * a thread that exits between being listed and being read. Anything else is a bug.
      */
-    private static final List<String> RACES = List.of("exited", "No such process", "ESRCH", "went away", "gone");
-
     /**
-     * Threads born and dying while the dump freezes: each dump succeeds or fails for a thread
-     * that exited under it, the process goes on, and every dump that succeeded restores.
+     * Threads born and dying while the dump freezes: every dump succeeds (the freeze goes on
+     * until each thread it lists is stopped, so a thread that exits under it only means another
+     * round), the process goes on, and every dump restores.
      */
     @org.junit.jupiter.api.Test
     void dumpWhileThreadsComeAndGo() throws Exception {
@@ -183,9 +182,8 @@ class ThreadsTest {
                             Checkpoints.log(log));
                     images.add(dir);
                 } catch (jcriu.dump.Checkpointer.DumpException e) {
-                    String m = e.getMessage();
-                    assertTrue(RACES.stream().anyMatch(m::contains), "dump " + i + " failed for another reason than a"
-                            + " thread that exited: " + m + "\n" + log);
+                    throw new AssertionError("dump " + i + " of a process whose threads come and go failed: "
+                            + e.getMessage() + "\n" + log, e);
                 }
                 // progress within a deadline, not two consecutive samples: under load a print may come first
                 long at = Workload.number(w.awaitOutput("spawned="), "spawned");
@@ -196,7 +194,6 @@ class ThreadsTest {
                     later = Workload.number(w.awaitOutput("spawned="), "spawned");
                 }
             }
-            assertTrue(images.size() >= 10, "most dumps succeed: " + images.size() + " of 15");
             w.kill9AndAwaitGone();
             for (int i = 0; i < images.size(); i++) {
                 // each image holds the threads of its moment, some of them about to exit: all must come back
