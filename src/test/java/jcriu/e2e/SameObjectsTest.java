@@ -1,0 +1,47 @@
+package jcriu.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+import jcriu.testsupport.Checkpoints;
+import jcriu.testsupport.Gcc;
+import jcriu.testsupport.Sig;
+import jcriu.testsupport.Workload;
+
+/**
+ * sameobjects.c holds state that a restore can get wrong while the process goes on as if
+ * nothing happened: each test compares what the process sees before the dump with what it
+ * sees after the restore (or, where the restore must differ, with what it must see).
+ */
+class SameObjectsTest {
+
+    /** Droppable memory may be emptied by the kernel at any moment; a restore empties it. */
+    @Test
+    void droppableMemoryComesBackEmpty() throws Exception {
+        try (Workload w = start("droppable")) {
+            assertEquals("obs droppable nonzero=16384", obs(w, "droppable"));
+            try (Workload r = Checkpoints.cycle(w)) {
+                assertEquals("obs droppable nonzero=0", obs(r, "droppable"), "droppable pages are not saved");
+                exit(r);
+            }
+        }
+    }
+
+    private static Workload start(String mode) {
+        Workload w = Workload.start(Gcc.compile("sameobjects"), mode);
+        w.awaitOutput("^ready ");
+        return w;
+    }
+
+    private static String obs(Workload w, String mode) {
+        w.skipToEnd();
+        w.signal(Sig.SIGUSR1);
+        return w.awaitOutput("^obs " + mode + " ");
+    }
+
+    private static void exit(Workload r) {
+        r.signal(Sig.SIGTERM);
+        r.awaitOutput("exit code=0");
+    }
+}
