@@ -52,4 +52,11 @@ public interface FileOpener {
 
     /** jcriu's fd on memfd {@code m} made again for the whole tree, the one its mappings use. */
     int memfd(Memfd m) throws IOException;
+
+    /**
+     * True once per memfd: the first read-write description of {@code m} may take the
+     * description memfd_create made. That one alone does not count as a writer of the inode,
+     * so execveat() of the memfd works (ETXTBSY otherwise) as it did before the dump.
+     */
+    boolean takeCreated(Memfd m);
 }

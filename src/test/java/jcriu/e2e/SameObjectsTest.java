@@ -28,6 +28,21 @@ class SameObjectsTest {
         }
     }
 
+    /**
+     * A memfd whose fd from memfd_create is its only read-write description (a read-only
+     * one and two mappings beside it) can be run with execveat() after the restore as before.
+     */
+    @Test
+    void aMemfdCanStillBeExecuted() throws Exception {
+        try (Workload w = start("memfdexec")) {
+            assertEquals("obs memfdexec exec=0", obs(w, "memfdexec"));
+            try (Workload r = Checkpoints.cycle(w)) {
+                assertEquals("obs memfdexec exec=0", obs(r, "memfdexec"), "execveat() of the memfd (26: ETXTBSY)");
+                exit(r);
+            }
+        }
+    }
+
     private static Workload start(String mode) {
         Workload w = Workload.start(Gcc.compile("sameobjects"), mode);
         w.awaitOutput("^ready ");
