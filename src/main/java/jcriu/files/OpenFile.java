@@ -103,7 +103,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
         int pid = ctx.pid();
         return switch (fd.kind()) {
             case REGULAR_FILE, DIRECTORY, CHAR_DEVICE -> RegularFile.save(id, what, fd, ctx);
-            case DELETED -> DeletedFile.save(id, what, fd, ctx);
+            case DELETED -> LinkedElsewhere.save(id, what, fd, ctx);
             case MEMFD -> Memfd.save(id, what, fd, ctx);
             case FIFO -> Fifo.save(id, what, fd, ctx);
             case OTHER -> {

@@ -83,7 +83,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public int ghost(jcriu.files.DeletedFile f) throws IOException {
-        return shm.ghostOf(f.path(), f::makeAgain);
+        return shm.ghostOf(f.key(), f::makeAgain);
     }
 
     /**

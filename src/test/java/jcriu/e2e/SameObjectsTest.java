@@ -43,6 +43,25 @@ class SameObjectsTest {
         }
     }
 
+    /**
+     * Two fds opened by two names of one file, both names unlinked, are on one inode again;
+     * an fd whose name was unlinked while another name of its file stays is on that file
+     * again, not on a copy.
+     */
+    @Test
+    void hardLinkedDeletedFilesStayOneFile() throws Exception {
+        try (Workload w = start("links")) {
+            String before = obs(w, "links");
+            assertEquals("obs links same=1 size=1000 nlink=0 kept=1 knlink=1 dsize=700", before);
+            try (Workload r = Checkpoints.cycle(w)) {
+                assertEquals(before, obs(r, "links"), "which inode each fd is on");
+                assertEquals(java.util.List.of("d.dat", "output.log", "workload.pid"), GhostFilesTest.names(w.dir()),
+                        "no name left behind");
+                exit(r);
+            }
+        }
+    }
+
     private static Workload start(String mode) {
         Workload w = Workload.start(Gcc.compile("sameobjects"), mode);
         w.awaitOutput("^ready ");
