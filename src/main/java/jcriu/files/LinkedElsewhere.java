@@ -22,6 +22,10 @@ final class LinkedElsewhere {
 
     /** The description behind deleted {@code fd}: by another name when the file still has one, else its saved content. */
     static OpenFile save(int id, String what, FdInfo fd, SaveContext ctx) throws IOException {
+        if (jcriu.dump.ShmemObjects.isFd(fd.target(), fd.stat().dev())) {
+            throw new IOException(what + " is shared anonymous memory opened through /proc/PID/map_files; jcriu"
+                    + " would restore a copy that the process's shared mappings no longer see, so it refuses");
+        }
         Path link = Path.of("/proc/" + ctx.pid() + "/fd/" + fd.fd());
         Map<String, Object> a = Files.readAttributes(link, "unix:nlink,dev,ino");
         int nlink = (Integer) a.get("nlink");

@@ -1,6 +1,8 @@
 package jcriu.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -59,6 +61,28 @@ class SameObjectsTest {
                         "no name left behind");
                 exit(r);
             }
+        }
+    }
+
+    /**
+     * Shared anonymous memory held through an fd from /proc/PID/map_files and mapped private
+     * from it: jcriu cannot make those two again on the same memory, so the dump is refused,
+     * naming it, and the process runs on unharmed.
+     */
+    @Test
+    void sharedAnonymousMemoryOpenedByFdIsRefused() throws Exception {
+        try (Workload w = start("shmem")) {
+            String before = obs(w, "shmem");
+            assertEquals("obs shmem p0=2 p1=22 s0=3 tracks=1 writes=1", before);
+            java.nio.file.Path dir = Checkpoints.imageDir(w);
+            var e = assertThrows(jcriu.dump.Checkpointer.DumpException.class, () -> jcriu.dump.Checkpointer.dump(
+                    new jcriu.dump.DumpOptions(w.pid(), dir, false, false), Checkpoints.log(new java.io.ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("shared anonymous memory"), e.getMessage());
+            try (var s = java.nio.file.Files.list(dir)) {
+                assertEquals(0, s.count(), "a refused dump leaves no images");
+            }
+            assertEquals(before, obs(w, "shmem"), "the process runs on with its memory");
+            exit(w);
         }
     }
 
