@@ -37,6 +37,11 @@ final class VmaMapping {
                 && v.kind() != jcriu.proc.VmaKind.FILE_PRIVATE) {
             throw new IOException(where + ": its file was deleted; jcriu cannot restore deleted files yet");
         }
+        if (ShmemObjects.privateMapping(v)) {
+            throw new IOException(where + ": a private mapping of shared anonymous memory (opened through"
+                    + " /proc/PID/map_files): jcriu cannot map it from that same memory again, so its pages not yet"
+                    + " written would stop following the shared ones; refusing");
+        }
         VmaState.Kind kind = switch (v.kind()) {
             case ANON_PRIVATE -> VmaState.Kind.ANON_PRIVATE;
             case ANON_SHARED -> VmaState.Kind.ANON_SHARED;

@@ -32,15 +32,18 @@ import jcriu.sys.Sys;
  * --ghost-limit, counted on the data, not on the size; above it the dump is refused, naming
  * the file). The restore makes it again under its old name with its size, holes, mode,
  * owner and access and modification times, opens it with its flags at its offset and
- * unlinks it again. One file made again serves every description and shared mapping of it.
- * Stored as a reg entry with jcriu's content fields and CRIU's ghost_file_entry.
+ * unlinks it again. One file made again serves every description and shared mapping of it,
+ * found by its device and inode (two names linked to one file, both unlinked, are one file
+ * again). Stored as a reg entry with jcriu's content fields and CRIU's ghost_file_entry.
  *
  * @param content the bytes of the chunks, one after the other
  * @param atime   access time in microseconds since the epoch (-1: not saved)
  * @param mtime   modification time in microseconds since the epoch (-1: not saved)
+ * @param dev     the device at dump in the kernel's encoding, as CRIU's ghost_file_entry (0 with ino: not saved)
+ * @param ino     the inode number at dump (0: not saved, in older images)
  */
 public record DeletedFile(int id, String path, int flags, long pos, int mode, int uid, int gid, byte[] content,
-                          List<Chunk> chunks, long size, long atime, long mtime) implements OpenFile {
+                          List<Chunk> chunks, long size, long atime, long mtime, long dev, long ino) implements OpenFile {
     private static final int O_TMPFILE = 020200000, O_RDONLY = 0, O_RDWR = 2;
 
     /** {@code len} bytes of data at {@code off} in the file. */
@@ -93,7 +96,8 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
             return new DeletedFile(id, fd.path().orElseThrow(), reopenable(fd.flags()), fd.pos(), (Integer) a.get("mode"),
                     (Integer) a.get("uid"), (Integer) a.get("gid"), content, chunks, size,
                     ((FileTime) a.get("lastAccessTime")).to(TimeUnit.MICROSECONDS),
-                    ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.MICROSECONDS));
+                    ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.MICROSECONDS), kernelDev(fd.stat().dev()),
+                    fd.stat().ino());
         } finally {
             Sys.close(mine);
         }
@@ -105,14 +109,29 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
         if (!r.hasJcriuGhost()) {
             // written before chunks were saved: the whole content, from offset 0
             return new DeletedFile(e.getId(), r.getName(), reopenable(r.getFlags()), r.getPos(), r.getMode(),
-                    r.getJcriuUid(), r.getJcriuGid(), content, List.of(new Chunk(0, content.length)), content.length, -1, -1);
+                    r.getJcriuUid(), r.getJcriuGid(), content, List.of(new Chunk(0, content.length)), content.length, -1, -1,
+                    0, 0);
         }
         GhostFileEntry g = r.getJcriuGhost();
         List<Chunk> chunks = new ArrayList<>();
         for (GhostChunkEntry c : r.getJcriuChunksList()) chunks.add(new Chunk(c.getOff(), c.getLen()));
         return new DeletedFile(e.getId(), r.getName(), reopenable(r.getFlags()), r.getPos(), g.getMode(), g.getUid(),
                 g.getGid(), content, chunks, g.getSize(), g.hasAtim() ? micros(g.getAtim()) : -1,
-                g.hasMtim() ? micros(g.getMtim()) : -1);
+                g.hasMtim() ? micros(g.getMtim()) : -1, g.getDev() & 0xffffffffL, g.getIno());
+    }
+
+    /**
+     * What identifies the file among the tree's deleted files: its device and inode when
+     * saved, else its path.
+     */
+    public String key() {
+        return ino != 0 ? "inode " + dev + ":" + ino : path;
+    }
+
+    /** glibc's dev_t as the kernel's new_encode_dev() packs it (CRIU's ghost_file_entry.dev). */
+    private static long kernelDev(long dev) {
+        long major = jcriu.proc.FileStat.major(dev), minor = jcriu.proc.FileStat.minor(dev);
+        return ((minor & 0xff) | (major << 8) | ((minor & ~0xffL) << 12)) & 0xffffffffL;
     }
 
     /**
@@ -141,6 +160,7 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
     public FileEntry encode() {
         GhostFileEntry.Builder g = GhostFileEntry.newBuilder().setUid(uid).setGid(gid).setMode(mode).setChunks(true)
                 .setSize(size);
+        if (ino != 0) g.setDev((int) dev).setIno(ino);
         if (atime >= 0) g.setAtim(timeval(atime));
         if (mtime >= 0) g.setMtim(timeval(mtime));
         RegFileEntry.Builder r = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(pos).setName(path)

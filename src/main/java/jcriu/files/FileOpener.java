@@ -58,4 +58,11 @@ public interface FileOpener {
      * for the whole tree (once per directory), removed again once every process holds it.
      */
     int ghostDirectory(DeletedDirectory d) throws IOException;
+
+    /**
+     * True once per memfd: the first read-write description of {@code m} may take the
+     * description memfd_create made. That one alone does not count as a writer of the inode,
+     * so execveat() of the memfd works (ETXTBSY otherwise) as it did before the dump.
+     */
+    boolean takeCreated(Memfd m);
 }

@@ -24,7 +24,7 @@ import jcriu.sys.Sys;
 public record Memfd(int id, int flags, long pos, long inode, String name, int mode, int uid, int gid, int seals,
                     byte[] content) implements OpenFile {
     public static final String PREFIX = "/memfd:";
-    private static final int O_RDONLY = 0;
+    private static final int O_RDONLY = 0, O_RDWR = 2, O_ACCMODE = 3;
 
     /** Whether a path from maps or an fd link names a memfd (without its " (deleted)"). */
     public static boolean isMemfd(String path) {
@@ -78,8 +78,23 @@ public record Memfd(int id, int flags, long pos, long inode, String name, int mo
                 .setJcriuContent(ByteString.copyFrom(content)).setJcriuInode(inode)).build();
     }
 
+    /**
+     * The first read-write description is the one memfd_create made (a new fd on it), as
+     * before the dump, when it was the fd memfd_create returned: a reopen through /proc would
+     * be a writer of the inode and make execveat() of the memfd fail with ETXTBSY.
+     */
     @Override
     public int open(FileOpener opener) throws IOException {
-        return OpenFile.reopen(opener.memfd(this), flags, pos);
+        int made = opener.memfd(this);
+        if ((flags & O_ACCMODE) != O_RDWR || !opener.takeCreated(this)) return OpenFile.reopen(made, flags, pos);
+        int fd = (int) Sys.fcntl(made, Sys.F_DUPFD_CLOEXEC, 0);
+        try {
+            Sys.fcntl(fd, Sys.F_SETFL, flags);
+            if (pos != 0) Sys.lseek(fd, pos, 0);
+            return fd;
+        } catch (RuntimeException e) {
+            Sys.close(fd);
+            throw e;
+        }
     }
 }

@@ -104,7 +104,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
         return switch (fd.kind()) {
             case DIRECTORY -> fd.deleted() ? DeletedDirectory.save(id, what, fd, ctx) : RegularFile.save(id, what, fd, ctx);
             case REGULAR_FILE, CHAR_DEVICE -> RegularFile.save(id, what, fd, ctx);
-            case DELETED -> DeletedFile.save(id, what, fd, ctx);
+            case DELETED -> LinkedElsewhere.save(id, what, fd, ctx);
             case MEMFD -> Memfd.save(id, what, fd, ctx);
             case FIFO -> Fifo.save(id, what, fd, ctx);
             case OTHER -> {

@@ -32,6 +32,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     /** Each FIFO's fd held open read-write while the tree's ends are reopened, by inode. */
     private final Map<Long, Integer> fifos = new HashMap<>();
     private final java.util.Set<Long> sealed = new java.util.HashSet<>();
+    private final java.util.Set<String> createdTaken = new java.util.HashSet<>();
     private final int self = Sys.getpid();
     private final Map<Integer, Integer> byId = new HashMap<>();
     private final Map<Long, int[]> pipes = new HashMap<>();
@@ -110,7 +111,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public int ghost(jcriu.files.DeletedFile f) throws IOException {
-        return shm.ghostOf(f.path(), f::makeAgain);
+        return shm.ghostOf(f.key(), f::makeAgain);
     }
 
     /**
@@ -125,6 +126,11 @@ final class FileInstaller implements FileOpener, AutoCloseable {
             log.debug(m.path() + ": seals " + Integer.toHexString(m.seals()) + " added again");
         }
         return fd;
+    }
+
+    @Override
+    public boolean takeCreated(jcriu.files.Memfd m) {
+        return createdTaken.add(m.path()); // keyed as the memfd is made: by its name
     }
 
     /**

@@ -36,6 +36,8 @@ final class SharedMemory implements AutoCloseable {
 
     private final Map<Long, Integer> fds = new HashMap<>();
     private final Map<String, Integer> ghosts = new HashMap<>();
+    /** The path a deleted file was mapped from, to the key its open descriptions make it under. */
+    private final Map<String, String> mappedAs = new HashMap<>();
     private final Log log;
 
     private SharedMemory(Log log) {
@@ -61,7 +63,10 @@ final class SharedMemory implements AutoCloseable {
             if (!sizes.isEmpty()) log.debug("shared anonymous memory: " + sizes.size() + " object(s) " + sizes);
             for (ProcessState p : tree.processes()) {
                 for (FileSnapshot f : p.mm().sharedFiles()) {
-                    if (f.deleted()) sm.ghostOf(f.path(), ghostMaker(tree, f, log));
+                    if (!f.deleted()) continue;
+                    String key = keyOf(tree, f);
+                    sm.mappedAs.put(f.path(), key);
+                    sm.ghostOf(key, ghostMaker(tree, f, log));
                 }
             }
             return sm;
@@ -74,6 +79,15 @@ final class SharedMemory implements AutoCloseable {
     /** jcriu's fd on deleted file (or memfd) {@code f}, made again on first use for the whole tree. */
     int ghostOf(FileSnapshot f) throws IOException {
         return ghostOf(f.path(), () -> f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log));
+    }
+
+    /** The key deleted file {@code f} is made under: its open description's when it has one, else its path. */
+    private static String keyOf(TreeState tree, FileSnapshot f) {
+        if (f.path().startsWith(MEMFD)) return f.path();
+        for (jcriu.files.OpenFile o : tree.files()) {
+            if (o instanceof jcriu.files.DeletedFile d && d.path().equals(f.path())) return d.key();
+        }
+        return f.path();
     }
 
     /**
@@ -93,13 +107,16 @@ final class SharedMemory implements AutoCloseable {
         int make() throws IOException;
     }
 
-    /** jcriu's fd on the deleted file that was at {@code path}, made by {@code maker} on first use for the whole tree. */
-    int ghostOf(String path, Maker maker) throws IOException {
-        Integer fd = ghosts.get(path);
+    /**
+     * jcriu's fd on the deleted file known by {@code key} (its path, or its inode), made by
+     * {@code maker} on first use for the whole tree.
+     */
+    int ghostOf(String key, Maker maker) throws IOException {
+        Integer fd = ghosts.get(key);
         if (fd == null) {
             fd = maker.make();
-            ghosts.put(path, fd);
-            log.debug("deleted file " + path + " made again as jcriu's fd " + fd);
+            ghosts.put(key, fd);
+            log.debug("deleted file " + key + " made again as jcriu's fd " + fd);
         }
         return fd;
     }
@@ -191,7 +208,7 @@ final class SharedMemory implements AutoCloseable {
 
     /** jcriu's fd on the remade deleted file that was mapped from {@code path}. */
     int ghostFd(String path) {
-        Integer fd = ghosts.get(path);
+        Integer fd = ghosts.get(mappedAs.getOrDefault(path, path));
         if (fd == null) throw new IllegalStateException("no deleted file " + path + " was made again");
         return fd;
     }

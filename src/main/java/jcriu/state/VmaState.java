@@ -22,8 +22,13 @@ public record VmaState(long start, long end, long pgoff, int prot, int flags, Ki
         return kind == Kind.VDSO || kind == Kind.VVAR || kind == Kind.VVAR_VCLOCK || kind == Kind.VSYSCALL;
     }
 
-    /** Whether page contents are dumped at all (shared file mappings live in their file). */
+    /**
+     * Whether page contents are dumped at all: shared file mappings live in their file, and
+     * droppable memory comes back zero, as the kernel may make it at any moment (what it holds,
+     * getrandom's state for one, must not be replayed by a second restore of the same images).
+     */
     public boolean hasPrivateContent() {
-        return kind != Kind.FILE_SHARED && kind != Kind.VVAR && kind != Kind.VVAR_VCLOCK && kind != Kind.VSYSCALL;
+        return kind != Kind.FILE_SHARED && kind != Kind.VVAR && kind != Kind.VVAR_VCLOCK && kind != Kind.VSYSCALL
+                && (flags & 0xf) != MAP_DROPPABLE;
     }
 }
