@@ -12,12 +12,17 @@ import java.io.PrintStream;
  * finishing is then the only way to leave nothing half done.
  */
 public final class Control {
-    /** System property naming the phase to pause at (tests; e.g. through JAVA_TOOL_OPTIONS). */
+    /**
+     * System property naming the phase to pause at (tests; e.g. through JAVA_TOOL_OPTIONS):
+     * {@code PHASE} its first time, {@code PHASE#N} its N-th time (a phase reached once per process).
+     */
     public static final String PAUSE_PROPERTY = "jcriu.test.pauseAt";
     private static final long POLL_MILLIS = 2;
 
     private final String pauseAt;
     private final PrintStream report;
+    /** How often each phase was reached, for a pause at {@code PHASE#N} (its N-th time). */
+    private final java.util.Map<String, Integer> reachedTimes = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile String cancelled;
     private volatile boolean committed;
 
@@ -84,9 +89,13 @@ public final class Control {
      * next phase acts on a cancellation.
      */
     public void pause(String phase) {
-        if (!phase.equals(pauseAt)) return;
+        if (pauseAt == null || !pauseAt.startsWith(phase)) return;
+        if (!phase.equals(pauseAt)) {
+            int times = reachedTimes.merge(phase, 1, Integer::sum);
+            if (!pauseAt.equals(phase + "#" + times)) return;
+        }
         synchronized (report) {
-            report.println("jcriu: paused at " + phase);
+            report.println("jcriu: paused at " + pauseAt);
             report.flush();
         }
         while (cancelled == null) {

@@ -46,10 +46,13 @@ final class InjectionSession implements AutoCloseable {
     private final TaskMemory mem;
     /** What the frame and the scratch below it covered on the stack, put back at close (null: fallback). */
     private final byte[] underneath;
+    /** The munmap gadget a probe page's mmap returns through (0: none, or the fallback). */
+    private final long munmapRet;
     private boolean closed;
 
     private InjectionSession(Tracer tracer, int tid, Regs live, long sigmask, Injector injector, RescueFrame frame,
-                             long scratch, Consumer<String> pause, TaskMemory mem, byte[] underneath) {
+                             long scratch, Consumer<String> pause, TaskMemory mem, byte[] underneath, long munmapRet) {
+        this.munmapRet = munmapRet;
         this.mem = mem;
         this.underneath = underneath;
         this.tracer = tracer;
@@ -102,7 +105,7 @@ final class InjectionSession implements AutoCloseable {
                 tracer.setSigmask(t.tid(), t.sigmask());
                 throw e;
             }
-            return new InjectionSession(tracer, t.tid(), t.original(), t.sigmask(), inj, null, page, pause, mem, null);
+            return new InjectionSession(tracer, t.tid(), t.original(), t.sigmask(), inj, null, page, pause, mem, null, 0);
         }
         // The bytes below the red zone are the program's garbage, but a dump must save them as they
         // were (and leave a live task's as they were): kept here, written back at close.
@@ -117,7 +120,7 @@ final class InjectionSession implements AutoCloseable {
         pause.accept("masked");
         inj.onStops(pause);
         return new InjectionSession(tracer, t.tid(), live, t.sigmask(), inj, frame, frame.scratch(), pause, mem,
-                underneath);
+                underneath, gadgets.munmapRet());
     }
 
     /** The private writable mapping holding the bytes just below {@code rsp}, or null. */
@@ -134,6 +137,73 @@ final class InjectionSession implements AutoCloseable {
 
     /** Whether a thread let go in the middle comes back as it was (else: the fallback). */
     boolean rescued() { return frame != null; }
+
+    /** What is asked of a page mapped in the process for the moment ({@link #withProbePage}). */
+    interface Probe<T> {
+        T on(long page) throws IOException;
+    }
+
+    /**
+     * Maps one private anonymous page, writable, in the process (it gets the process's default
+     * mapping flags: how mlockall(MCL_FUTURE) shows), runs {@code probe} on it, and unmaps it.
+     * In a rescued session with a munmap gadget, the page is placed with MAP_FIXED_NOREPLACE in
+     * the middle of the process's widest hole (frozen, the process cannot map there meanwhile),
+     * and the mmap runs with the stack pointer one slot below the frame, on the gadget's address:
+     * a thread let go at any moment from the mmap's loading to the munmap's end returns through
+     * {@code munmap(page, 4096)} (its arguments are still the mmap's first two) and then
+     * rt_sigreturn, so no page is left. Points for the test hook: {@code probe-*} for the mmap,
+     * {@code unprobe-*} for the munmap. Elsewhere the page is the kernel's choice, and jcriu's
+     * death between the two calls would leave it.
+     */
+    <T> T withProbePage(Probe<T> probe) throws IOException {
+        long hole = munmapRet == 0 ? 0 : freePage(Maps.read(Path.of("/proc"), mem.pid()));
+        long page;
+        injector.onStops(p -> pause.accept("probe-" + p));
+        if (hole != 0) {
+            mem.writeLong(frame.at() - 8, munmapRet); // in the scratch space, whose bytes close() puts back
+            injector.useStack(frame.at() - 8);
+            try {
+                page = injector.call("mmap probe", Nr.MMAP, hole, PAGE, 3,
+                        VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS | VmaState.MAP_FIXED_NOREPLACE, -1, 0);
+            } finally {
+                injector.useStack(frame.at());
+            }
+        } else {
+            page = injector.call("mmap probe", Nr.MMAP, 0, PAGE, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);
+        }
+        injector.onStops(pause);
+        try {
+            if (hole != 0 && page != hole) throw new IOException("thread " + tid + ": the probe page asked at "
+                    + Long.toHexString(hole) + " was mapped at " + Long.toHexString(page));
+            return probe.on(page);
+        } finally {
+            injector.onStops(p -> pause.accept("unprobe-" + p));
+            try {
+                injector.call("munmap probe", Nr.MUNMAP, page, PAGE);
+            } finally {
+                injector.onStops(pause);
+            }
+        }
+    }
+
+    private static final int PAGE = 4096;
+    /** The least hole a probe page is put in: its middle is far from any mapping and any stack guard gap. */
+    private static final long MIN_HOLE = 64L << 20;
+    private static final long USER_TOP = 1L << 47;
+
+    /** A page in the middle of the widest hole between two mappings of the user address space, or 0. */
+    static long freePage(List<Vma> maps) {
+        long best = 0, bestAt = 0;
+        for (int i = 1; i < maps.size(); i++) {
+            long lo = maps.get(i - 1).end(), hi = maps.get(i).start();
+            if (hi > USER_TOP || hi - lo < MIN_HOLE) continue;
+            if (hi - lo > best) {
+                best = hi - lo;
+                bestAt = (lo + (hi - lo) / 2) & ~(long) (PAGE - 1);
+            }
+        }
+        return bestAt;
+    }
 
     /** Gives the thread back: its mask, then its registers (those it is put back with). */
     @Override

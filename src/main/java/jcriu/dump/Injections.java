@@ -64,8 +64,8 @@ final class Injections {
                         + " with: should jcriu be killed while it runs calls in one, the thread would keep their"
                         + " registers");
             } else {
-                log.debug(String.format("rescue gadgets of %d: syscall;ret at %#x, rt_sigreturn at %#x", mem.pid(),
-                        g.get().syscallRet(), g.get().sigreturn()));
+                log.debug(String.format("rescue gadgets of %d: syscall;ret at %#x, rt_sigreturn at %#x, munmap at %#x",
+                        mem.pid(), g.get().syscallRet(), g.get().sigreturn(), g.get().munmapRet()));
             }
         }
         gadgets.put(mem.pid(), g);

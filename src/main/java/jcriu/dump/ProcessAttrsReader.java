@@ -269,25 +269,22 @@ final class ProcessAttrsReader {
                     cpuid < 0 ? OptionalInt.empty() : OptionalInt.of((int) cpuid), OptionalInt.of(mce),
                     SeccompReader.read(tracer, mem.pid(), tid), ownCreds(mem.pid(), tid));
             Leader l = null;
-            if (leader) l = askProcess(inj, mem, page, timers, policy, mlockall(inj, mem));
+            if (leader) l = askProcess(inj, mem, page, timers, policy, mlockall(session, mem));
             return new Asked(ta, l);
         }
     }
 
     /**
-     * mlockall(MCL_FUTURE) shows only in a new mapping: one page mapped and unmapped at once
-     * (should jcriu die between the two calls, that page is left behind: the one window).
+     * mlockall(MCL_FUTURE) shows only in a new mapping: one page mapped and unmapped at once,
+     * which a thread let go in between unmaps itself ({@link InjectionSession#withProbePage}).
      */
-    private static int mlockall(Injector inj, TaskMemory mem) throws IOException {
+    private static int mlockall(InjectionSession session, TaskMemory mem) throws IOException {
         long lockedBefore = lockedKb(mem.pid());
-        long probe = inj.call("mmap probe", Nr.MMAP, 0, SCRATCH, 3, VmaState.MAP_PRIVATE | VmaState.MAP_ANONYMOUS, -1, 0);
-        try {
+        return session.withProbePage(probe -> {
             if (lockedKb(mem.pid()) <= lockedBefore) return 0;
             // the probe came out locked: mm->def_flags has VM_LOCKED (mlockall MCL_FUTURE)
             return MCL_FUTURE | (scratchFlags(mem.pid(), probe).contains("lf") ? MCL_ONFAULT : 0);
-        } finally {
-            inj.call("munmap probe", Nr.MUNMAP, probe, SCRATCH);
-        }
+        });
     }
 
     /** Thread items jcriu cannot restore, which only the thread can tell. */

@@ -19,12 +19,22 @@ import jcriu.rseq.RseqCs;
  * to, which loads the thread's own registers, signal mask and FPU state back from a frame
  * jcriu wrote below its stack pointer ({@link RescueFrame}). Found in executable file
  * mappings, the C library's first; never inside an rseq critical section.
+ *
+ * <p>{@code munmapRet}, 0 when absent: {@code mov $11, %eax; syscall} followed by a {@code ret}
+ * that success reaches (glibc's munmap), for a call that maps something to return through, so
+ * that a thread let go after it unmaps it itself before rt_sigreturn (the mlockall probe).
  */
-record RescueGadgets(long syscallRet, long sigreturn) {
+record RescueGadgets(long syscallRet, long sigreturn, long munmapRet) {
     private static final byte[] SYSCALL_RET = {0x0f, 0x05, (byte) 0xc3};
     private static final byte[][] SIGRETURN = {
         {0x48, (byte) 0xc7, (byte) 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05}, // mov $15, %rax; syscall
         {(byte) 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05},                  // mov $15, %eax; syscall
+    };
+    private static final byte[][] MUNMAP_RET = {
+        {(byte) 0xb8, 0x0b, 0x00, 0x00, 0x00, 0x0f, 0x05, (byte) 0xc3},                  // mov $11, %eax; syscall; ret
+        // glibc's syscall template: mov $11, %eax; syscall; cmp $-4095, %rax; jae (error); ret
+        {(byte) 0xb8, 0x0b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x3d, 0x01, (byte) 0xf0, (byte) 0xff, (byte) 0xff,
+            0x73, 0x01, (byte) 0xc3},
     };
     private static final int MAX_SCAN = 32 << 20;
 
@@ -36,7 +46,7 @@ record RescueGadgets(long syscallRet, long sigreturn) {
         }
         // libc first: it has both, and few programs are bigger than their C library
         exec.sort(Comparator.comparing((Vma v) -> !v.path().orElse("").contains("/libc")));
-        long syscallRet = 0, sigreturn = 0;
+        long syscallRet = 0, sigreturn = 0, munmapRet = 0;
         for (Vma v : exec) {
             byte[] code;
             try {
@@ -48,7 +58,11 @@ record RescueGadgets(long syscallRet, long sigreturn) {
             for (byte[] p : SIGRETURN) {
                 if (sigreturn == 0) sigreturn = search(code, v.start(), p, sections);
             }
-            if (syscallRet != 0 && sigreturn != 0) return Optional.of(new RescueGadgets(syscallRet, sigreturn));
+            for (byte[] p : MUNMAP_RET) {
+                if (munmapRet == 0) munmapRet = search(code, v.start(), p, sections);
+            }
+            // munmap is looked for only where the other two are: in practice, the C library
+            if (syscallRet != 0 && sigreturn != 0) return Optional.of(new RescueGadgets(syscallRet, sigreturn, munmapRet));
         }
         return Optional.empty();
     }

@@ -138,6 +138,33 @@ class InterruptTest {
         }
     }
 
+    /**
+     * Both signals at each point of an injection (the thread parked on its rescue frame, its
+     * mask blocked, a call loaded, at its two stops, the mask given back) and of the mlockall
+     * probe's mmap and munmap: the session ends as it must, then the dump rolls back at its
+     * next phase.
+     */
+    @Test
+    void aCancellationWhileCallsRunInTheTargetRollsBack() throws Exception {
+        List<String> points = new ArrayList<>();
+        for (String p : List.of("parked", "masked", "loaded", "enter", "exit", "unmasked")) points.add("inject:signals:" + p);
+        for (String p : List.of("probe-loaded", "probe-exit", "unprobe-enter", "unprobe-exit")) {
+            points.add("inject:attrs:" + p);
+        }
+        try (Workload w = target()) {
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, true);
+            List<String> failures = new ArrayList<>();
+            for (int sig : List.of(Sig.SIGINT, Sig.SIGTERM)) {
+                for (String point : points) {
+                    String f = interruptDump(w, dir, "dump", point, sig, false);
+                    if (f != null) failures.add(f);
+                }
+            }
+            assertEquals(List.of(), failures);
+        }
+    }
+
     @Test
     void restoreLeavesNothingAtEveryPhase() throws Exception {
         try (Workload w = target()) {
@@ -277,9 +304,10 @@ class InterruptTest {
 
     /**
      * SIGKILL, which jcriu cannot catch, at each phase of the restore of the three-process tree
-     * before it is let go: the kernel ends what jcriu made (the helper by its death signal before
-     * it is traced, every traced task by PTRACE_O_EXITKILL), so neither a process of the tree nor
-     * a helper is left, and the set still restores whole.
+     * before it is let go (those reached once per process at each process's: {@code memory#2}
+     * is the second process's memory restored): the kernel ends what jcriu made (the helper by
+     * its death signal before it is traced, every traced task by PTRACE_O_EXITKILL), so neither a
+     * process of the tree nor a helper is left, and the set still restores whole.
      */
     @Test
     void aSigkillDuringTheRestoreOfAThreeProcessTreeLeavesNone() throws Exception {
@@ -290,7 +318,12 @@ class InterruptTest {
             Checkpoints.dump(w, dir, false);
             Trees.awaitGone(pids);
             List<String> failures = new ArrayList<>();
-            for (String phase : List.of("helper-spawned", "helper", "created", "memory", "files", "threads", "ready")) {
+            List<String> phases = new ArrayList<>(List.of("checked", "helper-spawned", "helper", "created"));
+            for (String each : List.of("memory", "files", "threads")) {
+                for (int n = 1; n <= 3; n++) phases.add(each + "#" + n);
+            }
+            phases.add("ready");
+            for (String phase : phases) {
                 Path out = w.dir().resolve("tree-restore-kill-" + phase + ".out");
                 try (JcriuRun j = JcriuRun.start(phase, out, "restore", "-d", "-D", dir.toString(), "-v4")) {
                     j.awaitPaused(phase, WAIT);
@@ -309,6 +342,37 @@ class InterruptTest {
         }
     }
 
+
+    /**
+     * SIGKILL at each phase of the restore of one process (the memory workload): nothing with
+     * its PID and no helper is left, and the set then restores a process that passes its own
+     * memory check.
+     */
+    @Test
+    void aSigkillDuringTheRestoreOfAProcessLeavesNone() throws Exception {
+        try (Workload w = target()) {
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            List<String> failures = new ArrayList<>();
+            for (String phase : RESTORE_PHASES) {
+                Path out = w.dir().resolve("restore-kill-" + phase + ".out");
+                try (JcriuRun j = JcriuRun.start(phase, out, "restore", "-d", "-D", dir.toString(), "-v4")) {
+                    j.awaitPaused(phase, WAIT);
+                    j.signal(Sig.SIGKILL);
+                    j.awaitExit(WAIT);
+                }
+                String left = Leftovers.of(w.pid());
+                if (left != null) failures.add("restore killed at " + phase + ": " + left);
+            }
+            assertEquals(List.of(), failures);
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                verify(r);
+                r.signal(Sig.SIGKILL);
+                r.awaitGone(Duration.ofSeconds(30));
+            }
+        }
+    }
 
     /** Staging directories left in an images directory. */
     static final class ImageSetsLeft {

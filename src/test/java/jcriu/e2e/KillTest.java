@@ -48,13 +48,20 @@ class KillTest {
         assertTrue(v.startsWith("verify ok"), v + "\n" + w.text());
     }
 
-    /** jcriu killed at {@code phase}; returns what went wrong, or null. */
+    /** jcriu's dump -R killed at {@code phase}; returns what went wrong, or null. */
     private static String killDump(Workload w, Path dir, String phase) throws Exception {
+        return kill(w, dir, phase, "dump", "-R");
+    }
+
+    /** {@code jcriu COMMAND -t PID -D DIR ARGS} killed at {@code phase}; returns what went wrong, or null. */
+    private static String kill(Workload w, Path dir, String phase, String command, String... more) throws Exception {
         TargetState before = TargetState.of(w.pid());
-        Path out = w.dir().resolve("kill-" + phase.replace(':', '-') + ".out");
-        String why = "dump killed at " + phase + ": ";
-        try (JcriuRun j = JcriuRun.start(phase, out, "dump", "-t", Integer.toString(w.pid()), "-D", dir.toString(),
-                "-R", "-v4")) {
+        Path out = w.dir().resolve("kill-" + command + "-" + phase.replace(':', '-') + ".out");
+        String why = command + " killed at " + phase + ": ";
+        List<String> args = new ArrayList<>(List.of(command, "-t", Integer.toString(w.pid()), "-D", dir.toString()));
+        args.addAll(List.of(more));
+        args.add("-v4");
+        try (JcriuRun j = JcriuRun.start(phase, out, args.toArray(String[]::new))) {
             j.awaitPaused(phase, WAIT);
             j.signal(Sig.SIGKILL);
             int exit = j.awaitExit(WAIT);
@@ -119,6 +126,65 @@ class KillTest {
     @Test
     void aBusyThreadComesBackWholeFromTheAttributeCalls() throws Exception {
         sweep(false, List.of(), List.of("attrs"));
+    }
+
+    /**
+     * The mlockall probe, the one page a dump maps in the target: jcriu killed at each point of
+     * its mmap and of its munmap. A thread let go after the mmap unmaps the page itself (the mmap
+     * returns through the process's own munmap code before the rescue frame), so the mappings
+     * are the same at every point.
+     */
+    @Test
+    void theMlockallProbePageIsNeverLeftBehind() throws Exception {
+        List<String> points = new ArrayList<>();
+        for (String call : List.of("probe-", "unprobe-")) {
+            for (String p : List.of("loaded", "enter", "exit")) points.add("inject:attrs:" + call + p);
+        }
+        sweep(false, points, List.of());
+    }
+
+    /**
+     * The phases of a dump that leaves the process running and of a pre-dump (which never
+     * injects: the threads are frozen with their own registers, and those inside an rseq
+     * critical section are moved to its abort handler only when put back), from before the
+     * freeze to after the release: killed at each, jcriu leaves the process as it was.
+     */
+    @Test
+    void aDumpLeavingItRunningAndAPreDumpKilledAtEachPhase() throws Exception {
+        try (Workload w = target(false)) {
+            Path dir = Checkpoints.imageDir(w);
+            Path pre = Checkpoints.imageDir(w);
+            List<String> failures = new ArrayList<>();
+            for (String phase : DUMP_PHASES) {
+                String f = guarded(w, phase, () -> kill(w, dir, phase, "dump", "-R"));
+                if (f != null) failures.add(f);
+                if (!w.alive()) break;
+            }
+            for (String phase : PRE_DUMP_PHASES) {
+                if (!w.alive()) break;
+                String f = guarded(w, phase, () -> kill(w, pre, phase, "pre-dump"));
+                if (f != null) failures.add(f);
+            }
+            assertEquals(List.of(), failures);
+        }
+    }
+
+    private static final List<String> DUMP_PHASES = List.of("start", "frozen", "threads-read", "files-read",
+            "rseq-probed", "injecting", "injected", "memory", "memory-written", "images-written", "sealed", "published",
+            "put-back");
+    private static final List<String> PRE_DUMP_PHASES = List.of("start", "frozen", "threads-read", "memory",
+            "memory-written", "images-written", "put-back", "released", "sealed", "published");
+
+    private interface Case {
+        String run() throws Exception;
+    }
+
+    private static String guarded(Workload w, String phase, Case c) {
+        try {
+            return c.run();
+        } catch (Exception | AssertionError e) {
+            return "killed at " + phase + ": " + e;
+        }
     }
 
     /** The main thread in pause() (ERESTARTNOHAND), the spinning thread third. */
