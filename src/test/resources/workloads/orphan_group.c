@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "say.h"
+
 static volatile sig_atomic_t term_requested, usr1;
 
 static void on_sig(int sig)
@@ -26,19 +28,6 @@ static void on_sig(int sig)
 		usr1 = 1;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0 && write(1, buf, (size_t)n) != n)
-		_exit(90);
-}
 
 int main(void)
 {

@@ -56,6 +56,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "say.h"
+
 static volatile sig_atomic_t term_requested, usr1_requested;
 static volatile unsigned long ticks;
 
@@ -63,19 +65,6 @@ static void on_term(int sig) { (void)sig; term_requested = 1; }
 static void on_usr1(int sig) { (void)sig; usr1_requested = 1; }
 
 /* One write(2) per line, so lines of processes sharing stdout never interleave. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0 && write(1, buf, (size_t)n) != n)
-		_exit(90);
-}
 
 static void handlers(void)
 {

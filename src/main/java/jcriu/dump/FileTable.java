@@ -223,6 +223,19 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
     }
 
     @Override
+    public int fdHolding(int pid, int fileId, int preferred) {
+        int lowest = -1;
+        for (List<Holder> hs : byInode.values()) {
+            for (Holder h : hs) {
+                if (h.pid() != pid || h.file().id() != fileId) continue;
+                if (h.fd() == preferred) return preferred;
+                if (lowest < 0 || h.fd() < lowest) lowest = h.fd();
+            }
+        }
+        return lowest;
+    }
+
+    @Override
     public int epollTarget(int pid, int efd, int tfd, int toff, long ino) {
         for (List<Holder> hs : byInode.values()) {
             for (Holder h : hs) {

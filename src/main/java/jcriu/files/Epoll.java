@@ -37,8 +37,11 @@ public record Epoll(int id, int flags, List<Watch> watches) implements OpenFile 
     /**
      * One watched file: {@code fileId} is the id of its description, 0 when unknown (images of
      * CRIU, which registers the watch on whatever fd {@code tfd} of the process then is).
+     * {@code criuTfd} is the number CRIU's restore is to register it under: {@code tfd} when that
+     * fd still holds the file, else another fd of the process on it (CRIU's dump does the same),
+     * -1 when the process holds it on none.
      */
-    public record Watch(int tfd, int events, long data, long ino, int dev, long pos, int fileId) {}
+    public record Watch(int tfd, int events, long data, long ino, int dev, long pos, int fileId, int criuTfd) {}
 
     public Epoll {
         watches = List.copyOf(watches);
@@ -52,7 +55,7 @@ public record Epoll(int id, int flags, List<Watch> watches) implements OpenFile 
             if (!m.find()) throw new IOException(what + ": cannot parse the epoll target line '" + l + "'");
             ws.add(new Watch(Integer.parseInt(m.group(1)), Integer.parseUnsignedInt(m.group(2), 16),
                     Long.parseUnsignedLong(m.group(3), 16), Long.parseUnsignedLong(m.group(5), 16),
-                    Integer.parseUnsignedInt(m.group(6), 16), Long.parseLong(m.group(4)), 0));
+                    Integer.parseUnsignedInt(m.group(6), 16), Long.parseLong(m.group(4)), 0, -1));
         }
         return new Epoll(id, fd.flags() & ~O_CLOEXEC, ws);
     }
@@ -73,7 +76,8 @@ public record Epoll(int id, int flags, List<Watch> watches) implements OpenFile 
                         + " as fd " + w.tfd() + " (inode " + w.ino() + "), which no process of the tree holds open any"
                         + " more; it cannot be restored");
             }
-            out.add(new Watch(w.tfd(), w.events(), w.data(), w.ino(), w.dev(), w.pos(), target));
+            out.add(new Watch(w.tfd(), w.events(), w.data(), w.ino(), w.dev(), w.pos(), target,
+                    tree.fdHolding(pid, target, w.tfd())));
         }
         return new Epoll(id, flags, out);
     }
@@ -83,8 +87,8 @@ public record Epoll(int id, int flags, List<Watch> watches) implements OpenFile 
         EventpollFileEntry x = e.getEpfd();
         List<Watch> ws = new ArrayList<>();
         for (EventpollTfdEntry t : x.getTfdList()) {
-            ws.add(new Watch(t.getTfd(), t.getEvents(), t.getData(), t.getInode(), t.getDev(), t.getPos(),
-                    t.getJcriuFileId()));
+            ws.add(new Watch(t.hasJcriuTfd() ? t.getJcriuTfd() : t.getTfd(), t.getEvents(), t.getData(), t.getInode(),
+                    t.getDev(), t.getPos(), t.getJcriuFileId(), t.getTfd()));
         }
         return new Epoll(e.getId(), x.getFlags() & ~O_CLOEXEC, ws);
     }
@@ -101,6 +105,7 @@ public record Epoll(int id, int flags, List<Watch> watches) implements OpenFile 
             EventpollTfdEntry.Builder t = EventpollTfdEntry.newBuilder().setId(id).setTfd(w.tfd()).setEvents(w.events())
                     .setData(w.data()).setDev(w.dev()).setInode(w.ino()).setPos(w.pos());
             if (w.fileId() != 0) t.setJcriuFileId(w.fileId());
+            if (w.criuTfd() >= 0 && w.criuTfd() != w.tfd()) t.setTfd(w.criuTfd()).setJcriuTfd(w.tfd());
             x.addTfd(t);
         }
         return FileEntry.newBuilder().setType(FdTypes.EVENTPOLL).setId(id).setEpfd(x).build();

@@ -11,6 +11,12 @@ public interface TreeFiles {
      */
     int epollTarget(int pid, int efd, int tfd, int toff, long ino) throws IOException;
 
+    /**
+     * {@code preferred} if fd {@code preferred} of {@code pid} holds description {@code fileId},
+     * else the lowest fd of {@code pid} that does, else -1.
+     */
+    int fdHolding(int pid, int fileId, int preferred);
+
     /** Every description of the tree read so far. */
     java.util.List<OpenFile> all();
 

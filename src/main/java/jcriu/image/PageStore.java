@@ -72,7 +72,37 @@ public final class PageStore {
             }
         }
         checkPagesSize(pmFile, pages, off);
-        return new PageStore(map);
+        return new PageStore(splitAt(map, mappingStarts(d, pid)));
+    }
+
+    /**
+     * Where the process's mappings begin. CRIU's dump writes one pagemap entry for pages that run
+     * on from one mapping into the next (a program's read-only and writable data segments, say);
+     * jcriu fills and checks pages mapping by mapping, so such entries are cut at these addresses.
+     * A set without an mm image (a pre-dump) is not cut: its pages are only looked up by address.
+     */
+    private static long[] mappingStarts(ImageDir d, int pid) throws IOException {
+        if (!d.exists(ImageFile.mm(pid))) return new long[0];
+        try (ImageInput in = d.open(ImageFile.mm(pid))) {
+            return in.single(jcriu.image.pb.MmEntry.parser()).getVmasList().stream()
+                    .mapToLong(jcriu.image.pb.VmaEntry::getStart).sorted().toArray();
+        }
+    }
+
+    /** {@code map}'s slices, each cut where one of {@code starts} falls strictly inside it. */
+    private static TreeMap<Long, Slice> splitAt(TreeMap<Long, Slice> map, long[] starts) {
+        if (starts.length == 0) return map;
+        TreeMap<Long, Slice> out = new TreeMap<>();
+        for (Slice s : map.values()) {
+            long at = s.addr();
+            int i = java.util.Arrays.binarySearch(starts, at);
+            for (i = i >= 0 ? i + 1 : -i - 1; i < starts.length && starts[i] < s.end(); i++) {
+                out.put(at, new Slice(at, (int) ((starts[i] - at) / 4096), s.file(), s.offset() + (at - s.addr())));
+                at = starts[i];
+            }
+            out.put(at, new Slice(at, (int) ((s.end() - at) / 4096), s.file(), s.offset() + (at - s.addr())));
+        }
+        return out;
     }
 
     /** Highest user address on x86_64 (4-level paging): no run of a dump can reach beyond. */

@@ -472,8 +472,11 @@ public final class StateCodec {
         ThreadState.AltStack alt = tc.hasSas()
                 ? new ThreadState.AltStack(tc.getSas().getSsSp(), tc.getSas().getSsFlags(), tc.getSas().getSsSize())
                 : null;
+        // CRIU's restore takes the main thread's mask from task_core (its dump leaves the
+        // thread_core field unset there), another thread's from thread_core
+        long mask = c.hasTc() && !tc.hasBlkSigset() ? c.getTc().getBlkSigset() : tc.getBlkSigset();
         return new ThreadState(tid, new Regs(v), xstate,
-                tc.getBlkSigset(), infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
+                mask, infos(tc.getSignalsP()), tc.getFutexRla(), tc.getFutexRlaLen(),
                 c.getThreadInfo().getClearTidAddr(), alt, rseq, tc.getComm(), tc.hasJcriuSleep()
                         ? new ThreadState.SleepRestart(tc.getJcriuSleep().getClockId(), tc.getJcriuSleep().getExpiryNs(),
                                 tc.getJcriuSleep().getRemPtr(), tc.getJcriuSleep().getSyscallIp())
@@ -532,6 +535,9 @@ public final class StateCodec {
                 (Pagemap.isPresent(e) ? runs : inParent).add(new PageRun(e.getVaddr(), (int) Pagemap.nrPages(e)));
             }
         }
+        long[] starts = vmas.stream().mapToLong(VmaState::start).sorted().toArray();
+        runs = PageRun.splitAt(runs, starts); // CRIU's entries may run on from one mapping into the next
+        inParent = PageRun.splitAt(inParent, starts);
         long[] auxv = m.getMmSavedAuxvList().stream().mapToLong(Long::longValue).toArray();
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),

@@ -153,11 +153,17 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     /** The pipe, with its capacity and unread bytes, written from here before any process holds it. */
     private int[] makePipe(long ino) throws IOException {
-        PipeState st = tree.pipes().stream().filter(p -> p.ino() == ino).findFirst()
-                .orElseThrow(() -> new IOException("pipe:[" + ino + "] has no data entry in pipes-data.img"));
         int[] p = Sys.pipe2(O_CLOEXEC);
         owned.add(p[0]);
         owned.add(p[1]);
+        var found = tree.pipes().stream().filter(q -> q.ino() == ino).findFirst();
+        if (found.isEmpty()) {
+            // CRIU writes no data entry for a pipe of which the tree holds only the write end: it
+            // cannot read what waits in it; such a pipe comes back empty, as with CRIU's restore
+            log.debug("pipe:[" + ino + "]: no data entry, made empty with the default capacity");
+            return p;
+        }
+        PipeState st = found.get();
         if (st.capacity() > 0) Sys.fcntl(p[1], Sys.F_SETPIPE_SZ, st.capacity());
         if (st.data().length > 0) Sys.write(p[1], st.data());
         log.debug("pipe:[" + ino + "]: capacity " + st.capacity() + ", " + st.data().length + " bytes put back");
