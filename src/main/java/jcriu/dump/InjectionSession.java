@@ -79,11 +79,11 @@ final class InjectionSession implements AutoCloseable {
      * points, then {@code "unmasked"}): a test hook.
      */
     static InjectionSession open(Tracer tracer, DumpEngine.Early t, TaskMemory mem, RescueGadgets gadgets,
-                                 Consumer<String> pause, Log log) throws IOException {
+                                 StackLookup stacks, Consumer<String> pause, Log log) throws IOException {
         Regs live = liveRegs(t);
         RescueFrame frame = null;
         if (gadgets != null) {
-            Vma stack = stackOf(mem.pid(), live.rsp());
+            Vma stack = stacks.below(live.rsp());
             frame = stack == null ? null : RescueFrame.build(live, t.sigmask(), t.xstate(), gadgets.sigreturn(), stack);
             if (frame == null) {
                 log.warn("thread " + t.tid() + ": no rescue frame (no room below its stack pointer, or an AMX XSAVE"
@@ -123,9 +123,15 @@ final class InjectionSession implements AutoCloseable {
                 underneath, gadgets.munmapRet());
     }
 
-    /** The private writable mapping holding the bytes just below {@code rsp}, or null. */
-    private static Vma stackOf(int pid, long rsp) throws IOException {
-        List<Vma> maps = Maps.read(Path.of("/proc"), pid);
+    /** Finds the mapping a thread's rescue frame goes into. */
+    @FunctionalInterface
+    interface StackLookup {
+        /** The private writable mapping holding the bytes just below {@code rsp}, or null. */
+        Vma below(long rsp) throws IOException;
+    }
+
+    /** {@link StackLookup#below} in {@code maps}. */
+    static Vma stackIn(List<Vma> maps, long rsp) {
         for (Vma v : maps) if (v.contains(rsp - 1) && v.read() && v.write() && !v.shared()) return v;
         return null;
     }

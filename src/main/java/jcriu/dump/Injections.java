@@ -11,6 +11,8 @@ import java.util.function.Consumer;
 
 import jcriu.api.Log;
 import jcriu.proc.Status;
+import jcriu.proc.Maps;
+import jcriu.proc.Vma;
 import jcriu.ptrace.TaskMemory;
 import jcriu.ptrace.Tracer;
 import jcriu.rseq.RseqCs;
@@ -27,6 +29,10 @@ final class Injections {
     private final Log log;
     private final Consumer<String> pause;
     private final Map<Integer, Optional<RescueGadgets>> gadgets = new HashMap<>();
+    /** Each process's mappings from /proc/PID/maps, read at its first session. */
+    private final Map<Integer, List<Vma>> maps = new HashMap<>();
+    /** The gadgets last found by a scan, tried first in the next process (a tree shares its libc). */
+    private RescueGadgets lastFound;
 
     /** {@code pause}: the test hook, told {@code inject:NAME:POINT} at each point of each session. */
     Injections(Tracer tracer, Log log, Consumer<String> pause) {
@@ -41,7 +47,30 @@ final class Injections {
         RescueGadgets g = gadgets(mem, threads).orElse(null);
         int i = threads.indexOf(t);
         String n = "inject:" + name + (i > 0 ? Integer.toString(i) : "") + ":"; // thread1: the second thread
-        return InjectionSession.open(tracer, t, mem, g, p -> pause.accept(n + p), log);
+        return InjectionSession.open(tracer, t, mem, g, rsp -> stackBelow(mem.pid(), rsp), p -> pause.accept(n + p),
+                log);
+    }
+
+    /**
+     * The mapping below a thread's stack pointer, from the mappings read at the process's first
+     * session: while the process is frozen only jcriu's own calls change its mappings, and they
+     * neither remove nor change one (a probe page is mapped and unmapped elsewhere). Read again
+     * when the pointer lies outside them (a stack grown by a settling step on an old kernel).
+     */
+    private Vma stackBelow(int pid, long rsp) throws IOException {
+        Vma v = InjectionSession.stackIn(maps(pid), rsp);
+        if (v != null) return v;
+        maps.put(pid, Maps.readMaps(PROC, pid));
+        return InjectionSession.stackIn(maps(pid), rsp);
+    }
+
+    private List<Vma> maps(int pid) throws IOException {
+        List<Vma> m = maps.get(pid);
+        if (m == null) {
+            m = Maps.readMaps(PROC, pid); // maps, not smaps: no walk of the page tables
+            maps.put(pid, m);
+        }
+        return m;
     }
 
     private Optional<RescueGadgets> gadgets(TaskMemory mem, List<DumpEngine.Early> threads) throws IOException {
@@ -58,7 +87,11 @@ final class Injections {
                 if (e.rseq() instanceof RseqState.InsideAbort a) sections.add(a.cs());
                 if (e.rseq() instanceof RseqState.InsideNoRestart n) sections.add(n.cs());
             }
-            g = RescueGadgets.find(mem.pid(), mem, sections);
+            g = lastFound == null ? Optional.empty() : RescueGadgets.reuse(lastFound, maps(mem.pid()), mem, sections);
+            if (g.isEmpty()) {
+                g = RescueGadgets.find(maps(mem.pid()), mem, sections);
+                g.ifPresent(found -> lastFound = found);
+            }
             if (g.isEmpty()) {
                 log.warn("process " + mem.pid() + " has no syscall;ret and rt_sigreturn code to rescue its threads"
                         + " with: should jcriu be killed while it runs calls in one, the thread would keep their"

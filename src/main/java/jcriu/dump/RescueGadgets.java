@@ -1,13 +1,11 @@
 package jcriu.dump;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
-import jcriu.proc.Maps;
 import jcriu.proc.Vma;
 import jcriu.ptrace.TaskMemory;
 import jcriu.rseq.RseqCs;
@@ -38,11 +36,14 @@ record RescueGadgets(long syscallRet, long sigreturn, long munmapRet) {
     };
     private static final int MAX_SCAN = 32 << 20;
 
-    /** Empty when the process has no such code (a static program without signal handling, say). */
-    static Optional<RescueGadgets> find(int pid, TaskMemory mem, List<RseqCs> sections) throws IOException {
+    /**
+     * Empty when the process has no such code (a static program without signal handling, say).
+     * {@code maps}: the process's mappings (from maps or smaps).
+     */
+    static Optional<RescueGadgets> find(List<Vma> maps, TaskMemory mem, List<RseqCs> sections) throws IOException {
         List<Vma> exec = new ArrayList<>();
-        for (Vma v : Maps.read(Path.of("/proc"), pid)) {
-            if (v.exec() && v.read() && v.fileBacked() && !v.deleted()) exec.add(v);
+        for (Vma v : maps) {
+            if (usable(v)) exec.add(v);
         }
         // libc first: it has both, and few programs are bigger than their C library
         exec.sort(Comparator.comparing((Vma v) -> !v.path().orElse("").contains("/libc")));
@@ -65,6 +66,47 @@ record RescueGadgets(long syscallRet, long sigreturn, long munmapRet) {
             if (syscallRet != 0 && sigreturn != 0) return Optional.of(new RescueGadgets(syscallRet, sigreturn, munmapRet));
         }
         return Optional.empty();
+    }
+
+    /**
+     * {@code known} (found in another process, typically the parent of a tree, whose libc lies at
+     * the same address) if it holds in this one too: each gadget whole in a mapping {@link #find}
+     * would search, its bytes there, and in none of {@code sections}; else empty. Two small reads
+     * instead of a scan of the C library.
+     */
+    static Optional<RescueGadgets> reuse(RescueGadgets known, List<Vma> maps, TaskMemory mem, List<RseqCs> sections)
+            throws IOException {
+        if (!holds(known.syscallRet(), List.of(SYSCALL_RET), maps, mem, sections)) return Optional.empty();
+        if (!holds(known.sigreturn(), List.of(SIGRETURN), maps, mem, sections)) return Optional.empty();
+        return Optional.of(known);
+    }
+
+    private static boolean holds(long at, List<byte[]> patterns, List<Vma> maps, TaskMemory mem, List<RseqCs> sections)
+            throws IOException {
+        int len = patterns.stream().mapToInt(p -> p.length).max().orElseThrow();
+        Vma v = maps.stream().filter(m -> m.contains(at)).findFirst().orElse(null);
+        if (v == null || !usable(v)) return false;
+        byte[] here;
+        try {
+            here = mem.read(at, (int) Math.min(len, v.end() - at));
+        } catch (IOException unreadable) {
+            return false;
+        }
+        outer:
+        for (byte[] p : patterns) {
+            if (p.length > here.length) continue;
+            for (int k = 0; k < p.length; k++) if (here[k] != p[k]) continue outer;
+            for (RseqCs cs : sections) {
+                for (int k = 0; k < p.length; k++) if (cs.contains(at + k)) continue outer;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** The mappings searched: the program's and its libraries' code, as files hold it. */
+    private static boolean usable(Vma v) {
+        return v.exec() && v.read() && v.fileBacked() && !v.deleted();
     }
 
     /** Address of the first occurrence of {@code pattern} none of whose bytes is in a critical section. */
