@@ -78,6 +78,9 @@ record RescueGadgets(long syscallRet, long sigreturn, long munmapRet) {
             throws IOException {
         if (!holds(known.syscallRet(), List.of(SYSCALL_RET), maps, mem, sections)) return Optional.empty();
         if (!holds(known.sigreturn(), List.of(SIGRETURN), maps, mem, sections)) return Optional.empty();
+        if (known.munmapRet() != 0 && !holds(known.munmapRet(), List.of(MUNMAP_RET), maps, mem, sections)) {
+            return Optional.empty();
+        }
         return Optional.of(known);
     }
 

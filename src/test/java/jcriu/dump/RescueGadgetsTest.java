@@ -26,9 +26,13 @@ class RescueGadgetsTest {
             assertEquals(Optional.of(g), RescueGadgets.reuse(g, maps, mem, List.of()));
             // one byte off: not the code any more
             assertEquals(Optional.empty(),
-                    RescueGadgets.reuse(new RescueGadgets(g.syscallRet() + 1, g.sigreturn()), maps, mem, List.of()));
+                    RescueGadgets.reuse(new RescueGadgets(g.syscallRet() + 1, g.sigreturn(), g.munmapRet()), maps, mem, List.of()));
             assertEquals(Optional.empty(),
-                    RescueGadgets.reuse(new RescueGadgets(g.syscallRet(), g.sigreturn() + 1), maps, mem, List.of()));
+                    RescueGadgets.reuse(new RescueGadgets(g.syscallRet(), g.sigreturn() + 1, g.munmapRet()), maps, mem,
+                            List.of()));
+            assertTrue(g.munmapRet() != 0, "glibc has munmap's syscall template: " + g);
+            assertEquals(Optional.empty(), RescueGadgets.reuse(
+                    new RescueGadgets(g.syscallRet(), g.sigreturn(), g.munmapRet() + 1), maps, mem, List.of()));
             // inside a critical section of a thread of this process
             RseqCs cs = new RseqCs(0, 0, g.sigreturn() + 2, 1, 0);
             assertEquals(Optional.empty(), RescueGadgets.reuse(g, maps, mem, List.of(cs)));
