@@ -94,7 +94,10 @@ public record InetSocket(int ino, int family, int type, int protocol, int state,
     public InetSkEntry encode(int id, FownEntry fown) {
         InetSkEntry.Builder b = InetSkEntry.newBuilder().setId(id).setIno(ino).setFamily(family).setType(type)
                 .setProto(protocol).setState(state).setSrcPort(srcPort).setDstPort(dstPort).setFlags(flags)
-                .setBacklog(backlog).setFown(fown).setOpts(opts.encode()).setShutdown(SkShutdown.forNumber(shutdown & 3));
+                .setBacklog(backlog).setFown(fown).setOpts(opts.encode());
+        // only when shut down, as CRIU's dump: its restore calls shutdown(2) whenever the field is
+        // present, and NONE decodes to an invalid "how" there (EINVAL on a listening socket)
+        if ((shutdown & 3) != 0) b.setShutdown(SkShutdown.forNumber(shutdown & 3));
         for (int w : words(src)) b.addSrcAddr(w);
         for (int w : words(dst)) b.addDstAddr(w);
         if (family == Net.AF_INET6) b.setV6Only(v6only);

@@ -92,7 +92,10 @@ public record UnixSocket(int ino, int type, int state, int flags, int backlog, i
     public UnixSkEntry encode(int id, FownEntry fown) {
         UnixSkEntry.Builder b = UnixSkEntry.newBuilder().setId(id).setIno(ino).setType(type).setState(state)
                 .setFlags(flags).setUflags(0).setBacklog(backlog).setPeer(peer).setFown(fown).setOpts(opts.encode())
-                .setName(ByteString.copyFrom(name)).setShutdown(SkShutdown.forNumber(shutdown & 3));
+                .setName(ByteString.copyFrom(name));
+        // only when shut down, as CRIU's dump: its restore calls shutdown(2) whenever the field is
+        // present, and NONE decodes to an invalid "how" there (EINVAL on a listening socket)
+        if ((shutdown & 3) != 0) b.setShutdown(SkShutdown.forNumber(shutdown & 3));
         if (perms != null) b.setFilePerms(FilePermsEntry.newBuilder().setMode(perms.mode()).setUid(perms.uid()).setGid(perms.gid()));
         if (deleted) b.setDeleted(true);
         if (peerName != null) b.setJcriuPeerName(ByteString.copyFrom(peerName));

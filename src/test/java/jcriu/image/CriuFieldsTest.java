@@ -147,6 +147,29 @@ class CriuFieldsTest {
         }
     }
 
+    /**
+     * criu/sk-inet.c and sk-unix.c call shutdown(2) whenever the entry has the field, and decode
+     * NONE to an invalid "how": CRIU's restore of a listening socket failed with EINVAL. The field
+     * is written only for a socket that is shut down, as CRIU's own dump does.
+     */
+    @Test
+    void shutdownIsWrittenOnlyForASocketThatIsShutDown() {
+        var fown = jcriu.image.pb.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+        var opts = jcriu.net.SocketOptions.decode(jcriu.image.pb.SkOptsEntry.newBuilder().setSoSndbuf(16384)
+                .setSoRcvbuf(131072).setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0).build());
+        for (int how : new int[] {0, 1, 3}) {
+            var inet = new jcriu.net.InetSocket(7, 2, 1, 6, how == 0 ? 10 : 1, new byte[] {127, 0, 0, 1}, 4000,
+                    new byte[4], 0, 2, 4, opts, false, new jcriu.net.InetSocket.IpOptions(0, 0, false, false), null, how,
+                    null, java.util.List.of());
+            var e = inet.encode(3, fown);
+            assertEquals(how != 0, e.hasShutdown(), "inet, shutdown " + how);
+            if (how != 0) assertEquals(how, e.getShutdown().getNumber());
+            var unix = new jcriu.net.UnixSocket(8, 1, 10, 2, 4, 0, new byte[0], how, opts, null, false, null, new int[0],
+                    java.util.List.of());
+            assertEquals(how != 0, unix.encode(4, fown).hasShutdown(), "unix, shutdown " + how);
+        }
+    }
+
     /** Intel's and AMD's layouts differ past AVX; each component lands where that CPU's CPUID says. */
     @Test
     void xsaveComponentsFollowTheCpuLayout() throws Exception {
