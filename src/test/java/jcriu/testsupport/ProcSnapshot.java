@@ -40,7 +40,15 @@ public final class ProcSnapshot {
         for (String link : List.of("cwd", "exe", "root")) m.put(link, Files.readSymbolicLink(p.resolve(link)).toString());
         task(m, "", p);
         try (Stream<Path> s = Files.list(p.resolve("task"))) {
-            for (Path t : s.sorted().toList()) task(m, "task." + t.getFileName() + ".", t);
+            for (Path t : s.sorted().toList()) {
+                String prefix = "task." + t.getFileName() + ".";
+                try {
+                    task(m, prefix, t);
+                } catch (NoSuchFileException exited) {
+                    // a thread of a running process (the test JVM's own) that ended while it was read
+                    m.keySet().removeIf(k -> k.startsWith(prefix));
+                }
+            }
         }
         for (String l : Files.readAllLines(p.resolve("limits")).subList(1, Files.readAllLines(p.resolve("limits")).size())) {
             // "Max open files            777                  20000                files"
