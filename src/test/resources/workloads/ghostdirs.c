@@ -58,12 +58,14 @@ static void settimes(int base, const char *name, time_t mtime) {
     if (utimensat(base, name, ts, 0) != 0) die("utimensat");
 }
 
+static sigset_t waitmask; /* the mask to wait with: the signals unblocked */
+
 static int child_loop(const char *name) {
     char buf[4096];
     struct stat st;
     printf("child %s pid=%d\n", name, getpid());
     for (;;) {
-        pause();
+        sigsuspend(&waitmask);
         if (want_exit) _exit(0);
         if (want_obs) {
             want_obs = 0;
@@ -123,6 +125,13 @@ int main(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
+    /* both blocked except inside sigsuspend (children inherit it): a signal arriving between
+     * a check of the flags and the wait cannot be lost, as it could with pause() */
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
     umask(0);
 
     nested = argc > 1 && !strcmp(argv[1], "nested");
@@ -158,7 +167,7 @@ int main(int argc, char **argv) {
     printf("ready pid=%d cfd=%d dfd=%d pfd=%d\n", getpid(), cfd, dfd, pfd);
 
     for (;;) {
-        pause();
+        sigsuspend(&waitmask);
         if (want_obs) {
             want_obs = 0;
             for (int i = 0; i < nkids; i++) kill(kids[i], SIGUSR1);
