@@ -39,12 +39,12 @@ public record DeletedDirectory(int id, String path, int flags, long pos, Inode d
     public record Inode(long dev, long ino, int mode, int uid, int gid, long atime, long mtime) {
         GhostFileEntry encode() {
             return GhostFileEntry.newBuilder().setUid(uid).setGid(gid).setMode(mode).setDev((int) dev).setIno(ino)
-                    .setAtim(timeval(atime)).setMtim(timeval(mtime)).build();
+                    .setAtim(DeletedFile.timeval(atime)).setMtim(DeletedFile.timeval(mtime)).build();
         }
 
         static Inode decode(GhostFileEntry g) {
             return new Inode(Integer.toUnsignedLong(g.getDev()), g.getIno(), g.getMode(), g.getUid(), g.getGid(),
-                    g.hasAtim() ? micros(g.getAtim()) : -1, g.hasMtim() ? micros(g.getMtim()) : -1);
+                    g.hasAtim() ? DeletedFile.micros(g.getAtim()) : -1, g.hasMtim() ? DeletedFile.micros(g.getMtim()) : -1);
         }
 
         /** The same directory: the same device and inode. */
@@ -132,15 +132,6 @@ public record DeletedDirectory(int id, String path, int flags, long pos, Inode d
     static DeletedDirectory decode(FileEntry e, Inode dir) {
         RegFileEntry r = e.getReg();
         return new DeletedDirectory(e.getId(), r.getName(), r.getFlags() & ~O_CLOEXEC, r.getPos(), dir);
-    }
-
-    private static long micros(Timeval t) {
-        return t.getTvSec() * 1_000_000 + t.getTvUsec();
-    }
-
-    private static Timeval timeval(long micros) {
-        return Timeval.newBuilder().setTvSec(Math.floorDiv(micros, 1_000_000)).setTvUsec(Math.floorMod(micros, 1_000_000))
-                .build();
     }
 
     @Override

@@ -142,11 +142,12 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
         return flags & ~(O_CLOEXEC | O_TMPFILE);
     }
 
-    private static long micros(Timeval t) {
+    /** A ghost's times (CRIU's timeval) in microseconds and back; DeletedDirectory uses them too. */
+    static long micros(Timeval t) {
         return t.getTvSec() * 1_000_000 + t.getTvUsec();
     }
 
-    private static Timeval timeval(long micros) {
+    static Timeval timeval(long micros) {
         return Timeval.newBuilder().setTvSec(Math.floorDiv(micros, 1_000_000)).setTvUsec(Math.floorMod(micros, 1_000_000))
                 .build();
     }
