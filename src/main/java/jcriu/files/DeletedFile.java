@@ -128,6 +128,13 @@ public record DeletedFile(int id, String path, int flags, long pos, int mode, in
         return ino != 0 ? "inode " + dev + ":" + ino : path;
     }
 
+    /** Whether this was inode {@code ino} on device {@code major:minor} at the dump. */
+    public boolean isInode(int major, int minor, long ino) {
+        // dev as new_encode_dev() packs it: minor's low byte, major, then minor's upper bits
+        long ma = (dev >> 8) & 0xfff, mi = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+        return this.ino == ino && ma == major && mi == minor;
+    }
+
     /** glibc's dev_t as the kernel's new_encode_dev() packs it (CRIU's ghost_file_entry.dev). */
     private static long kernelDev(long dev) {
         long major = jcriu.proc.FileStat.major(dev), minor = jcriu.proc.FileStat.minor(dev);

@@ -39,6 +39,12 @@ public interface FileOpener {
     int ghost(DeletedFile f) throws IOException;
 
     /**
+     * {@link #ghost} of the tree's deleted file that was inode {@code ino} on device
+     * {@code major:minor} at the dump (what an inotify watch on it names), or a failure naming it.
+     */
+    int deletedFile(int major, int minor, long ino) throws IOException;
+
+    /**
      * jcriu's fd (read-write) on FIFO {@code f} (by its inode at dump), opened (or made again
      * when it was deleted) and refilled with its unread bytes once per FIFO.
      */

@@ -29,9 +29,10 @@ import jcriu.sys.SysException;
  * An inotify instance and its watches. fdinfo names each watched inode by a file handle;
  * the dump turns it into a path (open_by_handle_at, then the path of that fd), which the
  * restore watches again, each watch with its old watch descriptor (INOTIFY_IOC_SETNEXTWD),
- * which the program keeps comparing events against. Events queued but not yet read are not
- * kept (the kernel offers no way to read them without taking them from the program): the
- * dump warns.
+ * which the program keeps comparing events against. A watch on a file deleted since is kept
+ * when the tree still holds the file open: it is saved with the tree's deleted files and the
+ * restore watches the file made again. Events queued but not yet read are not kept (the kernel
+ * offers no way to read them without taking them from the program): the dump warns.
  */
 public record Inotify(int id, int flags, List<Watch> watches) implements OpenFile {
     private static final int IN_ALL_EVENTS = 0xfff, IN_EXCL_UNLINK = 0x04000000, IN_ONESHOT = 0x80000000;
@@ -76,9 +77,13 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
         return new Inotify(id, fd.flags() & ~O_CLOEXEC, ws);
     }
 
+    /** Kept in a watch's path as readlink gives it: the file was unlinked after it was watched. */
+    private static final String DELETED = " (deleted)";
+
     /**
-     * The watched file's path now: its handle opened on a mount of its filesystem. A file
-     * unlinked since it was watched has none, and is refused: nothing could watch it again.
+     * The watched file's path now: its handle opened on a mount of its filesystem; for a file
+     * unlinked since it was watched, its last path with " (deleted)" ({@link #link} checks that
+     * the tree holds it open, so that it is made again).
      */
     private static String pathOf(String what, List<MountInfo.Mount> mounts, int dev, long ino, int type, byte[] handle)
             throws IOException {
@@ -95,11 +100,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
                 long fd = FdSys.openByHandle(mnt, type, handle, O_PATH | O_CLOEXEC);
                 if (fd < 0) continue;
                 try {
-                    String p = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
-                    if (p.endsWith(" (deleted)")) {
-                        throw new IOException(what + " is on " + p + ", a file deleted since; it cannot be watched again");
-                    }
-                    return p;
+                    return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
                 } finally {
                     Sys.close((int) fd);
                 }
@@ -109,6 +110,26 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
         }
         throw new IOException(what + ": the watched inode " + ino + " (device " + major + ":" + minor
                 + ") cannot be found on any mount");
+    }
+
+    /** A watch on a deleted file is kept only when a process of the tree holds that file open. */
+    @Override
+    public OpenFile link(TreeFiles tree, int pid, int fd) throws IOException {
+        for (Watch w : watches) {
+            if (!deleted(w)) continue;
+            int major = w.dev() >>> 20, minor = w.dev() & 0xfffff;
+            boolean held = tree.all().stream().anyMatch(f -> f instanceof DeletedFile d && d.isInode(major, minor, w.ino()));
+            if (!held) {
+                throw new IOException("fd " + fd + " of process " + pid + " (anon_inode:inotify), watch " + w.wd() + " is on "
+                        + w.path() + ", a file deleted since that no process of the tree holds open; it cannot be"
+                        + " watched again");
+            }
+        }
+        return this;
+    }
+
+    private static boolean deleted(Watch w) {
+        return w.path() != null && w.path().endsWith(DELETED);
     }
 
     static Inotify decode(FileEntry e, Path where, long offset) throws IOException {
@@ -152,7 +173,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
     public int open(FileOpener opener) throws IOException {
         int fd = OpenFile.withFlags(FdSys.inotifyInit(IN_CLOEXEC), flags);
         try {
-            for (Watch w : watches.stream().sorted(Comparator.comparingInt(Watch::wd)).toList()) add(fd, w);
+            for (Watch w : watches.stream().sorted(Comparator.comparingInt(Watch::wd)).toList()) add(fd, w, opener);
             return fd;
         } catch (IOException | RuntimeException e) {
             Sys.close(fd);
@@ -160,8 +181,10 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
         }
     }
 
-    private static void add(int fd, Watch w) throws IOException {
-        int target = find(w);
+    private static void add(int fd, Watch w, FileOpener opener) throws IOException {
+        // a deleted file: the one made again for the tree, an fd of the opener's (not closed here)
+        boolean ghost = deleted(w);
+        int target = ghost ? opener.deletedFile(w.dev() >>> 20, w.dev() & 0xfffff, w.ino()) : find(w);
         try {
             FdSys.ioctlValue(fd, FdSys.INOTIFY_IOC_SETNEXTWD, w.wd());
             int mask = w.mask() & (IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT);
@@ -171,7 +194,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
                 throw new IOException("inotify watch of " + w.path() + " came back as " + wd + ", not " + w.wd());
             }
         } finally {
-            Sys.close(target);
+            if (!ghost) Sys.close(target);
         }
     }
 

@@ -114,6 +114,17 @@ final class FileInstaller implements FileOpener, AutoCloseable {
         return shm.ghostOf(f.key(), f::makeAgain);
     }
 
+    @Override
+    public int deletedFile(int major, int minor, long ino) throws IOException {
+        for (OpenFile f : tree.files()) {
+            if (f instanceof jcriu.files.DeletedFile d && d.isInode(major, minor, ino)) {
+                ghost(d);
+                return shm.readOnly(d.key()); // jcriu's writable fd on it closed before the watch exists
+            }
+        }
+        throw new IOException("no deleted file of the images was inode " + ino + " on device " + major + ":" + minor);
+    }
+
     /**
      * Made once (or the one its mappings use); its seals are added on first use, which is
      * after every process of the tree has mapped its memory, so no mapping is refused by them.

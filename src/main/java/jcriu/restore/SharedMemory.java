@@ -36,6 +36,7 @@ final class SharedMemory implements AutoCloseable {
 
     private final Map<Long, Integer> fds = new HashMap<>();
     private final Map<String, Integer> ghosts = new HashMap<>();
+    private final java.util.Set<String> readOnly = new java.util.HashSet<>();
     /** The path a deleted file was mapped from, to the key its open descriptions make it under. */
     private final Map<String, String> mappedAs = new HashMap<>();
     private final Log log;
@@ -117,6 +118,25 @@ final class SharedMemory implements AutoCloseable {
             fd = maker.make();
             ghosts.put(key, fd);
             log.debug("deleted file " + key + " made again as jcriu's fd " + fd);
+        }
+        return fd;
+    }
+
+    /**
+     * jcriu's fd on deleted file {@code key} (made already), read-only from now on: the
+     * writable fd that made it is closed at once, so that its IN_CLOSE_WRITE comes before an
+     * inotify watch on the file is made again, not after (the program would read one more
+     * event than without the checkpoint). The tree's descriptions reopen the file by this fd,
+     * with their own flags, and its mappings are made already.
+     */
+    int readOnly(String key) throws IOException {
+        Integer fd = ghosts.get(key);
+        if (fd == null) throw new IllegalStateException("deleted file " + key + " was not made yet");
+        if (readOnly.add(key)) {
+            int ro = Sys.open("/proc/self/fd/" + fd, O_CLOEXEC); // O_RDONLY
+            Sys.close(fd);
+            ghosts.put(key, ro);
+            fd = ro;
         }
         return fd;
     }

@@ -104,6 +104,39 @@ class InotifyTest {
         }
     }
 
+    /**
+     * A watch on a file deleted while the process holds it open (zdtm's inotify00): the file is
+     * made again with the tree's deleted files and watched again, so closing it gives the same
+     * events as without a checkpoint (the kernel's run is the oracle).
+     */
+    @Test
+    void aWatchOnADeletedFileHeldOpenComesBack() throws Exception {
+        Path oracleDir = Files.createTempDirectory(Gcc.projectDir().resolve("target"), "watched-");
+        Path watched = Files.createTempDirectory(Gcc.projectDir().resolve("target"), "watched-");
+        Path bin = Gcc.compile("inotify");
+        try (Workload a = Workload.start(bin, oracleDir.toString(), "held");
+             Workload w = Workload.start(bin, watched.toString(), "held")) {
+            assertEquals(4, Workload.number(a.awaitOutput("^ready "), "held"));
+            assertEquals(4, Workload.number(w.awaitOutput("^ready "), "held"));
+            a.stopAndContinue(Duration.ofMillis(200));
+            a.signal(Sig.SIGUSR1);
+            List<String> expected = closeEvents(a);
+            assertEquals(3, watchLines(w.pid()).lines().count(), watchLines(w.pid()));
+            try (Workload r = Checkpoints.cycle(w)) {
+                assertEquals(3, watchLines(r.pid()).lines().count(), watchLines(r.pid())); // the held file's too
+                r.signal(Sig.SIGUSR1);
+                assertEquals(expected, closeEvents(r));
+                assertFalse(r.text().contains("BAD"), r.text());
+            }
+        }
+    }
+
+    /** The events of wd 4 once the held file is closed: up to its IN_IGNORED. */
+    private static List<String> closeEvents(Workload w) throws Exception {
+        w.awaitOutput("^event wd=4 mask=8000 name=-$");
+        return w.lines().stream().filter(l -> l.startsWith("event wd=4 ")).toList();
+    }
+
     @Test
     void fanotifyIsRefusedAndTheProcessRunsOn() throws Exception {
         Path watched = Files.createTempDirectory(Gcc.projectDir().resolve("target"), "watched-");
