@@ -6,8 +6,9 @@
  *   wr  lease.wr opened O_WRONLY, F_WRLCK lease
  * Output:
  *   ready pid=<pid> rd=<fd> wr=<fd>
- *   on SIGUSR1: obs rd=<F_GETLEASE of rd> wr=<F_GETLEASE of wr>   (F_RDLCK 0, F_WRLCK 1, F_UNLCK 2)
- *   exit code=0 on SIGTERM; SIGIO (a lease break) is ignored
+ *   on SIGUSR1: obs rd=<F_GETLEASE of rd> wr=<F_GETLEASE of wr> sigio=<SIGIOs taken>
+ *               (F_RDLCK 0, F_WRLCK 1, F_UNLCK 2; a lease break sends SIGIO)
+ *   exit code=0 on SIGTERM
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -16,7 +17,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t want_obs, want_exit;
+static volatile sig_atomic_t want_obs, want_exit, sigio;
+static void on_io(int s) { (void)s; sigio++; }
 static void on_usr1(int s) { (void)s; want_obs = 1; }
 static void on_term(int s) { (void)s; want_exit = 1; }
 
@@ -30,14 +32,15 @@ int main(void) {
     sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGIO, SIG_IGN); /* sent by a lease break (lease_setup made this process the owner) */
+    sa.sa_handler = on_io;
+    sigaction(SIGIO, &sa, NULL); /* sent by a lease break (lease_setup made this process the owner) */
     printf("ready pid=%d rd=%d wr=%d\n", getpid(), rd, wr);
     fflush(stdout);
     for (;;) {
         pause();
         if (want_obs) {
             want_obs = 0;
-            printf("obs rd=%d wr=%d\n", fcntl(rd, F_GETLEASE), fcntl(wr, F_GETLEASE));
+            printf("obs rd=%d wr=%d sigio=%d\n", fcntl(rd, F_GETLEASE), fcntl(wr, F_GETLEASE), (int)sigio);
             fflush(stdout);
         }
         if (want_exit) {

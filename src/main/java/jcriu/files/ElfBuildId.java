@@ -32,37 +32,59 @@ public final class ElfBuildId {
      */
     public static Optional<byte[]> of(Path file) throws IOException {
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
-            long limit = Math.min(c.size(), SCAN_LIMIT);
-            ByteBuffer h = read(c, 0, 64, limit);
-            if (h == null || !Arrays.equals(Arrays.copyOf(h.array(), 4), MAGIC)) return Optional.empty();
-            boolean is64 = h.get(4) == 2;
-            if (!is64 && h.get(4) != 1) return Optional.empty();
-            ByteOrder order = h.get(5) == 2 ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
-            h.order(order);
-            long phoff = is64 ? h.getLong(0x20) : Integer.toUnsignedLong(h.getInt(0x1c));
-            int phentsize = Short.toUnsignedInt(h.getShort(is64 ? 0x36 : 0x2a));
-            int phnum = Short.toUnsignedInt(h.getShort(is64 ? 0x38 : 0x2c));
-            if (phentsize < (is64 ? 56 : 32) || phnum == 0) return Optional.empty();
-            ByteBuffer ph = read(c, phoff, (long) phnum * phentsize, limit);
-            if (ph == null) return Optional.empty();
-            ph.order(order);
-            for (int i = 0; i < phnum; i++) {
-                int at = i * phentsize;
-                if (ph.getInt(at) != PT_NOTE) continue;
-                long off = is64 ? ph.getLong(at + 8) : Integer.toUnsignedLong(ph.getInt(at + 4));
-                long size = is64 ? ph.getLong(at + 32) : Integer.toUnsignedLong(ph.getInt(at + 16));
-                if (off < 0 || off >= limit || size <= 0) continue;
-                ByteBuffer notes = read(c, off, Math.min(size, limit - off), limit);
-                if (notes == null) continue;
-                Optional<byte[]> id = inNotes(notes.order(order), 0, notes.limit());
-                if (id.isPresent()) return id;
-            }
-            return Optional.empty();
+            return of(c::read, c.size());
         }
     }
 
+    /**
+     * The build-id read through open fd {@code fd} (readable) of {@code size} bytes, with pread
+     * so that its offset stays: for a file a process has open, read through a copy of its fd,
+     * since another open of a file with a lease on it would break the lease (and wait for it).
+     */
+    public static Optional<byte[]> ofFd(int fd, long size) throws IOException {
+        return of((b, off) -> {
+            byte[] got = jcriu.sys.Sys.pread(fd, b.remaining(), off);
+            b.put(got);
+            return got.length;
+        }, size);
+    }
+
+    /** Reads into {@code b} from file offset {@code off}; the count read, 0 at end of file. */
+    private interface Reader {
+        int read(ByteBuffer b, long off) throws IOException;
+    }
+
+    private static Optional<byte[]> of(Reader c, long fileSize) throws IOException {
+        long limit = Math.min(fileSize, SCAN_LIMIT);
+        ByteBuffer h = read(c, 0, 64, limit);
+        if (h == null || !Arrays.equals(Arrays.copyOf(h.array(), 4), MAGIC)) return Optional.empty();
+        boolean is64 = h.get(4) == 2;
+        if (!is64 && h.get(4) != 1) return Optional.empty();
+        ByteOrder order = h.get(5) == 2 ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+        h.order(order);
+        long phoff = is64 ? h.getLong(0x20) : Integer.toUnsignedLong(h.getInt(0x1c));
+        int phentsize = Short.toUnsignedInt(h.getShort(is64 ? 0x36 : 0x2a));
+        int phnum = Short.toUnsignedInt(h.getShort(is64 ? 0x38 : 0x2c));
+        if (phentsize < (is64 ? 56 : 32) || phnum == 0) return Optional.empty();
+        ByteBuffer ph = read(c, phoff, (long) phnum * phentsize, limit);
+        if (ph == null) return Optional.empty();
+        ph.order(order);
+        for (int i = 0; i < phnum; i++) {
+            int at = i * phentsize;
+            if (ph.getInt(at) != PT_NOTE) continue;
+            long off = is64 ? ph.getLong(at + 8) : Integer.toUnsignedLong(ph.getInt(at + 4));
+            long size = is64 ? ph.getLong(at + 32) : Integer.toUnsignedLong(ph.getInt(at + 16));
+            if (off < 0 || off >= limit || size <= 0) continue;
+            ByteBuffer notes = read(c, off, Math.min(size, limit - off), limit);
+            if (notes == null) continue;
+            Optional<byte[]> id = inNotes(notes.order(order), 0, notes.limit());
+            if (id.isPresent()) return id;
+        }
+        return Optional.empty();
+    }
+
     /** {@code len} bytes at {@code off}, or null if they reach past {@code limit}. */
-    private static ByteBuffer read(FileChannel c, long off, long len, long limit) throws IOException {
+    private static ByteBuffer read(Reader c, long off, long len, long limit) throws IOException {
         if (off < 0 || len <= 0 || off + len > limit) return null;
         ByteBuffer b = ByteBuffer.allocate((int) len);
         while (b.hasRemaining()) {

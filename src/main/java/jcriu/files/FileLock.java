@@ -16,10 +16,16 @@ import jcriu.sys.Nr;
  * A lock held through a description, as /proc/PID/fdinfo lists it. POSIX locks belong to a
  * process ({@code pid}) and are taken again inside it; flock and OFD locks and leases belong to
  * the description and are taken again through it, in the first process holding it. {@code len} 0: to the end of the file.
+ * {@code breakTo}: for a lease being broken, the type it is being broken to (F_RDLCK or
+ * F_UNLCK), else -1.
  */
-public record FileLock(Kind kind, boolean write, int pid, long start, long len) {
-    /** LEASE: an fcntl(F_SETLEASE) lease of the description, restored only while no one breaks it. */
+public record FileLock(Kind kind, boolean write, int pid, long start, long len, int breakTo) {
+    /** LEASE: an fcntl(F_SETLEASE) lease of the description, broken again at restore if it was being broken. */
     public enum Kind { POSIX, FLOCK, OFD, LEASE }
+
+    public FileLock(Kind kind, boolean write, int pid, long start, long len) {
+        this(kind, write, pid, start, len, -1);
+    }
 
     private static final Pattern LINE = Pattern.compile(
             "lock:\\s*\\d+:\\s*(\\S+)\\s+(\\S+)\\s+(\\S+)\\s+(-?\\d+)\\s+\\S+\\s+(\\d+)\\s+(\\d+|EOF)");
@@ -39,10 +45,17 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
                 default -> throw new IOException(what + " holds a " + m.group(1) + " (" + l.strip()
                         + "), which cannot be restored");
             };
+            if (k == Kind.LEASE && m.group(2).equals("BREAKING")) {
+                // fdinfo names the type it is being broken to; the lease it was is the one the
+                // description's access mode allows (a read lease needs O_RDONLY), as CRIU reads it
+                int to = m.group(3).equals("UNLCK") ? FdSys.F_UNLCK : FdSys.F_RDLCK;
+                out.add(new FileLock(k, fd.accessMode() != 0, Integer.parseInt(m.group(4)), 0, 0, to));
+                continue;
+            }
             if (k == Kind.LEASE) {
-                // BREAKING/BREAKER: a lease being broken, whose break-time and waiter cannot be restored
                 if (!m.group(2).equals("ACTIVE")) {
-                    throw new IOException(what + " holds a lease being broken (" + l.strip() + "), which cannot be restored");
+                    throw new IOException(what + " holds a lease in state " + m.group(2) + " (" + l.strip()
+                            + "), which cannot be restored");
                 }
             } else if (!m.group(2).equals("ADVISORY")) {
                 throw new IOException(what + " holds a mandatory lock: " + l.strip());
@@ -56,18 +69,24 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
 
     /** As messages name it: {@code POSIX write lock on bytes 0-EOF}. */
     public String describe() {
-        if (kind == Kind.LEASE) return (write ? "write" : "read") + " lease";
+        if (kind == Kind.LEASE) {
+            return (write ? "write" : "read") + " lease" + (breakTo < 0 ? ""
+                    : " being broken to " + (breakTo == FdSys.F_UNLCK ? "none" : "a read lease"));
+        }
         return kind + " " + (write ? "write" : "read") + " lock" + (kind == Kind.FLOCK ? ""
                 : " on bytes " + start + (len == 0 ? "-EOF" : "-" + (start + len - 1)));
     }
 
     static FileLock decode(JcriuFileLock l) {
-        return new FileLock(Kind.values()[l.getKind() - 1], l.getWrite(), l.getPid(), l.getStart(), l.getLen());
+        return new FileLock(Kind.values()[l.getKind() - 1], l.getWrite(), l.getPid(), l.getStart(), l.getLen(),
+                l.hasBreakTo() ? l.getBreakTo() : -1);
     }
 
     JcriuFileLock encode() {
-        return JcriuFileLock.newBuilder().setKind(kind.ordinal() + 1).setWrite(write).setPid(pid).setStart(start)
-                .setLen(len).build();
+        JcriuFileLock.Builder b = JcriuFileLock.newBuilder().setKind(kind.ordinal() + 1).setWrite(write).setPid(pid)
+                .setStart(start).setLen(len);
+        if (breakTo >= 0) b.setBreakTo(breakTo);
+        return b.build();
     }
 
     /**
@@ -91,6 +110,29 @@ public record FileLock(Kind kind, boolean write, int pid, long start, long len) 
             throw new IOException(what + ": cannot take its " + lock + " again: another process holds a conflicting one");
         }
         if (r < 0) throw new IOException(what + ": cannot take its " + lock + " again: " + Errno.name((int) -r));
+        if (breakTo >= 0) breakAgain(what);
         p.log(what + ": " + lock + " taken again by process " + p.pid());
+    }
+
+    /**
+     * Starts the lease's break again as another process did before the dump: an open that
+     * conflicts with it, not waiting, which the lease makes fail. The kernel then gives the
+     * holder its lease-break-time again (the time left at the dump is not known) and signals
+     * it; that signal arrives during the restore and is dropped with the others that were not
+     * pending at the dump.
+     */
+    private void breakAgain(String path) throws IOException {
+        int flags = (breakTo == FdSys.F_UNLCK ? 1 /* O_WRONLY */ : 0 /* O_RDONLY */) | 04000 /* O_NONBLOCK */
+                | 02000000 /* O_CLOEXEC */;
+        int fd;
+        try {
+            fd = jcriu.sys.Sys.open(path, flags);
+        } catch (jcriu.sys.SysException e) {
+            if (e.errno() == Errno.EAGAIN) return; // EWOULDBLOCK: the break has started
+            throw new IOException(path + ": cannot start breaking its " + describe() + " again: " + e.getMessage());
+        }
+        jcriu.sys.Sys.close(fd);
+        throw new IOException(path + ": its " + describe() + " did not conflict with an open for "
+                + (breakTo == FdSys.F_UNLCK ? "writing" : "reading") + " after the restore");
     }
 }

@@ -79,8 +79,21 @@ public record RegularFile(int id, String path, int flags, long pos, int mode, lo
             size = (Long) Files.getAttribute(Path.of("/proc/" + ctx.pid() + "/fd/" + fd.fd()), "unix:size");
         }
         long pos = opath || type == S_IFCHR ? 0 : fd.pos();
-        String buildId = size >= 0 ? buildIdOf(Path.of("/proc/" + ctx.pid() + "/fd/" + fd.fd())) : "";
+        String buildId = size >= 0 && (flags & O_ACCMODE) != O_WRONLY ? buildIdThrough(ctx, fd.fd(), size) : "";
         return new RegularFile(id, path, flags, pos, mode, size, rdev, List.of(), Owner.save(ctx, fd.fd(), flags), buildId);
+    }
+
+    /**
+     * The build-id of the file behind {@code fd} of the process, read through a copy of that fd:
+     * opening the file again would break a lease on it, and wait for the break.
+     */
+    private static String buildIdThrough(SaveContext ctx, int fd, long size) throws IOException {
+        int mine = ctx.borrow(fd);
+        try {
+            return ElfBuildId.ofFd(mine, size).map(b -> ElfBuildId.hex(ElfBuildId.padded(b))).orElse("");
+        } finally {
+            Sys.close(mine);
+        }
     }
 
     /** The build-id of the file at {@code p} as stored (hex, padded to words), empty if it has none. */

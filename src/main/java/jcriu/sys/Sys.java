@@ -304,6 +304,15 @@ public final class Sys {
         }
     }
 
+    /** One pread64(2) of at most {@code max} bytes at {@code off}; an empty array at end of file. */
+    public static byte[] pread(int fd, int max, long off) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(max, 1));
+            long n = call("pread64", Nr.PREAD64, fd, buf.address(), max, off);
+            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
     /** flock(2) on an open fd; -errno (EWOULDBLOCK with LOCK_NB when held elsewhere) instead of throwing. */
     public static long flock(int fd, int op) {
         return raw(Nr.FLOCK, fd, op, 0, 0, 0, 0);
