@@ -24,7 +24,7 @@ import jcriu.sys.Sys;
 public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlink, DeletedDirectory, Memfd, Fifo, PipeEnd, InheritedTerminal, Pty,
         ControllingTerminal, EventFd,
         TimerFd, SignalFd, Epoll, Inotify, UnixSocketFile,
-        InetSocketFile, PidFd {
+        InetSocketFile, PidFd, NsFile {
     int O_CLOEXEC = 02000000;
 
     int id();
@@ -108,6 +108,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
             case MEMFD -> Memfd.save(id, what, fd, ctx);
             case FIFO -> Fifo.save(id, what, fd, ctx);
             case OTHER -> {
+                if (NsFile.is(fd)) yield NsFile.save(id, what, fd);
                 if ((fd.flags() & RegularFile.O_PATH) != 0 && fd.path().isPresent()) {
                     if (fd.deleted() && fd.stat().type() == jcriu.proc.FileStat.S_IFLNK) {
                         yield DeletedSymlink.save(id, what, fd, ctx);
@@ -168,6 +169,7 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
             case EVENTPOLL -> Epoll.decode(e, where, offset);
             case INOTIFY -> Inotify.decode(e, where, offset);
             case PIDFD -> PidFd.decode(e, where, offset);
+            case NS -> NsFile.decode(e, where, offset);
             default -> throw new ImageException(where, offset, "file " + e.getId() + " is of type " + e.getType()
                     + ", which jcriu cannot restore yet");
         };
