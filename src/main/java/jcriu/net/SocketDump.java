@@ -31,7 +31,7 @@ import jcriu.sys.SysException;
 public final class SocketDump implements AutoCloseable {
     private static final int SO_TYPE = 3, SO_PROTOCOL = 38, IPV6_V6ONLY = 26, IP_TOS = 1, IP_TTL = 2, IP_PKTINFO = 8,
             IP_FREEBIND = 15, TCP_NODELAY = 1, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6,
-            TCP_DEFER_ACCEPT = 9;
+            TCP_DEFER_ACCEPT = 9, TCP_INFO = 11;
 
     /**
      * {@code extUnixSk}: a unix datagram socket may be connected to a named socket outside the
@@ -183,7 +183,7 @@ public final class SocketDump implements AutoCloseable {
             inetTable = null;
             d = inetTable().get(ino);
         }
-        if (d == null) throw new IOException(what + ": socket:[" + ino + "] is not in the kernel's " + fam + " tables");
+        if (d == null) d = unbound(fd, ino, family, proto, what, fam);
         boolean tcp = proto == SockDiag.IPPROTO_TCP;
         String desc = what + " (" + describe(d) + ")";
         SocketOptions o = SocketOptions.read(fd, family, desc);
@@ -244,6 +244,26 @@ public final class SocketDump implements AutoCloseable {
         }
         return new InetSocket(ino, family, type, proto, state, d.src(), d.srcPort(), d.dst(), d.dstPort(), flags, backlog,
                 o, v6only, ip, t, d.shutdown(), stream, queue);
+    }
+
+    /**
+     * A socket made and never bound, connected or listened on (sock_diag lists only hashed
+     * ones): what the tables would say of it, closed, with no address. Any other socket
+     * missing from them is refused.
+     */
+    private static SockDiag.InetDiag unbound(int fd, int ino, int family, int proto, String what, String fam)
+            throws IOException {
+        byte[] name = Net.getsockname(fd);
+        boolean noPort = name.length >= 4 && name[2] == 0 && name[3] == 0;
+        // tcp_info starts with tcpi_state
+        boolean closed = proto != SockDiag.IPPROTO_TCP || Net.getsockopt(fd, SockDiag.IPPROTO_TCP, TCP_INFO, 8)[0]
+                == InetSocket.TCP_CLOSE;
+        if (!noPort || !closed) {
+            throw new IOException(what + ": socket:[" + ino + "] is not in the kernel's " + fam + " tables");
+        }
+        byte[] any = new byte[family == Net.AF_INET6 ? 16 : 4];
+        boolean v6only = family == Net.AF_INET6 && Net.getsockoptInt(fd, Net.SOL_IPV6, IPV6_V6ONLY) != 0;
+        return new SockDiag.InetDiag(family, proto, InetSocket.TCP_CLOSE, 0, 0, any, any.clone(), 0, 0, 0, ino, 0, v6only);
     }
 
     /** Datagrams waiting on a UDP socket, with their senders; dropped with a warning if the kernel cannot peek past the first. */

@@ -426,4 +426,24 @@ class InetSocketsTest {
         send(c, host, port, text);
         return receive(c);
     }
+
+    /**
+     * Sockets made and never bound (zdtm's sock_opts02) are in none of the kernel's socket
+     * tables; they come back with their family, type, options and locked buffer sizes, and the
+     * program can still bind and listen on them.
+     */
+    @Test
+    void unboundSocketsComeBackUsable() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("unbound_sockets"))) {
+            w.awaitOutput("^ready ");
+            w.signal(Sig.SIGUSR1);
+            String before = w.awaitOutput("^obs ");
+            try (Workload r = Checkpoints.cycle(w)) {
+                r.signal(Sig.SIGUSR1);
+                assertEquals(before, r.awaitOutput("^obs "));
+                r.signal(Sig.SIGUSR2);
+                assertEquals("used listen=0 bind=0", r.awaitOutput("^used "));
+            }
+        }
+    }
 }
