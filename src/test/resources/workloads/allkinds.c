@@ -23,11 +23,12 @@
  *   locks   ./lock.flock flock(LOCK_EX); ./lock.posix POSIX write lock on bytes 0-9;
  *           ./lock.ofd OFD write lock on bytes 5-EOF
  *   attrs   /dev/null O_RDONLY|O_CLOEXEC; ./append.log O_WRONLY|O_APPEND ("abc" written);
- *           a pipe read end O_NONBLOCK|O_ASYNC, owner this process (F_SETOWN_EX F_OWNER_PID),
- *           F_SETSIG SIGRTMIN+2; ./opath.target O_PATH; DIR O_RDONLY|O_DIRECTORY;
+ *           a pipe read end O_NONBLOCK|O_ASYNC; ./opath.target O_PATH; DIR O_RDONLY|O_DIRECTORY;
  *           /proc/self/stat
  *   pty     a pty pair (O_NOCTTY, non-blocking): slave termios ECHO off, VINTR ^X, window
  *           33x111; "to-master\n" written by the slave, "to-slave\n" by the master, both unread
+ *   O_ASYNC: the pipe read end above, unix b and the TCP client have O_ASYNC, owner
+ *           this process (F_SETOWN_EX F_OWNER_PID), F_SETSIG SIGRTMIN+2
  *   close-on-exec: tfd, ino, the FIFO's write end, unix b, the accepted end, ep, mem, lock.posix,
  *           the pty slave, opath and DIR's fd have FD_CLOEXEC, the others not
  * Output:
@@ -49,8 +50,9 @@
  *     obs attrs devnull=<FD_CLOEXEC>:<octal> append=<octal>:<size after a write> nonblock=<octal>
  *           async=<octal>:<owner type>:<owner is self>:<sig> opath=<octal> dir=<isdir>:<name>
  *           proc=<first field of stat is pid 0|1>
- *     obs sigio fd_ok=<si_fd is the async fd 0|1> sig=<n>   (after a byte is written to it)
  *     obs pty pts_same=<0|1> echo=<0|1> vintr=<n> ws=<rows>x<cols> master=<bytes> slave=<bytes>
+ *     obs sigio pipe=<0|1> unix=<0|1> tcp=<0|1>   (after a byte is written towards each
+ *           O_ASYNC fd, did F_SETSIG's signal come, naming it)
  *     obs summary checks=<n> failed=<n> [names of the failed checks]
  *   exit code=0                                on SIGTERM
  * Bytes are printed with \r as "\r" and \n as "\n".
@@ -177,6 +179,29 @@ static void watch(int fd, uint64_t data)
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = data};
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
 		die("epoll_ctl");
+}
+
+/* O_ASYNC with this process as owner and SIGRTMIN+2 as the signal. */
+static void make_async(int fd)
+{
+	struct f_owner_ex own = {F_OWNER_PID, getpid()};
+	if (fcntl(fd, F_SETOWN_EX, &own) || fcntl(fd, F_SETSIG, SIGRTMIN + 2)
+	    || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC))
+		die("async");
+}
+
+/* A byte written to wfd: does its O_ASYNC reader rfd get F_SETSIG's signal, naming rfd? */
+static int async_ok(int rfd, int wfd)
+{
+	char x[64];
+	sigio_fd = -1;
+	put(wfd, "!");
+	struct timespec ms10 = {0, 10 * 1000000};
+	for (int i = 0; i < 300 && sigio_fd < 0; i++)
+		nanosleep(&ms10, NULL);
+	for (int i = 0; i < 300 && read(rfd, x, sizeof x) <= 0; i++)
+		nanosleep(&ms10, NULL);
+	return sigio_fd == rfd && sigio_sig == SIGRTMIN + 2;
 }
 
 static int mk(const char *path, const char *content, size_t n)
@@ -392,16 +417,14 @@ static void obs_attrs(void)
 		      && (fcntl(opath, F_GETFL) & O_PATH) && S_ISDIR(st.st_mode) && !strcmp(dbase, dir) && procself,
 	      "attrs");
 
-	/* O_ASYNC: a byte into the pipe sends F_SETSIG's signal to the owner, naming the fd */
-	put(apipe[1], "!");
-	struct timespec ms10 = {0, 10 * 1000000};
-	for (int i = 0; i < 300 && sigio_fd < 0; i++)
-		nanosleep(&ms10, NULL);
-	char x;
-	if (read(apipe[0], &x, 1) != 1)
-		die("read async pipe");
-	say("obs sigio fd_ok=%d sig=%d\n", sigio_fd == apipe[0], (int)sigio_sig);
-	check(sigio_fd == apipe[0] && sigio_sig == SIGRTMIN + 2, "sigio");
+}
+
+/* O_ASYNC: a byte written towards each sends F_SETSIG's signal to the owner, naming the fd */
+static void obs_sigio(void)
+{
+	int p = async_ok(apipe[0], apipe[1]), u = async_ok(ub, ua), t = async_ok(cli, acc);
+	say("obs sigio pipe=%d unix=%d tcp=%d\n", p, u, t);
+	check(p && u && t, "sigio");
 }
 
 static void obs_pty(void)
@@ -533,10 +556,10 @@ static void setup(void)
 	if (devnull < 0 || appendfd < 0 || pipe(apipe))
 		die("attrs");
 	put(appendfd, "abc");
-	struct f_owner_ex own = {F_OWNER_PID, getpid()};
-	if (fcntl(apipe[0], F_SETOWN_EX, &own) || fcntl(apipe[0], F_SETSIG, SIGRTMIN + 2)
-	    || fcntl(apipe[0], F_SETFL, O_NONBLOCK | O_ASYNC))
-		die("async");
+	fcntl(apipe[0], F_SETFL, O_NONBLOCK);
+	make_async(apipe[0]);
+	make_async(ub);
+	make_async(cli);
 	close(mk("opath.target", "p", 1));
 	opath = open("opath.target", O_PATH | O_CLOEXEC);
 	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -576,6 +599,7 @@ int main(int argc, char **argv)
 		obs_locks();
 		obs_attrs();
 		obs_pty();
+		obs_sigio();
 		say("obs summary checks=%d failed=%d%s\n", checks, failed, failures);
 	}
 	say("exit code=0\n");

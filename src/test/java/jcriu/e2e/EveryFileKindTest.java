@@ -103,7 +103,12 @@ class EveryFileKindTest {
                 // every fd: what it is, its flags (close-on-exec included), offset and what the kernel shows of its state
                 Map<Integer, List<String>> fdsAfter = fds(r.pid());
                 assertEquals(fdsBefore.keySet(), fdsAfter.keySet(), "fd numbers");
-                fdsBefore.forEach((fd, about) -> assertEquals(about, fdsAfter.get(fd), "fd " + fd));
+                StringBuilder differ = new StringBuilder();
+                fdsBefore.forEach((fd, about) -> {
+                    if (!about.equals(fdsAfter.get(fd))) differ.append("\nfd ").append(fd).append(": before ")
+                            .append(about).append("\n      after  ").append(fdsAfter.get(fd));
+                });
+                assertEquals("", differ.toString(), "fds that differ after the restore");
                 assertFalse(Files.exists(b.dir().resolve("deleted.dat")), "the deleted file is deleted again");
 
                 List<String> obsA = observe(a), obsB = observe(r);
