@@ -27,7 +27,7 @@
  *           /proc/self/stat
  *   pty     a pty pair (O_NOCTTY, non-blocking): slave termios ECHO off, VINTR ^X, window
  *           33x111; "to-master\n" written by the slave, "to-slave\n" by the master, both unread
- *   O_ASYNC: the pipe read end above, unix b and the TCP client have O_ASYNC, owner
+ *   O_ASYNC: the pipe read end above, unix b, the TCP client and the pty master have O_ASYNC, owner
  *           this process (F_SETOWN_EX F_OWNER_PID), F_SETSIG SIGRTMIN+2
  *   close-on-exec: tfd, ino, the FIFO's write end, unix b, the accepted end, ep, mem, lock.posix,
  *           the pty slave, opath and DIR's fd have FD_CLOEXEC, the others not
@@ -51,7 +51,7 @@
  *           async=<octal>:<owner type>:<owner is self>:<sig> opath=<octal> dir=<isdir>:<name>
  *           proc=<first field of stat is pid 0|1>
  *     obs pty pts_same=<0|1> echo=<0|1> vintr=<n> ws=<rows>x<cols> master=<bytes> slave=<bytes>
- *     obs sigio pipe=<0|1> unix=<0|1> tcp=<0|1>   (after a byte is written towards each
+ *     obs sigio pipe=<0|1> unix=<0|1> tcp=<0|1> pty=<0|1>   (after a byte is written towards each
  *           O_ASYNC fd, did F_SETSIG's signal come, naming it)
  *     obs summary checks=<n> failed=<n> [names of the failed checks]
  *   exit code=0                                on SIGTERM
@@ -422,9 +422,9 @@ static void obs_attrs(void)
 /* O_ASYNC: a byte written towards each sends F_SETSIG's signal to the owner, naming the fd */
 static void obs_sigio(void)
 {
-	int p = async_ok(apipe[0], apipe[1]), u = async_ok(ub, ua), t = async_ok(cli, acc);
-	say("obs sigio pipe=%d unix=%d tcp=%d\n", p, u, t);
-	check(p && u && t, "sigio");
+	int p = async_ok(apipe[0], apipe[1]), u = async_ok(ub, ua), t = async_ok(cli, acc), m = async_ok(ptm, pts);
+	say("obs sigio pipe=%d unix=%d tcp=%d pty=%d\n", p, u, t, m);
+	check(p && u && t && m, "sigio");
 }
 
 static void obs_pty(void)
@@ -560,6 +560,7 @@ static void setup(void)
 	make_async(apipe[0]);
 	make_async(ub);
 	make_async(cli);
+	make_async(ptm);
 	close(mk("opath.target", "p", 1));
 	opath = open("opath.target", O_PATH | O_CLOEXEC);
 	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
