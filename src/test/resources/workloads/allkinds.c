@@ -27,7 +27,7 @@
  *           /proc/self/stat
  *   pty     a pty pair (O_NOCTTY, non-blocking): slave termios ECHO off, VINTR ^X, window
  *           33x111; "to-master\n" written by the slave, "to-slave\n" by the master, both unread
- *   O_ASYNC: the pipe read end above, unix b, the TCP client and the pty master have O_ASYNC, owner
+ *   O_ASYNC: the pipe read end above, unix b, the TCP client, the pty master and ino have O_ASYNC, owner
  *           this process (F_SETOWN_EX F_OWNER_PID), F_SETSIG SIGRTMIN+2
  *   close-on-exec: tfd, ino, the FIFO's write end, unix b, the accepted end, ep, mem, lock.posix,
  *           the pty slave, opath and DIR's fd have FD_CLOEXEC, the others not
@@ -51,8 +51,8 @@
  *           async=<octal>:<owner type>:<owner is self>:<sig> opath=<octal> dir=<isdir>:<name>
  *           proc=<first field of stat is pid 0|1>
  *     obs pty pts_same=<0|1> echo=<0|1> vintr=<n> ws=<rows>x<cols> master=<bytes> slave=<bytes>
- *     obs sigio pipe=<0|1> unix=<0|1> tcp=<0|1> pty=<0|1>   (after a byte is written towards each
- *           O_ASYNC fd, did F_SETSIG's signal come, naming it)
+ *     obs sigio pipe=<0|1> unix=<0|1> tcp=<0|1> pty=<0|1> inotify=<0|1>   (after a byte is written
+ *           towards each O_ASYNC fd, or DIR/async made, did F_SETSIG's signal come, naming it)
  *     obs summary checks=<n> failed=<n> [names of the failed checks]
  *   exit code=0                                on SIGTERM
  * Bytes are printed with \r as "\r" and \n as "\n".
@@ -190,12 +190,20 @@ static void make_async(int fd)
 		die("async");
 }
 
-/* A byte written to wfd: does its O_ASYNC reader rfd get F_SETSIG's signal, naming rfd? */
+/*
+ * A byte written to wfd (wfd -1: a file made in DIR): does its O_ASYNC reader rfd get F_SETSIG's
+ * signal, naming rfd?
+ */
 static int async_ok(int rfd, int wfd)
 {
-	char x[64];
+	char x[512] __attribute__((aligned(8)));
 	sigio_fd = -1;
-	put(wfd, "!");
+	if (wfd >= 0) {
+		put(wfd, "!");
+	} else {
+		snprintf(x, sizeof x, "%s/async", dir);
+		close(open(x, O_CREAT | O_WRONLY, 0644));
+	}
 	struct timespec ms10 = {0, 10 * 1000000};
 	for (int i = 0; i < 300 && sigio_fd < 0; i++)
 		nanosleep(&ms10, NULL);
@@ -423,8 +431,9 @@ static void obs_attrs(void)
 static void obs_sigio(void)
 {
 	int p = async_ok(apipe[0], apipe[1]), u = async_ok(ub, ua), t = async_ok(cli, acc), m = async_ok(ptm, pts);
-	say("obs sigio pipe=%d unix=%d tcp=%d pty=%d\n", p, u, t, m);
-	check(p && u && t && m, "sigio");
+	int i = async_ok(ino, -1);
+	say("obs sigio pipe=%d unix=%d tcp=%d pty=%d inotify=%d\n", p, u, t, m, i);
+	check(p && u && t && m && i, "sigio");
 }
 
 static void obs_pty(void)
@@ -561,6 +570,7 @@ static void setup(void)
 	make_async(ub);
 	make_async(cli);
 	make_async(ptm);
+	make_async(ino);
 	close(mk("opath.target", "p", 1));
 	opath = open("opath.target", O_PATH | O_CLOEXEC);
 	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
