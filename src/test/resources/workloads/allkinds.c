@@ -24,7 +24,8 @@
  *           ./lock.ofd OFD write lock on bytes 5-EOF
  *   attrs   /dev/null O_RDONLY|O_CLOEXEC; ./append.log O_WRONLY|O_APPEND ("abc" written);
  *           a pipe read end O_NONBLOCK|O_ASYNC; ./opath.target O_PATH; DIR O_RDONLY|O_DIRECTORY;
- *           /proc/self/stat
+ *           /proc/self/stat; /sys/devices/system/cpu/online (offset 1); /dev/zero O_RDWR;
+ *           /dev/urandom O_NONBLOCK
  *   pty     a pty pair (O_NOCTTY, non-blocking): slave termios ECHO off, VINTR ^X, window
  *           33x111; "to-master\n" written by the slave, "to-slave\n" by the master, both unread
  *   O_ASYNC: the pipe read end above, unix b, the TCP client, the pty master and ino have O_ASYNC, owner
@@ -47,6 +48,7 @@
  *     obs memfd name=<link> seals=<hex> size=<n> head=<bytes> shared=<0|1> grow=<errno name>
  *     obs deleted nlink=<n> pos=<off> flags=<octal> sum=<sum of bytes> link=<basename of link>
  *     obs locks flock=<errno name> posix=<l_type>:<by parent 0|1> ofd=<l_type> (from a child)
+ *     obs devices sys=<cpu/online>:<offset>:<flags octal> zero=<read zeros 0|1>:<octal> urandom=<octal>
  *     obs attrs devnull=<FD_CLOEXEC>:<octal> append=<octal>:<size after a write> nonblock=<octal>
  *           async=<octal>:<owner type>:<owner is self>:<sig> opath=<octal> dir=<isdir>:<name>
  *           proc=<first field of stat is pid 0|1>
@@ -91,7 +93,7 @@
 
 static volatile sig_atomic_t usr1, term, sigio_fd = -1, sigio_sig;
 static int sem, tfd, sfd, ino, pipefd[2], fifo_r, fifo_w, ua, ub, lst, cli, acc, ep, mem, del, flk, plk, olk;
-static int devnull, appendfd, apipe[2], opath, dirfd_, procfd, ptm, pts, ptsn;
+static int sysfd, zero, urandom, devnull, appendfd, apipe[2], opath, dirfd_, procfd, ptm, pts, ptsn;
 static unsigned char *memmap;
 static long long arm_ms;
 static const char *dir;
@@ -415,6 +417,16 @@ static void obs_attrs(void)
 		die("pread proc");
 	const char *dbase = strrchr(d, '/') ? strrchr(d, '/') + 1 : d;
 	int procself = atoi(pst) == getpid();
+	char sys[64] = {0}, zeros[8] = {1}, rnd[8];
+	if (pread(sysfd, sys, sizeof sys - 1, 0) <= 0 || read(zero, zeros, sizeof zeros) != sizeof zeros
+	    || read(urandom, rnd, sizeof rnd) != sizeof rnd)
+		die("sys/dev");
+	*strchrnul(sys, '\n') = 0;
+	long syspos = lseek(sysfd, 0, SEEK_CUR);
+	int allzero = !memcmp(zeros, "\0\0\0\0\0\0\0\0", 8);
+	say("obs devices sys=%s:%ld:%o zero=%d:%o urandom=%o\n", sys, syspos, fcntl(sysfd, F_GETFL), allzero,
+	    fcntl(zero, F_GETFL), fcntl(urandom, F_GETFL));
+	check(syspos == 1 && allzero && (fcntl(urandom, F_GETFL) & O_NONBLOCK), "devices");
 	say("obs attrs devnull=%d:%o append=%o:%ld nonblock=%o async=%o:%d:%d:%d opath=%o dir=%d:%s proc=%d\n",
 	    fcntl(devnull, F_GETFD), fcntl(devnull, F_GETFL), fcntl(appendfd, F_GETFL), appsize, fcntl(pipefd[0], F_GETFL),
 	    fcntl(apipe[0], F_GETFL), own.type, own.pid == getpid(), fcntl(apipe[0], F_GETSIG), fcntl(opath, F_GETFL),
@@ -575,7 +587,11 @@ static void setup(void)
 	opath = open("opath.target", O_PATH | O_CLOEXEC);
 	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	procfd = open("/proc/self/stat", O_RDONLY);
-	if (opath < 0 || dirfd_ < 0 || procfd < 0)
+	sysfd = open("/sys/devices/system/cpu/online", O_RDONLY);
+	zero = open("/dev/zero", O_RDWR);
+	urandom = open("/dev/urandom", O_RDONLY | O_NONBLOCK);
+	char c;
+	if (opath < 0 || dirfd_ < 0 || procfd < 0 || sysfd < 0 || zero < 0 || urandom < 0 || read(sysfd, &c, 1) != 1)
 		die("open");
 }
 

@@ -113,7 +113,7 @@ class EveryFileKindTest {
 
                 List<String> obsA = observe(a), obsB = observe(r);
                 assertEquals(withoutTimer(obsA), withoutTimer(obsB), "what the process observes of its files");
-                assertEquals("obs summary checks=15 failed=0", obsA.getLast(), "stopped and continued:\n" + obsA);
+                assertEquals("obs summary checks=16 failed=0", obsA.getLast(), "stopped and continued:\n" + obsA);
 
                 // timer expirations: the first TIMER_MS after the arm, then one every PERIOD_MS of time counted
                 long armA = Workload.number(readyA, "arm_ms"), armB = Workload.number(readyB, "arm_ms");
