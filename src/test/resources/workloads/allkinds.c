@@ -25,7 +25,7 @@
  *   attrs   /dev/null O_RDONLY|O_CLOEXEC; ./append.log O_WRONLY|O_APPEND ("abc" written);
  *           a pipe read end O_NONBLOCK|O_ASYNC; ./opath.target O_PATH; DIR O_RDONLY|O_DIRECTORY;
  *           /proc/self/stat; /sys/devices/system/cpu/online (offset 1); /dev/zero O_RDWR;
- *           /dev/urandom O_NONBLOCK
+ *           /dev/urandom O_NONBLOCK; ./sync.dat O_RDWR|O_SYNC|O_NOATIME
  *   pty     a pty pair (O_NOCTTY, non-blocking): slave termios ECHO off, VINTR ^X, window
  *           33x111; "to-master\n" written by the slave, "to-slave\n" by the master, both unread
  *   O_ASYNC: the pipe read end above, unix b, the TCP client, the pty master and ino have O_ASYNC, owner
@@ -93,7 +93,7 @@
 
 static volatile sig_atomic_t usr1, term, sigio_fd = -1, sigio_sig;
 static int sem, tfd, sfd, ino, pipefd[2], fifo_r, fifo_w, ua, ub, lst, cli, acc, ep, mem, del, flk, plk, olk;
-static int sysfd, zero, urandom, devnull, appendfd, apipe[2], opath, dirfd_, procfd, ptm, pts, ptsn;
+static int syncfd, sysfd, zero, urandom, devnull, appendfd, apipe[2], opath, dirfd_, procfd, ptm, pts, ptsn;
 static unsigned char *memmap;
 static long long arm_ms;
 static const char *dir;
@@ -574,6 +574,9 @@ static void setup(void)
 
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	appendfd = open("append.log", O_WRONLY | O_APPEND | O_CREAT | O_TRUNC, 0644);
+	syncfd = open("sync.dat", O_RDWR | O_CREAT | O_TRUNC | O_SYNC | O_NOATIME, 0600);
+	if (syncfd < 0)
+		die("sync.dat");
 	if (devnull < 0 || appendfd < 0 || pipe(apipe))
 		die("attrs");
 	put(appendfd, "abc");
