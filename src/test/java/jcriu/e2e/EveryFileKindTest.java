@@ -71,7 +71,7 @@ class EveryFileKindTest {
             long d0 = nowMs();
             dumpedPid = b.pid();
             try {
-                // --file-locks and --tcp-established: without them the dump is refused
+                // --file-locks and --tcp-established, which the locks and the connection need (as with CRIU)
                 Checkpointer.dump(new DumpOptions(b.pid(), dir, false, false, null, RseqConfigSource.PTRACE, null,
                         DumpHooks.NONE, new DumpOptions.FileOptions(1 << 20, true))
                         .withNet(new NetOptions(false, true, false)), Checkpoints.log(log));
