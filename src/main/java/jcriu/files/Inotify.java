@@ -34,7 +34,7 @@ import jcriu.sys.SysException;
  * restore watches the file made again. Events queued but not yet read are not kept (the kernel
  * offers no way to read them without taking them from the program): the dump warns.
  */
-public record Inotify(int id, int flags, List<Watch> watches) implements OpenFile {
+public record Inotify(int id, int flags, List<Watch> watches, Owner owner) implements OpenFile {
     private static final int IN_ALL_EVENTS = 0xfff, IN_EXCL_UNLINK = 0x04000000, IN_ONESHOT = 0x80000000;
     private static final int O_RDONLY = 0, O_PATH = 010000000, IN_CLOEXEC = O_CLOEXEC, FIONREAD = 0x541B;
     private static final Pattern WD = Pattern.compile("inotify wd:([0-9a-f]+) ino:([0-9a-f]+) sdev:([0-9a-f]+)"
@@ -74,7 +74,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
         } finally {
             Sys.close(mine);
         }
-        return new Inotify(id, fd.flags() & ~O_CLOEXEC, ws);
+        return new Inotify(id, fd.flags() & ~O_CLOEXEC, ws, Owner.save(ctx, fd.fd(), fd.flags()));
     }
 
     /** Kept in a watch's path as readlink gives it: the file was unlinked after it was watched. */
@@ -144,7 +144,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
             ws.add(new Watch(w.getWd(), w.getIIno(), w.getSDev(), w.getMask(), w.getIgnoredMask(), fh.getType(), handle,
                     fh.hasPath() ? fh.getPath() : null));
         }
-        return new Inotify(e.getId(), e.getIfy().getFlags() & ~O_CLOEXEC, ws);
+        return new Inotify(e.getId(), e.getIfy().getFlags() & ~O_CLOEXEC, ws, Owner.decode(e.getIfy().getFown()));
     }
 
     @Override
@@ -155,7 +155,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
     /** The handle as CRIU packs it: little-endian u64 words, at least 16 of them. */
     @Override
     public FileEntry encode() {
-        InotifyFileEntry.Builder x = InotifyFileEntry.newBuilder().setId(id).setFlags(flags).setFown(NO_OWNER);
+        InotifyFileEntry.Builder x = InotifyFileEntry.newBuilder().setId(id).setFlags(flags).setFown(owner.encode());
         for (Watch w : watches) {
             int words = Math.max(16, (w.handle().length + 7) / 8);
             ByteBuffer b = ByteBuffer.allocate(words * 8).order(ByteOrder.LITTLE_ENDIAN).put(w.handle()).rewind();
@@ -171,7 +171,7 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
     /** The instance with every watch, made in jcriu: a watch belongs to the instance, not to a process. */
     @Override
     public int open(FileOpener opener) throws IOException {
-        int fd = OpenFile.withFlags(FdSys.inotifyInit(IN_CLOEXEC), flags);
+        int fd = OpenFile.withFlags(FdSys.inotifyInit(IN_CLOEXEC), flags & ~Owner.O_ASYNC);
         try {
             for (Watch w : watches.stream().sorted(Comparator.comparingInt(Watch::wd)).toList()) add(fd, w, opener);
             return fd;
@@ -179,6 +179,12 @@ public record Inotify(int id, int flags, List<Watch> watches) implements OpenFil
             Sys.close(fd);
             throw e;
         }
+    }
+
+    /** O_ASYNC and its owner, set inside the process (see {@link Owner}). */
+    @Override
+    public void setUp(ProcessFiles p, boolean first) throws IOException {
+        if (first) owner.apply(p, id, flags, describe());
     }
 
     private static void add(int fd, Watch w, FileOpener opener) throws IOException {

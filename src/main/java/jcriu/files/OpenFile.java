@@ -138,8 +138,8 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
                 default -> throw new IOException(what + ": this kind of file is not supported yet");
             };
             case SOCKET -> switch (ctx.socket(fd)) {
-                case jcriu.net.UnixSocket u -> new UnixSocketFile(id, u);
-                case jcriu.net.InetSocket i -> new InetSocketFile(id, i);
+                case jcriu.net.UnixSocket u -> new UnixSocketFile(id, u, Owner.save(ctx, fd.fd(), fd.flags()));
+                case jcriu.net.InetSocket i -> new InetSocketFile(id, i, Owner.save(ctx, fd.fd(), fd.flags()));
             };
             default -> throw new IOException(what + ": this kind of file (" + fd.kind() + ") is not supported yet");
         };
@@ -157,11 +157,11 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
                     ? new ControllingTerminal(e.getId(), e.getTty().getFlags() & ~O_CLOEXEC) : Pty.decode(e, where, offset);
             case UNIXSK -> {
                 if (!e.hasUsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type UNIXSK has no usk entry");
-                yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()));
+                yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()), Owner.decode(e.getUsk().getFown()));
             }
             case INETSK -> {
                 if (!e.hasIsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type INETSK has no isk entry");
-                yield new InetSocketFile(e.getId(), jcriu.net.InetSocket.decode(e.getIsk()));
+                yield new InetSocketFile(e.getId(), jcriu.net.InetSocket.decode(e.getIsk()), Owner.decode(e.getIsk().getFown()));
             }
             case EVENTFD -> EventFd.decode(e, where, offset);
             case TIMERFD -> TimerFd.decode(e, where, offset);

@@ -19,9 +19,9 @@ import jcriu.sys.TtySys;
  * in files.img naming tty-info entry {@code index * 2} (slave) or {@code index * 2 + 1}
  * (master); the pair's state is {@link PtyPair}, in tty-info.img and tty-data.img
  * ({@link TtyImages}). A slave read before its master is seen has {@code pair} null until
- * {@link #link}.
+ * {@link #link}. {@code owner}: the O_ASYNC owner and signal, set inside the process.
  */
-public record Pty(int id, int flags, boolean master, int index, PtyPair pair) implements OpenFile {
+public record Pty(int id, int flags, boolean master, int index, PtyPair pair, Owner owner) implements OpenFile {
     /** TTYAUX_MAJOR 5, minor 2: /dev/ptmx. */
     static final int PTMX_MAJOR = 5, PTMX_MINOR = 2;
 
@@ -40,7 +40,7 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
             PtyPair p = PtyPair.read(mine, what);
             if (p.toMaster().length > 0) ctx.warn(what + ": " + p.toMaster().length + " bytes queued for the master saved");
             if (p.toSlave().length > 0) ctx.warn(what + ": " + p.toSlave().length + " bytes queued for the slave's reader saved");
-            return new Pty(id, fd.flags() & ~O_CLOEXEC, true, p.index(), p);
+            return new Pty(id, fd.flags() & ~O_CLOEXEC, true, p.index(), p, Owner.save(ctx, fd.fd(), fd.flags()));
         } finally {
             Sys.close(mine);
         }
@@ -57,13 +57,13 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
         }
         // the exclusive bit rides in a placeholder until link() takes the master's pair
         PtyPair only = new PtyPair(index, null, null, null, false, false, false, excl, 0, 0, 0, 0, new byte[0], new byte[0]);
-        return new Pty(id, fd.flags() & ~O_CLOEXEC, false, index, only);
+        return new Pty(id, fd.flags() & ~O_CLOEXEC, false, index, only, Owner.save(ctx, fd.fd(), fd.flags()));
     }
 
     static Pty decode(FileEntry e, Path where, long offset) throws IOException {
         TtyFileEntry t = e.getTty();
         int info = t.getTtyInfoId();
-        return new Pty(e.getId(), t.getFlags() & ~O_CLOEXEC, (info & 1) == 1, info >>> 1, null);
+        return new Pty(e.getId(), t.getFlags() & ~O_CLOEXEC, (info & 1) == 1, info >>> 1, null, Owner.decode(t.getFown()));
     }
 
     /** The tty-info id of this side, CRIU's numbering. */
@@ -72,7 +72,7 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
     }
 
     public Pty withPair(PtyPair p) {
-        return new Pty(id, flags, master, index, p);
+        return new Pty(id, flags, master, index, p, owner);
     }
 
     @Override
@@ -83,7 +83,7 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
     @Override
     public FileEntry encode() {
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(TtyFileEntry.newBuilder().setId(id)
-                .setTtyInfoId(infoId()).setFlags(flags).setFown(NO_OWNER)).build();
+                .setTtyInfoId(infoId()).setFlags(flags).setFown(owner.encode())).build();
     }
 
     /**
@@ -107,12 +107,18 @@ public record Pty(int id, int flags, boolean master, int index, PtyPair pair) im
         return opener.pty(this);
     }
 
+    /** The flags jcriu opens this side with: O_ASYNC is set inside the process, with its owner ({@link Owner}). */
+    public int openFlags() {
+        return flags & ~(O_CLOEXEC | Owner.O_ASYNC);
+    }
+
     /**
-     * In the session leader whose controlling terminal this is (made so when its session was
-     * made again): the foreground process group, now that every group exists.
+     * O_ASYNC and its owner; in the session leader whose controlling terminal this is (made so
+     * when its session was made again): the foreground process group, now that every group exists.
      */
     @Override
     public void setUp(ProcessFiles p, boolean first) throws IOException {
+        if (first) owner.apply(p, id, flags, describe());
         if (pair == null || pair.sid() != p.pid() || pair.pgrp() <= 0) return;
         long arg = p.put(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(pair.pgrp()).array());
         int fd = p.fdsOf(id).getFirst();

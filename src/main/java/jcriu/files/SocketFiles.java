@@ -36,8 +36,8 @@ public final class SocketFiles {
         List<OpenFile> out = new ArrayList<>(files.size());
         for (OpenFile f : files) {
             out.add(switch (full.get(f.id())) {
-                case UnixSocket u -> new UnixSocketFile(f.id(), u);
-                case InetSocket i -> new InetSocketFile(f.id(), i);
+                case UnixSocket u -> new UnixSocketFile(f.id(), u, ((UnixSocketFile) f).owner());
+                case InetSocket i -> new InetSocketFile(f.id(), i, ((InetSocketFile) f).owner());
                 case null -> f;
             });
         }

@@ -26,7 +26,7 @@ import jcriu.sys.SysException;
  * is unlocked. The restored processes then receive jcriu's sockets by pidfd_getfd.
  */
 public final class SocketRestore implements AutoCloseable {
-    private static final int O_NONBLOCK = 04000, IPV6_V6ONLY = 26, IP_TOS = 1, IP_TTL = 2, IP_PKTINFO = 8, IP_FREEBIND = 15,
+    private static final int O_NONBLOCK = 04000, O_ASYNC = 020000, IPV6_V6ONLY = 26, IP_TOS = 1, IP_TTL = 2, IP_PKTINFO = 8, IP_FREEBIND = 15,
             TCP_NODELAY = 1, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6, TCP_DEFER_ACCEPT = 9;
     private static final int EINPROGRESS = 115;
 
@@ -339,7 +339,8 @@ public final class SocketRestore implements AutoCloseable {
             int fd = fds.get(i.ino());
             TcpRepair.release(fd, i);
             i.opts().finish(fd);
-            Sys.fcntl(fd, Sys.F_SETFL, i.flags() & O_NONBLOCK);
+            // O_ASYNC stays: the process has set it already, with its owner (files.Owner)
+            Sys.fcntl(fd, Sys.F_SETFL, (Sys.fcntl(fd, Sys.F_GETFL, 0) & O_ASYNC) | (i.flags() & O_NONBLOCK));
             log.debug(i.describe() + ": out of repair mode");
         }
     }

@@ -62,10 +62,10 @@ final class Terminals implements AutoCloseable {
         if (p.master()) {
             if (o.masterHandedOut) throw new IOException(p.describe() + " is wanted by two descriptions; a master has one");
             o.masterHandedOut = true;
-            return OpenFile.withFlags(o.master, p.flags() & ~O_CLOEXEC);
+            return OpenFile.withFlags(o.master, p.openFlags());
         }
-        int fd = TtySys.openPeer(o.master, (p.flags() & ~O_CLOEXEC) | O_NOCTTY | O_CLOEXEC);
-        return OpenFile.withFlags(fd, p.flags() & ~O_CLOEXEC);
+        int fd = TtySys.openPeer(o.master, p.openFlags() | O_NOCTTY | O_CLOEXEC);
+        return OpenFile.withFlags(fd, p.openFlags());
     }
 
     /**
