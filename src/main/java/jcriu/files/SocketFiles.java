@@ -26,6 +26,17 @@ public final class SocketFiles {
         return out;
     }
 
+    /**
+     * The --inherit-fd key of description {@code f} when the restore must take it from the user
+     * (a pipe or a unix connection whose other end was outside the dumped processes), else
+     * null; {@code sockets}: every socket of the images.
+     */
+    public static String inheritKey(OpenFile f, java.util.Collection<Socket> sockets) {
+        if (f instanceof PipeEnd p && p.external()) return p.key();
+        if (f instanceof UnixSocketFile u && u.socket().external(sockets)) return u.socket().inheritKey();
+        return null;
+    }
+
     public static void write(ImageDir dir, List<OpenFile> files) throws IOException {
         SocketImages.write(dir, sockets(files));
     }

@@ -57,6 +57,22 @@ public record UnixSocket(int ino, int type, int state, int flags, int backlog, i
                 icons, q);
     }
 
+    /** CRIU's --inherit-fd key of this socket: {@code socket:[INODE]}. */
+    public String inheritKey() {
+        return "socket:[" + Integer.toUnsignedString(ino) + "]";
+    }
+
+    /**
+     * A connection (stream or seqpacket, not listening) whose peer is none of {@code all}, the
+     * sockets of the images: its other end was outside the dumped processes, so the restore
+     * takes the socket given for {@link #inheritKey} with --inherit-fd.
+     */
+    public boolean external(java.util.Collection<? extends Socket> all) {
+        if (!connectionOriented() || listening() || peer == 0) return false;
+        for (Socket s : all) if (s.ino() == peer) return false;
+        return true;
+    }
+
     /** The name as a reader would write it: a path, or {@code @name} for an abstract one. */
     public static String nameText(byte[] name) {
         if (name == null || name.length == 0) return "(unnamed)";

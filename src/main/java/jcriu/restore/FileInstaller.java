@@ -213,7 +213,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     public int socket(int id) throws IOException {
         if (sockets == null) {
             sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, net),
-                    this::fdOf, log);
+                    this::fdOf, this::inheritedFor, log);
         }
         return sockets.open(id);
     }
