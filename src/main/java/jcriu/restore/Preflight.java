@@ -32,7 +32,7 @@ final class Preflight {
         }
         for (ProcessState st : tree.processes()) {
             for (VmaState v : st.mm().vmas()) {
-                if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v.path()).isEmpty()) {
+                if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v).isEmpty()) {
                     throw new IOException(String.format("mapping %#x-%#x of process %d needs %s, which no longer exists",
                             v.start(), v.end(), st.pid(), v.path()));
                 }
