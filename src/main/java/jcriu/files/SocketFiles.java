@@ -16,11 +16,21 @@ import jcriu.net.UnixSocket;
 public final class SocketFiles {
     private SocketFiles() {}
 
-    /** File id to socket, in file order. */
+    /**
+     * File id to socket, in file order: the tree's sockets, not the entries of peers outside
+     * (a socket connected to one is given the outside peer's name when it has none of its own
+     * record of it: an image of CRIU's).
+     */
     public static Map<Integer, Socket> sockets(List<OpenFile> files) {
+        Map<Integer, byte[]> outside = new java.util.HashMap<>();
+        for (OpenFile f : files) if (f instanceof UnixSocketFile u && u.outside()) outside.put(u.socket().ino(), u.socket().name());
         Map<Integer, Socket> out = new LinkedHashMap<>();
         for (OpenFile f : files) {
-            if (f instanceof UnixSocketFile u) out.put(u.id(), u.socket());
+            if (f instanceof UnixSocketFile u && !u.outside()) {
+                UnixSocket s = u.socket();
+                byte[] name = outside.get(s.peer());
+                out.put(u.id(), name != null && name.length > 0 && s.peerName() == null ? s.withPeerName(name) : s);
+            }
             if (f instanceof InetSocketFile i) out.put(i.id(), i.socket());
         }
         return out;

@@ -412,6 +412,20 @@ public final class SocketDump implements AutoCloseable {
         return lock.locked();
     }
 
+    /**
+     * The peers outside the dumped processes of the tree's unix sockets (after {@link #check}),
+     * as CRIU writes them beside the sockets: inode and name.
+     */
+    public List<UnixSocket> outsidePeers() {
+        Map<Integer, UnixSocket> out = new LinkedHashMap<>();
+        for (Socket s : saved.values()) {
+            if (s instanceof UnixSocket u && !u.listening() && u.peer() != 0 && !saved.containsKey(u.peer())) {
+                out.putIfAbsent(u.peer(), UnixSocket.outsidePeer(u.peer(), u.peerName() == null ? new byte[0] : u.peerName()));
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
     List<Socket> sockets() {
         return new ArrayList<>(saved.values());
     }

@@ -55,6 +55,8 @@ class ExternalUnixSocketTest {
                 out = finish(jcriu(client.dir(), "dump", "-t", Integer.toString(pid), "-D", "imgs", "--ext-unix-sk",
                         "-v4", "-o", "-"), 0);
                 assertTrue(out.contains("dumped as external") && out.contains("--inherit-fd fd[N]:" + key), out);
+                String files = crit(client.dir().resolve("imgs/files.img"));
+                assertTrue(files.contains("\"uflags\": 1") || files.contains("\"uflags\": \"0x1\""), files);
                 client.awaitGone(Duration.ofSeconds(30));
                 server.awaitOutput("closed");
 
@@ -69,6 +71,8 @@ class ExternalUnixSocketTest {
                         "--inherit-fd", "fd[5]:" + key));
                 finish(new ProcessBuilder(cmd).directory(client.dir().toFile()).redirectErrorStream(true).start(), 0);
                 server.awaitOutput("accepted");
+                // files.img names the server's socket as CRIU does (USK_EXTERN), and the restore leaves its name alone
+                assertTrue(Files.exists(Path.of(sock)), "the server's socket file is still there");
                 try (Workload r = Workload.adopt(pid, client.dir()).seek(client.lineCount())) {
                     String now = Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/3")).toString();
                     assertNotEquals(key, now, "fd 3 is the socket given to the restore");
@@ -80,6 +84,14 @@ class ExternalUnixSocketTest {
                 }
             }
         }
+    }
+
+    private static String crit(Path img) throws Exception {
+        Process p = new ProcessBuilder("crit", "decode", "-i", img.toString(), "--pretty").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "crit decode " + img);
+        assertEquals(0, p.exitValue(), "crit decode " + img + ":\n" + out);
+        return out;
     }
 
     private static Process jcriu(Path cwd, String... args) throws IOException {
