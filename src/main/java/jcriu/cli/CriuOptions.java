@@ -344,8 +344,8 @@ public final class CriuOptions {
         return switch (kind) {
             case "mnt" -> new Accept(MOUNTS);
             case "veth", "macvlan", "netdev" -> new Accept(NETNS);
-            case "unix" -> new Accept("jcriu lets a unix datagram socket keep a peer outside the processes with"
-                    + " --ext-unix-sk, and refuses a stream connection to one");
+            case "unix" -> new Accept("jcriu lets a unix socket keep a peer outside the processes with"
+                    + " --ext-unix-sk (a connection is then restored with --inherit-fd fd[N]:socket:[INODE])");
             case "tty" -> new Accept("jcriu saves the pty pairs whose master is in the dumped processes and"
                     + " takes fds 0-2 of a --shell-job from its own terminal; a process with another terminal is refused");
             case "dev" -> verb == Verb.RESTORE ? new Accept("images written by jcriu name no external device")

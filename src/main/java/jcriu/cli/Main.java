@@ -378,8 +378,9 @@ public final class Main implements Callable<Integer> {
     /** CRIU's socket flags, which dump and restore share (a restore needs those the dump needed). */
     public static final class SocketFlags {
         @Option(names = "--ext-unix-sk", arity = "0..1", fallbackValue = "", converter = NoInodeList.class,
-                paramLabel = "", description = "allow a unix datagram socket connected to a named socket outside"
-                + " the processes; the restore connects it to that name again")
+                paramLabel = "", description = "allow a unix socket connected to a socket outside the processes:"
+                + " a datagram socket is connected to its name again, a connection is dumped as external (restore"
+                + " with --inherit-fd fd[N]:socket:[INODE])")
         Boolean extUnixSk;
 
         @Option(names = "--tcp-established", description = "save established TCP connections (TCP_REPAIR) and restore"
@@ -507,7 +508,8 @@ public final class Main implements Callable<Integer> {
         boolean displayStats;
 
         @Option(names = "--inherit-fd", paramLabel = "fd[N]:KEY", description = "use jcriu's fd N for KEY;"
-                + " KEY pipe:[INODE] is a pipe whose other end was outside the dumped processes (the dump logs its key)")
+                + " KEY pipe:[INODE] is a pipe whose other end was outside the dumped processes, socket:[INODE] a unix"
+                + " connection whose peer was (the dump logs its key)")
         List<String> inheritFds = new ArrayList<>();
 
         @Option(names = "--skip-file-rwx-check", description = "use files reopened by path or mapped even if their"

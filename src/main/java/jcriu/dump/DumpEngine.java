@@ -369,7 +369,7 @@ final class DumpEngine {
             }
             byte[] content = Files.readAllBytes(mapped);
             out.add(new FileSnapshot(v.path(), (Integer) a.get("mode"), (Integer) a.get("uid"), (Integer) a.get("gid"),
-                    content, deleted));
+                    content, deleted, v.ino()));
             log.debug("shared file " + v.path() + (deleted ? " (deleted)" : "") + ": " + content.length
                     + " bytes saved with the images");
         }

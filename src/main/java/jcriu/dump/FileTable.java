@@ -193,6 +193,8 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
     /** What only the whole tree tells: whether every unix socket's peer was dumped too. */
     void checkSockets() throws IOException {
         sockets.check();
+        // as CRIU: an entry for each peer outside, which the tree's sockets name by inode
+        for (jcriu.net.UnixSocket p : sockets.outsidePeers()) files.add(new jcriu.files.UnixSocketFile(nextId++, p, jcriu.files.Owner.NONE, true));
     }
 
     /**

@@ -72,7 +72,7 @@ public record MappedFile(String path, long size, int mode, String buildId) {
         for (ProcessState st : tree.processes()) {
             for (VmaState v : st.mm().vmas()) {
                 if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)
-                        && st.mm().snapshotOf(v.path()).isEmpty()) {
+                        && st.mm().snapshotOf(v).isEmpty()) {
                     paths.add(v.path());
                 }
             }

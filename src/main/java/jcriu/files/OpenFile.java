@@ -157,7 +157,8 @@ public sealed interface OpenFile permits RegularFile, DeletedFile, DeletedSymlin
                     ? new ControllingTerminal(e.getId(), e.getTty().getFlags() & ~O_CLOEXEC) : Pty.decode(e, where, offset);
             case UNIXSK -> {
                 if (!e.hasUsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type UNIXSK has no usk entry");
-                yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()), Owner.decode(e.getUsk().getFown()));
+                yield new UnixSocketFile(e.getId(), jcriu.net.UnixSocket.decode(e.getUsk()), Owner.decode(e.getUsk().getFown()),
+                        (e.getUsk().getUflags() & UnixSocketFile.USK_EXTERN) != 0);
             }
             case INETSK -> {
                 if (!e.hasIsk()) throw new ImageException(where, offset, "file " + e.getId() + " of type INETSK has no isk entry");

@@ -180,7 +180,13 @@ public final class StateCodec {
      */
     private static int fileId(Map<String, Integer> ids, Map<Integer, FileEntry> files, String path, int flags, long pos,
                               int mode, String use) {
-        String key = path + "\0" + flags + "\0" + pos + "\0" + mode;
+        return fileId(ids, files, path, path, flags, pos, mode, use);
+    }
+
+    /** As above; {@code name} tells apart files of one path (memfds). */
+    private static int fileId(Map<String, Integer> ids, Map<Integer, FileEntry> files, String name, String path, int flags,
+                              long pos, int mode, String use) {
+        String key = name + "\0" + flags + "\0" + pos + "\0" + mode;
         Integer have = ids.get(key);
         if (have != null) return have;
         int id = files.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
@@ -278,15 +284,19 @@ public final class StateCodec {
                     .setShmid(v.kind() == VmaState.Kind.ANON_SHARED ? v.ino() : 0);
             if (v.path() != null) {
                 int flags = v.kind() == VmaState.Kind.FILE_SHARED ? v.attrs().fileFlags() : 0;
-                int id = stamped(files, fileId(fileIds, files, v.path(), flags, 0, S_IFREG, "vma"), mm);
+                // memfds share names: each inode is a file of its own
+                String key = jcriu.files.Memfd.isMemfd(v.path()) && v.ino() != 0 ? v.path() + "\0ino " + v.ino() : v.path();
+                int id = stamped(files, fileId(fileIds, files, key, v.path(), flags, 0, S_IFREG, "vma"), mm);
                 e.setShmid(id).setFdflags(flags);
-                var snap = v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.FILE_PRIVATE ? mm.snapshotOf(v.path()) : java.util.Optional.<FileSnapshot>empty();
+                var snap = v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.FILE_PRIVATE ? mm.snapshotOf(v) : java.util.Optional.<FileSnapshot>empty();
                 if (snap.isPresent() && !files.get(id).getReg().hasJcriuContent()) {
                     FileSnapshot s = snap.get();
                     FileEntry fe = files.get(id);
-                    files.put(id, fe.toBuilder().setReg(fe.getReg().toBuilder().setMode(s.mode())
+                    RegFileEntry.Builder r = fe.getReg().toBuilder().setMode(s.mode())
                             .setSize(s.content().length).setJcriuContent(ByteString.copyFrom(s.content()))
-                            .setJcriuUid(s.uid()).setJcriuGid(s.gid()).setJcriuDeleted(s.deleted())).build());
+                            .setJcriuUid(s.uid()).setJcriuGid(s.gid()).setJcriuDeleted(s.deleted());
+                    if (!key.equals(v.path())) r.setJcriuIno(s.ino());
+                    files.put(id, fe.toBuilder().setReg(r).build());
                 }
             }
             long madv = 0;
@@ -524,6 +534,7 @@ public final class StateCodec {
         try (ImageInput in = dir.open(ImageFile.mm(pid))) {
             m = in.single(MmEntry.parser());
         }
+        Snapshots saved = snapshots(dir);
         List<VmaState> vmas = new ArrayList<>();
         for (VmaEntry e : m.getVmasList()) {
             VmaState.Kind kind = kind(e.getStatus());
@@ -538,7 +549,7 @@ public final class StateCodec {
             }
             List<Integer> adv = new ArrayList<>();
             for (int a = 0; a < 64; a++) if ((e.getMadv() & (1L << a)) != 0) adv.add(a);
-            long ino = kind == VmaState.Kind.ANON_SHARED ? e.getShmid() : 0;
+            long ino = kind == VmaState.Kind.ANON_SHARED ? e.getShmid() : path != null ? saved.inodes().getOrDefault((int) e.getShmid(), 0L) : 0;
             vmas.add(new VmaState(e.getStart(), e.getEnd(), e.getPgoff(), e.getProt(), AttrsCodec.mmapFlags(e), kind,
                     path, 0, ino, adv.stream().mapToInt(Integer::intValue).toArray(), AttrsCodec.vmaAttrs(e)));
         }
@@ -556,22 +567,27 @@ public final class StateCodec {
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
                 m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"),
-                CriuLayout.splitVvar(vmas), runs, inParent, snapshots(dir));
+                CriuLayout.splitVvar(vmas), runs, inParent, saved.files());
     }
 
+    /** Files saved whole, and the inodes of the memfds among them by file id. */
+    private record Snapshots(List<FileSnapshot> files, Map<Integer, Long> inodes) {}
+
     /** The small shared-mapped files saved whole: jcriu's fields of their reg entries in files.img. */
-    private static List<FileSnapshot> snapshots(ImageDir dir) throws IOException {
+    private static Snapshots snapshots(ImageDir dir) throws IOException {
         List<FileSnapshot> out = new ArrayList<>();
+        Map<Integer, Long> inodes = new java.util.HashMap<>();
         try (ImageInput in = dir.open(ImageFile.files())) {
             for (FileEntry f; (f = in.next(FileEntry.parser())) != null; ) {
                 RegFileEntry r = f.getReg();
                 if (f.hasReg() && r.hasJcriuContent()) {
                     out.add(new FileSnapshot(r.getName(), r.getMode(), r.getJcriuUid(), r.getJcriuGid(),
-                            r.getJcriuContent().toByteArray(), r.getJcriuDeleted()));
+                            r.getJcriuContent().toByteArray(), r.getJcriuDeleted(), r.getJcriuIno()));
+                    if (r.hasJcriuIno()) inodes.put(f.getId(), r.getJcriuIno());
                 }
             }
         }
-        return out;
+        return new Snapshots(out, inodes);
     }
 
     private static VmaState.Kind kind(int status) {

@@ -2,8 +2,9 @@ package jcriu.net;
 
 /**
  * CRIU's socket flags, which dump and restore share (as with CRIU, a restore needs the flags
- * its dump needed). {@code extUnixSk}: a unix datagram socket may be connected to a named
- * socket outside the tree, and is connected to that name again; {@code tcpEstablished}:
+ * its dump needed). {@code extUnixSk}: a unix socket may be connected to a socket outside the
+ * tree: a datagram socket is connected to its name again, a connection is dumped as external
+ * (the restore takes the socket given with --inherit-fd); {@code tcpEstablished}:
  * established TCP connections are saved and restored through TCP_REPAIR; {@code tcpClose}:
  * they are restored closed instead; {@code skipInFlight}: connections waiting in a TCP
  * listener's accept queue are dropped (their clients get a reset) instead of failing the dump.

@@ -34,8 +34,8 @@ public final class SocketDump implements AutoCloseable {
             TCP_DEFER_ACCEPT = 9, TCP_INFO = 11;
 
     /**
-     * {@code extUnixSk}: a unix datagram socket may be connected to a named socket outside the
-     * tree (CRIU's --ext-unix-sk); {@code tcpEstablished}: established TCP connections are saved
+     * {@code extUnixSk}: a unix socket may be connected to a socket outside the tree (CRIU's
+     * --ext-unix-sk): a datagram socket to a named one, a connection dumped as external; {@code tcpEstablished}: established TCP connections are saved
      * (--tcp-established); {@code tcpClose}: they are restored closed instead (--tcp-close);
      * {@code skipInFlight}: connections not accepted yet are dropped (--skip-in-flight);
      * {@code leaveRunning}: the processes go on, so nothing is locked for longer than the dump.
@@ -324,9 +324,10 @@ public final class SocketDump implements AutoCloseable {
 
     /**
      * Once every socket of the tree is saved: each unix socket's peer must be restorable. A
-     * connection to a process outside the tree cannot be (its other end would not come back);
-     * a datagram socket connected to a named socket outside can be connected to it again, with
-     * --ext-unix-sk. A listening socket's pending connections whose clients are outside are lost
+     * connection to a process outside the tree is dumped as external with --ext-unix-sk (its
+     * other end does not come back: the restore takes a socket the user gives with
+     * --inherit-fd, as CRIU does); a datagram socket connected to a named socket outside can be
+     * connected to it again, with --ext-unix-sk. A listening socket's pending connections whose clients are outside are lost
      * (the restore cannot make them again): that is only warned about.
      */
     public void check() throws IOException {
@@ -357,8 +358,16 @@ public final class SocketDump implements AutoCloseable {
                 String peer = "socket:[" + Integer.toUnsignedString(u.peer()) + "] "
                         + UnixSocket.nameText(u.peerName()) + ", which no dumped process holds";
                 if (u.connectionOriented()) {
-                    throw new IOException(desc + " is connected to " + peer + "; a connection to another process"
-                            + " cannot be restored");
+                    if (!opts.extUnixSk()) {
+                        throw new IOException(desc + " is connected to " + peer + "; dump with --ext-unix-sk to dump it"
+                                + " as external (the restore then takes a socket given with --inherit-fd fd[N]:"
+                                + u.inheritKey() + ")");
+                    }
+                    // as an external pipe end: the restore plugs in the socket the user gives for it
+                    log.warn(desc + " is connected to " + peer + ": dumped as external; restore with --inherit-fd fd[N]:"
+                            + u.inheritKey() + (u.queue().isEmpty() ? "" : " (its " + u.queue().size()
+                            + " unread message(s) are not restored: they cannot be put into the socket given then)"));
+                    continue;
                 }
                 if (u.peerName() == null) throw new IOException(desc + " is connected to " + peer + " and has no name");
                 if (!opts.extUnixSk()) {
@@ -421,6 +430,20 @@ public final class SocketDump implements AutoCloseable {
     /** Whether this dump locked anything (the restore must unlock it). */
     public boolean locked() {
         return lock.locked();
+    }
+
+    /**
+     * The peers outside the dumped processes of the tree's unix sockets (after {@link #check}),
+     * as CRIU writes them beside the sockets: inode and name.
+     */
+    public List<UnixSocket> outsidePeers() {
+        Map<Integer, UnixSocket> out = new LinkedHashMap<>();
+        for (Socket s : saved.values()) {
+            if (s instanceof UnixSocket u && !u.listening() && u.peer() != 0 && !saved.containsKey(u.peer())) {
+                out.putIfAbsent(u.peer(), UnixSocket.outsidePeer(u.peer(), u.peerName() == null ? new byte[0] : u.peerName()));
+            }
+        }
+        return new ArrayList<>(out.values());
     }
 
     List<Socket> sockets() {

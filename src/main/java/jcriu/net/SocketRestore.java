@@ -38,10 +38,16 @@ public final class SocketRestore implements AutoCloseable {
         int fd(int fileId) throws IOException;
     }
 
+    /** jcriu's own fd given with --inherit-fd for a key ({@code socket:[INODE]}); never closed here. */
+    public interface Inherited {
+        int fd(String key) throws IOException;
+    }
+
     private final Map<Integer, Socket> byId;
     private final Map<Integer, Socket> byIno = new LinkedHashMap<>();
     private final Options opts;
     private final Files files;
+    private final Inherited inherited;
     private final Log log;
     /** jcriu's fd of every socket made, by inode. */
     private final Map<Integer, Integer> fds = new HashMap<>();
@@ -52,11 +58,12 @@ public final class SocketRestore implements AutoCloseable {
     private boolean built, finished;
 
     /** {@code sockets}: file id to socket, every socket of the images. */
-    public SocketRestore(Map<Integer, Socket> sockets, Options opts, Files files, Log log) {
+    public SocketRestore(Map<Integer, Socket> sockets, Options opts, Files files, Inherited inherited, Log log) {
         this.byId = Map.copyOf(sockets);
         for (Socket s : sockets.values()) byIno.put(s.ino(), s);
         this.opts = opts;
         this.files = files;
+        this.inherited = inherited;
         this.log = log;
     }
 
@@ -76,7 +83,8 @@ public final class SocketRestore implements AutoCloseable {
                             + "): restore with --tcp-close");
                 }
             }
-            if (s instanceof UnixSocket u && !u.listening() && u.peer() != 0 && !sockets.values().stream()
+            // a connection to a peer outside is the socket given with --inherit-fd: checked per fd by the caller
+            if (s instanceof UnixSocket u && !u.listening() && !u.connectionOriented() && u.peer() != 0 && !sockets.values().stream()
                     .anyMatch(p -> p.ino() == u.peer()) && !o.extUnixSk()) {
                 throw new IOException(u.describe() + " is connected to " + UnixSocket.nameText(u.peerName())
                         + " outside the dumped processes: restore with --ext-unix-sk");
@@ -116,7 +124,21 @@ public final class SocketRestore implements AutoCloseable {
 
     // ------------------------------------------------------------------ unix
 
-    private void buildUnix(List<UnixSocket> unix) throws IOException {
+    private void buildUnix(List<UnixSocket> all) throws IOException {
+        List<UnixSocket> unix = new ArrayList<>();
+        for (UnixSocket u : all) {
+            if (u.external(byIno.values())) {
+                // its peer is outside: the socket the user gave is used as it is (its options,
+                // queue and peer are the given socket's), only its O_NONBLOCK is the dumped one
+                int fd = (int) Sys.fcntl(inherited.fd(u.inheritKey()), Sys.F_DUPFD_CLOEXEC, 0);
+                fds.put(u.ino(), fd);
+                Sys.fcntl(fd, Sys.F_SETFL, u.flags() & O_NONBLOCK);
+                log.info(u.describe() + ": its peer was outside the dumped processes; the socket given with --inherit-fd"
+                        + " takes its place");
+            } else {
+                unix.add(u);
+            }
+        }
         for (UnixSocket u : unix) {
             if (fds.containsKey(u.ino())) continue;
             int type = u.type() | Net.SOCK_CLOEXEC | Net.SOCK_NONBLOCK;

@@ -52,9 +52,40 @@ public record UnixSocket(int ino, int type, int state, int flags, int backlog, i
         return type != jcriu.sys.Net.SOCK_DGRAM;
     }
 
+    public UnixSocket withPeerName(byte[] n) {
+        return new UnixSocket(ino, type, state, flags, backlog, peer, name, shutdown, opts, perms, deleted, n, icons, queue);
+    }
+
+    /**
+     * The entry CRIU writes for a peer outside the dumped processes (its uflags USK_EXTERN):
+     * its inode and name; type and state as CRIU writes them (datagram, listening).
+     */
+    public static UnixSocket outsidePeer(int ino, byte[] name) {
+        SocketOptions none = new SocketOptions(0, 0, 0, 0, 0, false, false, 0, 0, 0, false, false, false, false, false,
+                false, false, -1, null, -1);
+        return new UnixSocket(ino, jcriu.sys.Net.SOCK_DGRAM, TCP_LISTEN, 0, 0, 0, name, 0, none, null, false, null, null,
+                List.of());
+    }
+
     public UnixSocket withQueue(List<QueuedMessage> q) {
         return new UnixSocket(ino, type, state, flags, backlog, peer, name, shutdown, opts, perms, deleted, peerName,
                 icons, q);
+    }
+
+    /** CRIU's --inherit-fd key of this socket: {@code socket:[INODE]}. */
+    public String inheritKey() {
+        return "socket:[" + Integer.toUnsignedString(ino) + "]";
+    }
+
+    /**
+     * A connection (stream or seqpacket, not listening) whose peer is none of {@code all}, the
+     * sockets of the images: its other end was outside the dumped processes, so the restore
+     * takes the socket given for {@link #inheritKey} with --inherit-fd.
+     */
+    public boolean external(java.util.Collection<? extends Socket> all) {
+        if (!connectionOriented() || listening() || peer == 0) return false;
+        for (Socket s : all) if (s.ino() == peer) return false;
+        return true;
     }
 
     /** The name as a reader would write it: a path, or {@code @name} for an abstract one. */

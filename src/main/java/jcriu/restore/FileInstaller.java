@@ -131,7 +131,8 @@ final class FileInstaller implements FileOpener, AutoCloseable {
      */
     @Override
     public int memfd(jcriu.files.Memfd m) throws IOException {
-        int fd = shm.ghostOf(new jcriu.state.FileSnapshot(m.path(), m.mode(), m.uid(), m.gid(), m.content(), true));
+        int fd = shm.ghostOf(new jcriu.state.FileSnapshot(m.path(), m.mode(), m.uid(), m.gid(), m.content(), true,
+                m.inode()));
         if (m.seals() != 0 && sealed.add(m.inode())) {
             Sys.fcntl(fd, jcriu.sys.FdSys.F_ADD_SEALS, m.seals());
             log.debug(m.path() + ": seals " + Integer.toHexString(m.seals()) + " added again");
@@ -141,7 +142,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
 
     @Override
     public boolean takeCreated(jcriu.files.Memfd m) {
-        return createdTaken.add(m.path()); // keyed as the memfd is made: by its name
+        return createdTaken.add(SharedMemory.memfdKey(m.path(), m.inode())); // keyed as the memfd is made
     }
 
     /**
@@ -224,7 +225,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     public int socket(int id) throws IOException {
         if (sockets == null) {
             sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, net),
-                    this::fdOf, log);
+                    this::fdOf, this::inheritedFor, log);
         }
         return sockets.open(id);
     }

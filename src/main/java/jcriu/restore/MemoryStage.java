@@ -156,8 +156,8 @@ final class MemoryStage {
             if (v.kind() == VmaState.Kind.ANON_SHARED) {
                 fd = files.fetch(t, shm.fdOf(v.ino()));
             } else if ((v.kind() == VmaState.Kind.FILE_SHARED || v.kind() == VmaState.Kind.FILE_PRIVATE)
-                    && t.st().mm().snapshotOf(v.path()).map(jcriu.state.FileSnapshot::deleted).orElse(false)) {
-                fd = files.fetch(t, shm.ghostFd(v.path()));
+                    && t.st().mm().snapshotOf(v).map(jcriu.state.FileSnapshot::deleted).orElse(false)) {
+                fd = files.fetch(t, shm.ghostFd(v));
             } else if (v.path() != null && (v.kind() == VmaState.Kind.FILE_PRIVATE || v.kind() == VmaState.Kind.FILE_SHARED)) {
                 // opened as the original was: a read-only mapping of a read-write file may be mprotect'ed writable
                 boolean rw = v.kind() == VmaState.Kind.FILE_SHARED

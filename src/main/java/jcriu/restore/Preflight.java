@@ -22,6 +22,7 @@ final class Preflight {
 
     static void check(TreeState tree, RestoreOptions opts, Log log) throws IOException {
         checkPidsFree(tree.allIds());
+        var sockets = jcriu.files.SocketFiles.sockets(tree.files()).values();
         jcriu.net.SocketRestore.preflight(jcriu.files.SocketFiles.sockets(tree.files()),
                 FileInstaller.socketOptions(tree, opts.net()));
         ProcessState root = tree.root();
@@ -31,7 +32,7 @@ final class Preflight {
         }
         for (ProcessState st : tree.processes()) {
             for (VmaState v : st.mm().vmas()) {
-                if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v.path()).isEmpty()) {
+                if (v.path() != null && !Files.exists(Path.of(v.path())) && st.mm().snapshotOf(v).isEmpty()) {
                     throw new IOException(String.format("mapping %#x-%#x of process %d needs %s, which no longer exists",
                             v.start(), v.end(), st.pid(), v.path()));
                 }
@@ -48,15 +49,18 @@ final class Preflight {
                     }
                     r.verify(!opts.skipFileCheck());
                 }
-                if (file instanceof jcriu.files.PipeEnd p && p.external()) {
-                    Integer given = opts.inheritFds().get(p.key());
+                String key = jcriu.files.SocketFiles.inheritKey(file, sockets);
+                if (key != null) {
+                    boolean pipe = file instanceof jcriu.files.PipeEnd;
+                    Integer given = opts.inheritFds().get(key);
                     if (given == null) {
-                        throw new IOException("fd " + f.fd() + " of process " + st.pid() + " is " + p.key() + ", whose other"
-                                + " end was outside the dumped processes: restore with --inherit-fd fd[N]:" + p.key()
-                                + ", N being an fd of jcriu's on the pipe to use");
+                        throw new IOException("fd " + f.fd() + " of process " + st.pid() + " is " + key + ", whose "
+                                + (pipe ? "other end" : "peer") + " was outside the dumped processes: restore with"
+                                + " --inherit-fd fd[N]:" + key + ", N being an fd of jcriu's on the "
+                                + (pipe ? "pipe" : "socket") + " to use");
                     }
                     if (!Files.exists(Path.of("/proc/self/fd/" + given))) {
-                        throw new IOException("--inherit-fd fd[" + given + "]:" + p.key() + ": jcriu has no fd " + given);
+                        throw new IOException("--inherit-fd fd[" + given + "]:" + key + ": jcriu has no fd " + given);
                     }
                 }
                 if (file instanceof InheritedTerminal && !opts.shellJob()) {

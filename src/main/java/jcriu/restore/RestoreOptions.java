@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * {@code hooks}: the caller's points of action (action scripts, RPC notifications).
  * {@code skipFileCheck}: files reopened by path are used even if their size or permissions
  * changed since the dump. {@code inheritFds}: CRIU's --inherit-fd, jcriu's own fd to use for
- * each key ({@code pipe:[INODE]}: a pipe whose other end was outside the dumped processes).
+ * each key ({@code pipe:[INODE]}: a pipe whose other end was outside the dumped processes;
+ * {@code socket:[INODE]}: a unix connection whose peer was).
  * {@code net}: CRIU's socket flags; as with CRIU, a restore needs those its dump needed.
  */
 public record RestoreOptions(Path imageDir, boolean detach, boolean leaveStopped, boolean shellJob,

@@ -66,7 +66,7 @@ final class SharedMemory implements AutoCloseable {
                 for (FileSnapshot f : p.mm().sharedFiles()) {
                     if (!f.deleted()) continue;
                     String key = keyOf(tree, f);
-                    sm.mappedAs.put(f.path(), key);
+                    sm.mappedAs.put(memfdKey(f.path(), f.ino()), key);
                     sm.ghostOf(key, ghostMaker(tree, f, log));
                 }
             }
@@ -79,12 +79,20 @@ final class SharedMemory implements AutoCloseable {
 
     /** jcriu's fd on deleted file (or memfd) {@code f}, made again on first use for the whole tree. */
     int ghostOf(FileSnapshot f) throws IOException {
-        return ghostOf(f.path(), () -> f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log));
+        return ghostOf(memfdKey(f.path(), f.ino()), () -> f.path().startsWith(MEMFD) ? memfd(f, log) : ghost(f, log));
+    }
+
+    /**
+     * A memfd's key: its path and its inode at dump time (memfds share names; CRIU tells them
+     * apart by inode too); any other file's key is its path.
+     */
+    static String memfdKey(String path, long ino) {
+        return path.startsWith(MEMFD) && ino != 0 ? path + "\0ino " + ino : path;
     }
 
     /** The key deleted file {@code f} is made under: its open description's when it has one, else its path. */
     private static String keyOf(TreeState tree, FileSnapshot f) {
-        if (f.path().startsWith(MEMFD)) return f.path();
+        if (f.path().startsWith(MEMFD)) return memfdKey(f.path(), f.ino());
         for (jcriu.files.OpenFile o : tree.files()) {
             if (o instanceof jcriu.files.DeletedFile d && d.path().equals(f.path())) return d.key();
         }
@@ -226,10 +234,11 @@ final class SharedMemory implements AutoCloseable {
         return fd;
     }
 
-    /** jcriu's fd on the remade deleted file that was mapped from {@code path}. */
-    int ghostFd(String path) {
-        Integer fd = ghosts.get(mappedAs.getOrDefault(path, path));
-        if (fd == null) throw new IllegalStateException("no deleted file " + path + " was made again");
+    /** jcriu's fd on the remade deleted file (or memfd) that mapping {@code v} maps. */
+    int ghostFd(VmaState v) {
+        String key = memfdKey(v.path(), v.ino());
+        Integer fd = ghosts.get(mappedAs.getOrDefault(key, key));
+        if (fd == null) throw new IllegalStateException("no deleted file " + v.path() + " was made again");
         return fd;
     }
 

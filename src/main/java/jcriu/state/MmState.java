@@ -29,7 +29,8 @@ public record MmState(long startCode, long endCode, long startData, long endData
         return mappedFiles.stream().filter(f -> f.path().equals(path)).findFirst();
     }
 
-    public java.util.Optional<FileSnapshot> snapshotOf(String path) {
-        return sharedFiles.stream().filter(f -> f.path().equals(path)).findFirst();
+    /** The saved content of the file mapping {@code v} maps (by path, and inode: memfds share names). */
+    public java.util.Optional<FileSnapshot> snapshotOf(VmaState v) {
+        return sharedFiles.stream().filter(f -> f.of(v)).findFirst();
     }
 }

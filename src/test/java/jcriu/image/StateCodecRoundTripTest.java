@@ -114,6 +114,9 @@ class StateCodecRoundTripTest {
                 "/usr/bin/prog", 0, 0, new int[0], VmaAttrs.NONE));
         vmas.add(new VmaState(0x500000, 0x502000, 0x2000, 1, VmaState.MAP_SHARED, VmaState.Kind.FILE_SHARED,
                 "/tmp/shared.dat", 0, 0, new int[0], new VmaAttrs(2, VmaAttrs.Lock.NONE, null, false)));
+        // a memfd is known by its inode (memfds share names), which its mapping's entry keeps
+        vmas.add(new VmaState(0x510000, 0x511000, 0, 3, VmaState.MAP_SHARED, VmaState.Kind.FILE_SHARED,
+                "/memfd:twin", 0, 4711, new int[0], new VmaAttrs(2, VmaAttrs.Lock.NONE, null, false)));
         vmas.add(new VmaState(0x600000, 0x700000, 0, 3, VmaState.MAP_PRIVATE, VmaState.Kind.HEAP, null, 0, 0,
                 new int[0], VmaAttrs.NONE));
         vmas.add(new VmaState(0x7f0000000000L, 0x7f0000010000L, 0, 3, VmaState.MAP_PRIVATE | VmaState.MAP_NORESERVE,
@@ -138,7 +141,8 @@ class StateCodecRoundTripTest {
                 0x7ffd0001e000L, 0x7ffd0001e100L, 0x7ffd0001e100L, 0x7ffd0001e800L, auxv, "/usr/bin/prog", vmas,
                 List.of(new PageRun(0x600000, 3), new PageRun(0x7f0000000000L, 2)),
                 List.of(new PageRun(0x601000, 1)),
-                List.of(new FileSnapshot("/tmp/shared.dat", 0100640, 1000, 100, new byte[] {1, 2, 3}, true)));
+                List.of(new FileSnapshot("/tmp/shared.dat", 0100640, 1000, 100, new byte[] {1, 2, 3}, true),
+                        new FileSnapshot("/memfd:twin", 0100600, 0, 0, new byte[] {4, 5}, true, 4711)));
         List<FdState> fds = List.of(new FdState(1, 1, false), new FdState(3, 2, true), new FdState(4, 2, false),
                 new FdState(5, 3, false), new FdState(6, 4, false), new FdState(7, 5, false), new FdState(8, 6, true), new FdState(9, 7, false));
         long[][] rlimits = new long[16][];
