@@ -55,7 +55,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
         this.log = log;
         this.sockets = new SocketDump(new SocketDump.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
                 opts.net().skipInFlight(),
-                opts.leaveRunning(), opts.pid()), log);
+                opts.leaveRunning(), jcriu.net.LockInventory.Written.fresh(!opts.net().skipLock())), log);
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
@@ -193,6 +193,11 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
     /** What only the whole tree tells: whether every unix socket's peer was dumped too. */
     void checkSockets() throws IOException {
         sockets.check();
+    }
+
+    /** The network lock's method and run id, for the inventory. */
+    jcriu.net.LockInventory.Written networkLock() {
+        return sockets.lockRecord();
     }
 
     /**
