@@ -483,7 +483,7 @@ public final class StateCodec {
                 g.getFs(), g.getGs()};
         ThreadCoreEntry tc = c.getThreadCore();
         RseqState rseq = new RseqState.NotRegistered();
-        if (tc.hasRseqEntry()) {
+        if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) { // CRIU writes pointer 0 for none
             RseqEntry re = tc.getRseqEntry();
             var reg = new RseqState.Registration(re.getRseqAbiPointer(), re.getRseqAbiSize(), re.getSignature());
             rseq = re.hasRseqCsPointer() && re.getRseqCsPointer() != 0
