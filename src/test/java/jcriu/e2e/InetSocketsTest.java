@@ -387,6 +387,68 @@ class InetSocketsTest {
         }
     }
 
+    /**
+     * CRIU's default lock, iptables: its dump inserts two rules per established connection
+     * (criu/netfilter.c IPTABLES_CONN_CMD: INPUT drops the peer's packets, OUTPUT the
+     * connection's own, both sparing the mark 0xC114) and its inventory says method 0. The
+     * restore deletes both rules, and what the client sent while they held arrives.
+     */
+    @Test
+    void aRestoreDeletesCriusIptablesRulesOfEachConnection() throws Exception {
+        try (Workload w = tcpServer("127.0.0.1");
+             Socket s = new Socket("127.0.0.1", port(w))) {
+            s.setSoTimeout(60_000);
+            echo(s, "before\n");
+            w.awaitOutput("accepted n=1");
+            int port = s.getPort(), client = s.getLocalPort();
+            Path dir = Checkpoints.imageDir(w);
+            dump(w, dir, false, true, false, new ByteArrayOutputStream());
+            w.awaitGone(Duration.ofSeconds(30));
+            dropLocks(); // CRIU's dump would have made its rules instead of jcriu's table
+            java.util.List<java.util.List<String>> rules = java.util.List.of(
+                    criuRule("INPUT", client, port), criuRule("OUTPUT", port, client));
+            try {
+                for (java.util.List<String> r : rules) assertEquals(0, iptables("-I", r), "iptables -I " + r);
+                java.nio.file.Files.delete(dir.resolve(jcriu.image.Manifest.NAME));
+                rewriteInventory(dir, inv -> inv.clearJcriuManifest().setNetworkLockMethod(0).clearDumpCriuRunId());
+                String during = "sent while CRIU's rules hold\n";
+                s.getOutputStream().write(during.getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                try (Workload r = restore(w, dir, true, false)) {
+                    for (java.util.List<String> rule : rules) {
+                        assertEquals(1, iptables("-C", rule), "the restore deleted CRIU's rule " + rule);
+                    }
+                    assertEquals(during, read(s.getInputStream(), during.length()));
+                    echo(s, "after\n");
+                }
+            } finally {
+                for (java.util.List<String> r : rules) iptables("-D", r);
+            }
+        }
+    }
+
+    /** CRIU's rule spec (both addresses 127.0.0.1) for packets from port {@code sport} to {@code dport}. */
+    private static java.util.List<String> criuRule(String chain, int sport, int dport) {
+        return java.util.List.of(chain, "--protocol", "tcp", "-m", "mark", "!", "--mark", "0xC114", "--source",
+                "127.0.0.1", "--sport", String.valueOf(sport), "--destination", "127.0.0.1", "--dport",
+                String.valueOf(dport), "-j", "DROP");
+    }
+
+    /** iptables' exit status; fails loudly if iptables is not installed (Debian package iptables). */
+    private static int iptables(String op, java.util.List<String> rule) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("iptables", "-w", "-t", "filter", op));
+        cmd.addAll(rule);
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new AssertionError("iptables is needed (Debian package iptables): " + e.getMessage(), e);
+        }
+        p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        return p.exitValue();
+    }
+
     /** An nftables table {@code name} (chains as CRIU's) that drops new connections to {@code port}. */
     private static void withLockOnly(String name, int port) throws Exception {
         Process p = new ProcessBuilder("nft", "-f", "-").redirectErrorStream(true).start();
