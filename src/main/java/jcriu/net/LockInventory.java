@@ -35,8 +35,12 @@ public final class LockInventory {
     /** The lock a dump leaves for its restore to lift. */
     public sealed interface Held permits Table, Iptables, Unlocked {}
 
-    /** An nftables table of family inet, deleted whole. */
-    public record Table(String name) implements Held {}
+    /**
+     * An nftables table of family inet, deleted whole. {@code always}: made by CRIU's dump,
+     * which creates it even when it locks nothing (criu/net.c network_lock) and whose restore
+     * deletes it in every case; jcriu's dump makes it only for sockets it locks.
+     */
+    public record Table(String name, boolean always) implements Held {}
 
     /** CRIU's iptables rules: two per established TCP connection (CRIU's default method). */
     public record Iptables() implements Held {}
@@ -80,12 +84,13 @@ public final class LockInventory {
      */
     public static Held held(InventoryEntry inv, int rootPid) {
         if (!inv.hasNetworkLockMethod()) {
-            return inv.hasJcriuManifest() && !inv.hasDumpCriuRunId() ? new Table(olderJcriuTable(rootPid)) : new Iptables();
+            return inv.hasJcriuManifest() && !inv.hasDumpCriuRunId() ? new Table(olderJcriuTable(rootPid), false)
+                    : new Iptables();
         }
         return switch (inv.getNetworkLockMethod()) {
             case IPTABLES -> new Iptables();
             case NFTABLES -> new Table(inv.hasDumpCriuRunId() && !inv.getDumpCriuRunId().isEmpty()
-                    ? criuTable(inv.getDumpCriuRunId()) : "CRIU-" + rootPid);
+                    ? criuTable(inv.getDumpCriuRunId()) : "CRIU-" + rootPid, !inv.hasJcriuManifest());
             case SKIP -> new Unlocked();
             default -> throw new IllegalArgumentException("inventory.img: unknown network_lock_method "
                     + inv.getNetworkLockMethod() + " (CRIU knows 0 iptables, 1 nftables, 2 skip)");

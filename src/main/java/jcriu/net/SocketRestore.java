@@ -335,7 +335,7 @@ public final class SocketRestore implements AutoCloseable {
         if (finished) return;
         finished = true;
         boolean inet = byIno.values().stream().anyMatch(s -> s instanceof InetSocket);
-        if (inet) release(opts.lock(), repaired, log);
+        if (inet || always(opts.lock())) release(opts.lock(), repaired, log);
         for (InetSocket i : repaired) {
             int fd = fds.get(i.ino());
             TcpRepair.release(fd, i);
@@ -351,7 +351,7 @@ public final class SocketRestore implements AutoCloseable {
      * are free again).
      */
     public static void abandon(Map<Integer, Socket> sockets, Options o, Log log, Throwable failure) {
-        if (sockets.values().stream().noneMatch(s -> s instanceof InetSocket)) return;
+        if (sockets.values().stream().noneMatch(s -> s instanceof InetSocket) && !always(o.lock())) return;
         try {
             if (release(o.lock(), connections(sockets), log)) {
                 log.warn("the restore failed and the network was unlocked: the saved TCP connections are lost");
@@ -359,6 +359,15 @@ public final class SocketRestore implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             failure.addSuppressed(e);
         }
+    }
+
+    /** A restore of images without sockets: the table CRIU's dump makes in every case goes. */
+    public static void finishWithoutSockets(LockInventory.Held lock, Log log) throws IOException {
+        if (always(lock)) release(lock, List.of(), log);
+    }
+
+    private static boolean always(LockInventory.Held lock) {
+        return lock instanceof LockInventory.Table t && t.always();
     }
 
     /**

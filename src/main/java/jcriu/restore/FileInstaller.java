@@ -249,6 +249,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     void allInstalled() throws IOException {
         directories.removeAll(); // every fd and cwd on them is in place: deleted again
         if (sockets != null) sockets.finish();
+        else jcriu.net.SocketRestore.finishWithoutSockets(jcriu.net.LockInventory.held(imageDir, tree.root().pid()), log);
     }
 
     /**

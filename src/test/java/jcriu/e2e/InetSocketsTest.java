@@ -360,6 +360,31 @@ class InetSocketsTest {
     }
 
     /**
+     * CRIU's dump with nftables makes its table even for processes without sockets (criu/net.c
+     * network_lock), and its restore deletes it in every case: so does jcriu's.
+     */
+    @Test
+    void aRestoreOfCriusImagesWithoutSocketsDeletesCriusTable() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("fpu_regs"))) {
+            w.awaitOutput("tick 2");
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            String runId = java.util.UUID.randomUUID().toString(), table = jcriu.net.LockInventory.criuTable(runId);
+            withLockOnly(table, 9);
+            java.nio.file.Files.delete(dir.resolve(jcriu.image.Manifest.NAME));
+            rewriteInventory(dir, inv -> inv.clearJcriuManifest().setNetworkLockMethod(1).setDumpCriuRunId(runId));
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                assertTrue(nft("list", "table", "inet", table) == null, "the restore deleted CRIU's table " + table);
+                r.awaitOutput("tick");
+                r.signal(Sig.SIGKILL);
+            } finally {
+                nft("delete", "table", "inet", table);
+            }
+        }
+    }
+
+    /**
      * Images written by jcriu before it named its lock as CRIU does (inventory without method
      * nor run id, table inet jcriu-ROOTPID): the restore deletes that table.
      */

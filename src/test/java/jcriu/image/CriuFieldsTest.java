@@ -169,8 +169,8 @@ class CriuFieldsTest {
         assertEquals(1, inv.getNetworkLockMethod());
         String cut = ("inet CRIU-" + inv.getDumpCriuRunId()).substring(0, 31);
         assertEquals(cut.substring("inet ".length()), w.table());
-        assertEquals(new jcriu.net.LockInventory.Table(w.table()), jcriu.net.LockInventory.held(inv, 42));
-        assertEquals(new jcriu.net.LockInventory.Table("CRIU-42"), jcriu.net.LockInventory.held(
+        assertEquals(new jcriu.net.LockInventory.Table(w.table(), false), jcriu.net.LockInventory.held(inv, 42));
+        assertEquals(new jcriu.net.LockInventory.Table("CRIU-42", true), jcriu.net.LockInventory.held(
                 inv.toBuilder().clearDumpCriuRunId().clearJcriuManifest().build(), 42));
         assertEquals(new jcriu.net.LockInventory.Iptables(), jcriu.net.LockInventory.held(
                 inv.toBuilder().clearNetworkLockMethod().clearDumpCriuRunId().clearJcriuManifest().build(), 42));
@@ -179,7 +179,7 @@ class CriuFieldsTest {
         assertEquals(new jcriu.net.LockInventory.Unlocked(), jcriu.net.LockInventory.held(
                 inv.toBuilder().setNetworkLockMethod(2).build(), 42));
         // an older jcriu's set: its manifest, neither method nor run id, the table jcriu-ROOTPID
-        assertEquals(new jcriu.net.LockInventory.Table("jcriu-42"), jcriu.net.LockInventory.held(
+        assertEquals(new jcriu.net.LockInventory.Table("jcriu-42", false), jcriu.net.LockInventory.held(
                 inv.toBuilder().clearNetworkLockMethod().clearDumpCriuRunId().build(), 42));
         jcriu.net.LockInventory.Written skip = jcriu.net.LockInventory.Written.fresh(false);
         assertEquals(2, skip.method());
