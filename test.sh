@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test with a JDK 25 (the same lookup as ./jcriu). Needs root; installs with apt-get
-# what the tests use and the machine lacks (gcc, crit, python3, Maven, nft, the real programs).
+# what the tests use and the machine lacks (gcc, crit, python3, Maven, nft, iptables, the real programs).
 set -euo pipefail
 cd "$(dirname "$0")"
 [ "$(id -u)" = 0 ] || { echo "test.sh: the tests ptrace and choose PIDs: run them as root" >&2; exit 2; }
@@ -12,6 +12,7 @@ command -v mvn >/dev/null || need+=(maven)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v nft >/dev/null || need+=(nftables)
+command -v iptables >/dev/null || need+=(iptables)
 command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
     echo "test.sh: installing ${need[*]}" >&2

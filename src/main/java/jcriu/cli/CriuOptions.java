@@ -255,7 +255,8 @@ public final class CriuOptions {
                 "use files reopened by path or mapped even if their permissions, size or build-id changed since the dump");
         value("lsm-mount-context", (char) 0, on(EnumSet.of(Verb.RESTORE), refused("jcriu mounts nothing")),
                 "LSM mount context");
-        value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock, "no effect (jcriu always locks with nftables)")),
+        value("network-lock", (char) 0, merge(on(DP, new ByValue(CriuOptions::judgeNetworkLock,
+                        "nftables (the default) or skip on dump; iptables is refused")),
                 on(EnumSet.of(Verb.RESTORE), noEffect("CRIU ignores it on restore too"))), "network locking method");
         bool("mntns-compat-mode", (char) 0, merge(on(EnumSet.of(Verb.RESTORE), noEffect(MOUNTS)),
                 on(DP, refused("--mntns-compat-mode is a restore option (CRIU refuses it here too)"))),
@@ -326,9 +327,12 @@ public final class CriuOptions {
 
     private static Verdict judgeNetworkLock(Verb verb, String value) {
         return switch (value) {
-            case "iptables", "nftables", "skip", "none" ->
-                    new Accept("jcriu always locks the TCP connections and ports it saves with an nftables table"
-                            + " (inet jcriu-PID), from the dump to the end of the restore");
+            case "iptables", "nftables", "skip", "none" -> verb == Verb.PRE_DUMP
+                    ? new Accept("a pre-dump locks nothing (neither does CRIU's)")
+                    : value.equals("iptables")
+                    ? new Refuse("jcriu's dump locks the network with nftables only (--network-lock=nftables, the"
+                            + " table inet CRIU-RUNID that CRIU's restore deletes too, or --network-lock=skip)")
+                    : new Pass();
             default -> new Bad("invalid value for --network-lock: " + value);
         };
     }

@@ -310,6 +310,12 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--display-stats", description = "print the dump's statistics on standard output")
         boolean displayStats;
 
+        @Option(names = "--network-lock", paramLabel = "METHOD", converter = NetworkLockMethod.class,
+                description = "nftables (default): the saved TCP connections and ports are locked in the nftables"
+                        + " table inet CRIU-RUNID until the restore (CRIU's or jcriu's) deletes it; skip (or none):"
+                        + " nothing is locked; iptables is refused")
+        String networkLock = "nftables";
+
         @CommandLine.Mixin
         final SocketFlags sockets = new SocketFlags();
 
@@ -324,7 +330,7 @@ public final class Main implements Callable<Integer> {
         DumpOptions options(jcriu.dump.DumpHooks hooks) {
             return new DumpOptions(pid, dir, leaveRunning || leaveStopped, shellJob, prev, RseqConfigSource.PTRACE,
                     timeout > 0 ? Duration.ofSeconds(timeout) : null, hooks,
-                    new DumpOptions.FileOptions(ghostLimit, fileLocks)).withNet(sockets.net());
+                    new DumpOptions.FileOptions(ghostLimit, fileLocks)).withNet(sockets.net(networkLock.equals("skip")));
         }
 
         @Override
@@ -395,7 +401,12 @@ public final class Main implements Callable<Integer> {
         boolean skipInFlight;
 
         jcriu.net.NetOptions net() {
-            return new jcriu.net.NetOptions(extUnixSk != null && extUnixSk, tcpEstablished, tcpClose, skipInFlight);
+            return net(false);
+        }
+
+        jcriu.net.NetOptions net(boolean skipLock) {
+            return new jcriu.net.NetOptions(extUnixSk != null && extUnixSk, tcpEstablished, tcpClose, skipInFlight,
+                    skipLock);
         }
 
         /** CRIU's --ext-unix-sk may name inodes; jcriu allows every outside peer or none. */
@@ -406,6 +417,21 @@ public final class Main implements Callable<Integer> {
                 throw new CommandLine.TypeConversionException("jcriu allows every outside peer of a unix socket or"
                         + " none; it takes no list of inodes (" + value + ")");
             }
+        }
+    }
+
+    /** CRIU's --network-lock values jcriu honours (none is CRIU's other name for skip); iptables is refused by name. */
+    static final class NetworkLockMethod implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            return switch (value) {
+                case "nftables" -> "nftables";
+                case "skip", "none" -> "skip";
+                case "iptables" -> throw new CommandLine.TypeConversionException("--network-lock=iptables is not"
+                        + " supported: jcriu's dump locks the network with nftables (or skip)");
+                default -> throw new CommandLine.TypeConversionException("invalid value for --network-lock: " + value
+                        + " (nftables, skip or none)");
+            };
         }
     }
 

@@ -175,7 +175,7 @@ public final class Checkpointer {
                 mappings += st.mm().vmas().size();
                 threads += st.threads().size();
             }
-            StateCodec.write(dir, new TreeState(states, zombies(tree), files.files(), pipes, sharing));
+            StateCodec.write(dir, new TreeState(states, zombies(tree), files.files(), pipes, sharing), files.networkLock());
             control.reached("images-written");
             set.publish(Manifest.Kind.DUMP, log, control);
             control.reached("published");

@@ -55,7 +55,7 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
         this.log = log;
         this.sockets = new SocketDump(new SocketDump.Options(opts.net().extUnixSk(), opts.net().tcpEstablished(), opts.net().tcpClose(),
                 opts.net().skipInFlight(),
-                opts.leaveRunning(), opts.pid()), log);
+                opts.leaveRunning(), jcriu.net.LockInventory.Written.fresh(!opts.net().skipLock())), log);
     }
 
     /** Every fd of {@code pid}, with the ids of their descriptions. */
@@ -195,6 +195,11 @@ final class FileTable implements AutoCloseable, SocketDump.InFlight, jcriu.files
         sockets.check();
         // as CRIU: an entry for each peer outside, which the tree's sockets name by inode
         for (jcriu.net.UnixSocket p : sockets.outsidePeers()) files.add(new jcriu.files.UnixSocketFile(nextId++, p, jcriu.files.Owner.NONE, true));
+    }
+
+    /** The network lock's method and run id, for the inventory. */
+    jcriu.net.LockInventory.Written networkLock() {
+        return sockets.lockRecord();
     }
 
     /**

@@ -85,12 +85,19 @@ public final class StateCodec {
      * have a core image only.
      */
     public static void write(ImageDir dir, TreeState tree) throws IOException {
+        write(dir, tree, null);
+    }
+
+    /** As {@link #write(ImageDir, TreeState)}, the inventory naming the dump's network lock (null: none). */
+    public static void write(ImageDir dir, TreeState tree, jcriu.net.LockInventory.Written lock) throws IOException {
         Map<String, Integer> fileIds = new LinkedHashMap<>();
         Map<Integer, FileEntry> files = new LinkedHashMap<>();
         for (OpenFile f : tree.files()) files.put(f.id(), f.encode());
         try (ImageOutput o = dir.create(ImageFile.inventory())) {
-            o.write(InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true).setRootIds(CriuLayout.dumperIds())
-                    .setLsmtype(Lsmtype.NO_LSM).setJcriuManifest(Manifest.NAME).build());
+            InventoryEntry.Builder inv = InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true)
+                    .setRootIds(CriuLayout.dumperIds()).setLsmtype(Lsmtype.NO_LSM).setJcriuManifest(Manifest.NAME);
+            if (lock != null) lock.fill(inv);
+            o.write(inv.build());
         }
         try (ImageOutput o = dir.create(ImageFile.pstree())) {
             for (ProcessState st : tree.processes()) {
@@ -486,7 +493,7 @@ public final class StateCodec {
                 g.getFs(), g.getGs()};
         ThreadCoreEntry tc = c.getThreadCore();
         RseqState rseq = new RseqState.NotRegistered();
-        if (tc.hasRseqEntry()) {
+        if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) { // CRIU writes pointer 0 for none
             RseqEntry re = tc.getRseqEntry();
             var reg = new RseqState.Registration(re.getRseqAbiPointer(), re.getRseqAbiSize(), re.getSignature());
             rseq = re.hasRseqCsPointer() && re.getRseqCsPointer() != 0

@@ -12,14 +12,16 @@ import jcriu.api.Log;
 
 /**
  * Keeps the network away from the dumped sockets while their processes are gone: an nftables
- * table of jcriu's (inet jcriu-ROOTPID) drops every packet of each locked TCP connection in
+ * table named as CRIU names its own (inet CRIU-RUNID, see {@link LockInventory}, so that
+ * CRIU's restore deletes it too; chains input and output, sets conns4 and conns6 as CRIU's)
+ * drops every packet of each locked TCP connection in
  * both directions, SYNs to locked listening ports (a client trying to connect then retries
  * after the restore instead of being refused) and datagrams to locked UDP ports (no ICMP
  * "port unreachable" either). Without it the kernel would answer the peer of a connection
  * whose socket is gone with a reset. The table is created by the dump, stays while the
  * processes are gone and is deleted by the restore once the sockets are back (or by the dump
- * itself when it fails or leaves the processes running). CRIU does the same with per-connection
- * rules.
+ * itself when it fails or leaves the processes running). CRIU locks only the connections; the
+ * sets tcpport and udpport are jcriu's additions to the same table.
  */
 public final class NetworkLock {
     /** One direction-independent TCP connection: local and remote address and port. */
@@ -28,39 +30,35 @@ public final class NetworkLock {
     /** Packets jcriu itself sends while the lock holds (datagrams put back into queues) carry this mark (CRIU's SOCCR_MARK). */
     static final int MARK = 0xC114;
 
+    /** The table, or null with --network-lock skip (nothing is locked). */
     private final String table;
     private final Log log;
     private boolean created;
 
-    NetworkLock(int rootPid, Log log) {
-        this.table = tableName(rootPid);
+    NetworkLock(String table, Log log) {
+        this.table = table;
         this.log = log;
-    }
-
-    /** The table a dump of the tree rooted at {@code rootPid} locks the network with. */
-    public static String tableName(int rootPid) {
-        return "jcriu-" + rootPid;
     }
 
     /** Adds connections and ports to the lock (creating the table first); they are dropped once this returns. */
     void lock(List<Connection> conns, List<Integer> tcpPorts, List<Integer> udpPorts) throws IOException {
-        if (conns.isEmpty() && tcpPorts.isEmpty() && udpPorts.isEmpty()) return;
+        if (table == null || conns.isEmpty() && tcpPorts.isEmpty() && udpPorts.isEmpty()) return;
         StringBuilder s = new StringBuilder();
         if (!created) {
             s.append("table inet ").append(table).append(" {\n")
-                    .append("  set conn4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }\n")
-                    .append("  set conn6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }\n")
+                    .append("  set conns4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }\n")
+                    .append("  set conns6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }\n")
                     .append("  set tcpport { type inet_service; }\n")
                     .append("  set udpport { type inet_service; }\n")
                     .append("  chain input { type filter hook input priority filter; policy accept;\n")
                     .append("    meta mark " + MARK + " accept\n")
-                    .append("    ip saddr . tcp sport . ip daddr . tcp dport @conn4 drop\n")
-                    .append("    ip6 saddr . tcp sport . ip6 daddr . tcp dport @conn6 drop\n")
+                    .append("    ip saddr . tcp sport . ip daddr . tcp dport @conns4 drop\n")
+                    .append("    ip6 saddr . tcp sport . ip6 daddr . tcp dport @conns6 drop\n")
                     .append("    tcp dport @tcpport tcp flags & (syn | ack) == syn drop\n")
                     .append("    udp dport @udpport drop\n  }\n")
                     .append("  chain output { type filter hook output priority filter; policy accept;\n")
-                    .append("    ip saddr . tcp sport . ip daddr . tcp dport @conn4 drop\n")
-                    .append("    ip6 saddr . tcp sport . ip6 daddr . tcp dport @conn6 drop\n  }\n}\n");
+                    .append("    ip saddr . tcp sport . ip daddr . tcp dport @conns4 drop\n")
+                    .append("    ip6 saddr . tcp sport . ip6 daddr . tcp dport @conns6 drop\n  }\n}\n");
         }
         List<String> c4 = new ArrayList<>(), c6 = new ArrayList<>();
         for (Connection c : conns) {
@@ -69,8 +67,8 @@ public final class NetworkLock {
             set.add(text(l) + " . " + c.localPort() + " . " + text(r) + " . " + c.remotePort());
             set.add(text(r) + " . " + c.remotePort() + " . " + text(l) + " . " + c.localPort());
         }
-        element(s, "conn4", c4);
-        element(s, "conn6", c6);
+        element(s, "conns4", c4);
+        element(s, "conns6", c6);
         element(s, "tcpport", tcpPorts.stream().distinct().map(String::valueOf).toList());
         element(s, "udpport", udpPorts.stream().distinct().map(String::valueOf).toList());
         nftScript(s.toString());
@@ -91,12 +89,8 @@ public final class NetworkLock {
         log.info("network unlocked (nftables table inet " + table + " deleted)");
     }
 
-    /**
-     * After a restore: deletes the table a dump of the tree rooted at {@code rootPid} left, if
-     * there is one; true if it was there.
-     */
-    public static boolean release(int rootPid, Log log) throws IOException {
-        String t = tableName(rootPid);
+    /** After a restore: deletes the table {@code t} a dump left, if it is there; true if it was. */
+    public static boolean release(String t, Log log) throws IOException {
         try {
             nft("delete table inet " + t + "\n");
         } catch (IOException e) {
@@ -112,7 +106,7 @@ public final class NetworkLock {
                 .append(String.join(", ", elems)).append(" }\n");
     }
 
-    private static byte[] unmapped(byte[] a) {
+    static byte[] unmapped(byte[] a) {
         if (a.length == 16) {
             boolean mapped = a[10] == (byte) 0xff && a[11] == (byte) 0xff;
             for (int i = 0; i < 10 && mapped; i++) mapped = a[i] == 0;
@@ -121,7 +115,7 @@ public final class NetworkLock {
         return a;
     }
 
-    private static String text(byte[] a) {
+    static String text(byte[] a) {
         try {
             return InetAddress.getByAddress(a).getHostAddress().replaceAll("%.*$", "");
         } catch (java.net.UnknownHostException e) {
@@ -135,25 +129,33 @@ public final class NetworkLock {
 
     /** Runs {@code nft -f -} with {@code script}; its message if it fails. */
     private static void nft(String script) throws IOException {
+        run(List.of("nft", "-f", "-"), script, "to lock the network (Debian package nftables)");
+    }
+
+    /**
+     * Runs {@code cmd} with {@code input} on its standard input; an IOException with its output
+     * if it fails, or naming {@code need} ("cannot run ...") if it cannot be started.
+     */
+    static void run(List<String> cmd, String input, String need) throws IOException {
         Process p;
         try {
-            p = new ProcessBuilder("nft", "-f", "-").redirectErrorStream(true).start();
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         } catch (IOException e) {
-            throw new IOException("cannot run nft to lock the network (Debian package nftables): " + e.getMessage(), e);
+            throw new IOException("cannot run " + cmd.getFirst() + " " + need + ": " + e.getMessage(), e);
         }
         try (var in = p.getOutputStream()) {
-            in.write(script.getBytes(StandardCharsets.UTF_8));
+            in.write(input.getBytes(StandardCharsets.UTF_8));
         }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         try {
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new IOException("nft did not finish within 30 s");
+                throw new IOException(cmd.getFirst() + " did not finish within 30 s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while nft ran", e);
+            throw new IOException("interrupted while " + cmd.getFirst() + " ran", e);
         }
-        if (p.exitValue() != 0) throw new IOException("nft failed (" + p.exitValue() + "): " + out);
+        if (p.exitValue() != 0) throw new IOException(cmd.getFirst() + " failed (" + p.exitValue() + "): " + out);
     }
 }

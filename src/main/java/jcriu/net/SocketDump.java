@@ -38,10 +38,11 @@ public final class SocketDump implements AutoCloseable {
      * --ext-unix-sk): a datagram socket to a named one, a connection dumped as external; {@code tcpEstablished}: established TCP connections are saved
      * (--tcp-established); {@code tcpClose}: they are restored closed instead (--tcp-close);
      * {@code skipInFlight}: connections not accepted yet are dropped (--skip-in-flight);
-     * {@code leaveRunning}: the processes go on, so nothing is locked for longer than the dump.
+     * {@code leaveRunning}: the processes go on, so nothing is locked for longer than the dump;
+     * {@code lock}: the method and run id the inventory records, which name the lock.
      */
     public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, boolean skipInFlight,
-                          boolean leaveRunning, int rootPid) {}
+                          boolean leaveRunning, LockInventory.Written lock) {}
 
     /** Gives an fd in flight, now jcriu's, to the dump's file table; answers its file id. */
     public interface InFlight {
@@ -65,7 +66,7 @@ public final class SocketDump implements AutoCloseable {
     public SocketDump(Options opts, Log log) {
         this.opts = opts;
         this.log = log;
-        this.lock = new NetworkLock(opts.rootPid(), log);
+        this.lock = new NetworkLock(opts.lock().table(), log);
     }
 
     /** The socket behind fd {@code fd} of process {@code pid}, or a refusal naming it. */
@@ -425,6 +426,11 @@ public final class SocketDump implements AutoCloseable {
             for (int fd : copies.values()) SocketQueue.closeQuietly(fd);
             copies.clear();
         }
+    }
+
+    /** The lock's method and run id, as the inventory records them. */
+    public LockInventory.Written lockRecord() {
+        return opts.lock();
     }
 
     /** Whether this dump locked anything (the restore must unlock it). */

@@ -30,8 +30,8 @@ public final class SocketRestore implements AutoCloseable {
             TCP_NODELAY = 1, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6, TCP_DEFER_ACCEPT = 9;
     private static final int EINPROGRESS = 115;
 
-    /** The restore's socket flags, as {@link SocketDump.Options}; {@code rootPid} names the network lock. */
-    public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, int rootPid) {}
+    /** The restore's socket flags, as {@link SocketDump.Options}; {@code lock}: the dump's network lock, from its inventory. */
+    public record Options(boolean extUnixSk, boolean tcpEstablished, boolean tcpClose, LockInventory.Held lock) {}
 
     /** jcriu's fd of any file of the dump (a file in flight). */
     public interface Files {
@@ -90,6 +90,14 @@ public final class SocketRestore implements AutoCloseable {
                         + " outside the dumped processes: restore with --ext-unix-sk");
             }
         }
+        if (o.lock() instanceof LockInventory.Iptables) IptablesUnlock.check(connections(sockets));
+    }
+
+    /** The connections a restore rebuilds in repair mode (those a dump locked). */
+    private static List<InetSocket> connections(Map<Integer, Socket> sockets) {
+        List<InetSocket> conns = new ArrayList<>();
+        for (Socket s : sockets.values()) if (s instanceof InetSocket i && i.connection() && i.stream() != null) conns.add(i);
+        return conns;
     }
 
     /** A new fd of jcriu's (close-on-exec) on socket file {@code id}; every socket is made at the first call. */
@@ -349,14 +357,7 @@ public final class SocketRestore implements AutoCloseable {
         if (finished) return;
         finished = true;
         boolean inet = byIno.values().stream().anyMatch(s -> s instanceof InetSocket);
-        if (inet) {
-            try {
-                NetworkLock.release(opts.rootPid(), log);
-            } catch (IOException e) {
-                if (!e.getMessage().startsWith("cannot run nft") || !repaired.isEmpty()) throw e;
-                log.debug("no nft to remove a network lock with: " + e.getMessage());
-            }
-        }
+        if (inet || always(opts.lock())) release(opts.lock(), repaired, log);
         for (InetSocket i : repaired) {
             int fd = fds.get(i.ino());
             TcpRepair.release(fd, i);
@@ -373,14 +374,47 @@ public final class SocketRestore implements AutoCloseable {
      * are free again).
      */
     public static void abandon(Map<Integer, Socket> sockets, Options o, Log log, Throwable failure) {
-        if (sockets.values().stream().noneMatch(s -> s instanceof InetSocket)) return;
+        if (sockets.values().stream().noneMatch(s -> s instanceof InetSocket) && !always(o.lock())) return;
         try {
-            if (NetworkLock.release(o.rootPid(), log)) {
+            if (release(o.lock(), connections(sockets), log)) {
                 log.warn("the restore failed and the network was unlocked: the saved TCP connections are lost");
             }
         } catch (IOException | RuntimeException e) {
             failure.addSuppressed(e);
         }
+    }
+
+    /** A restore of images without sockets: the table CRIU's dump makes in every case goes. */
+    public static void finishWithoutSockets(LockInventory.Held lock, Log log) throws IOException {
+        if (always(lock)) release(lock, List.of(), log);
+    }
+
+    private static boolean always(LockInventory.Held lock) {
+        return lock instanceof LockInventory.Table t && t.always();
+    }
+
+    /**
+     * Lifts the dump's lock: its nftables table goes (CRIU's or jcriu's; without nft, only an
+     * error if connections need it), or CRIU's iptables rules of each connection restored in
+     * repair mode. True if something was there.
+     */
+    public static boolean release(LockInventory.Held lock, List<InetSocket> connections, Log log) throws IOException {
+        return switch (lock) {
+            case LockInventory.Unlocked u -> false;
+            case LockInventory.Iptables ip -> {
+                IptablesUnlock.release(connections, log);
+                yield !connections.isEmpty();
+            }
+            case LockInventory.Table t -> {
+                try {
+                    yield NetworkLock.release(t.name(), log);
+                } catch (IOException e) {
+                    if (!e.getMessage().startsWith("cannot run nft") || !connections.isEmpty()) throw e;
+                    log.debug("no nft to remove a network lock with: " + e.getMessage());
+                    yield false;
+                }
+            }
+        };
     }
 
     private int fd(Socket s) {

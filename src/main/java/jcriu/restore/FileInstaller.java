@@ -41,6 +41,8 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     private final java.util.Set<Integer> owned = new java.util.LinkedHashSet<>();
 
     private final jcriu.net.NetOptions net;
+    /** Where the inventory names the dump's network lock. */
+    private final java.nio.file.Path imageDir;
     private jcriu.net.SocketRestore sockets;
 
     private final Map<String, Integer> inheritFds;
@@ -48,9 +50,10 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     private final RemadeDirectories directories;
 
     FileInstaller(TreeState tree, Log log, SharedMemory shm, boolean checkFiles, Map<String, Integer> inheritFds,
-                  jcriu.net.NetOptions net) {
+                  jcriu.net.NetOptions net, java.nio.file.Path imageDir) {
         this.tree = tree;
         this.net = net;
+        this.imageDir = imageDir;
         this.log = log;
         this.shm = shm;
         this.checkFiles = checkFiles;
@@ -224,21 +227,26 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     @Override
     public int socket(int id) throws IOException {
         if (sockets == null) {
-            sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, net),
+            sockets = new jcriu.net.SocketRestore(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, net, imageDir),
                     this::fdOf, this::inheritedFor, log);
         }
         return sockets.open(id);
     }
 
-    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, jcriu.net.NetOptions net) {
+    static jcriu.net.SocketRestore.Options socketOptions(TreeState tree, jcriu.net.NetOptions net,
+                                                        java.nio.file.Path imageDir) throws IOException {
         return new jcriu.net.SocketRestore.Options(net.extUnixSk(), net.tcpEstablished(), net.tcpClose(),
-                tree.root().pid());
+                jcriu.net.LockInventory.held(imageDir, tree.root().pid()));
     }
 
     /** A restore failed, its processes are gone: what the tree's files leave behind goes (the network lock). */
     static void restoreFailed(TreeState tree, RestoreOptions opts, Log log, Throwable failure) {
-        jcriu.net.SocketRestore.abandon(jcriu.files.SocketFiles.sockets(tree.files()), socketOptions(tree, opts.net()), log,
-                failure);
+        try {
+            jcriu.net.SocketRestore.abandon(jcriu.files.SocketFiles.sockets(tree.files()),
+                    socketOptions(tree, opts.net(), opts.imageDir()), log, failure);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
     }
 
     @Override
@@ -253,6 +261,7 @@ final class FileInstaller implements FileOpener, AutoCloseable {
     void allInstalled() throws IOException {
         directories.removeAll(); // every fd and cwd on them is in place: deleted again
         if (sockets != null) sockets.finish();
+        else jcriu.net.SocketRestore.finishWithoutSockets(jcriu.net.LockInventory.held(imageDir, tree.root().pid()), log);
     }
 
     /**

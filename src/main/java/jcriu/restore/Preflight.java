@@ -24,7 +24,7 @@ final class Preflight {
         checkPidsFree(tree.allIds());
         var sockets = jcriu.files.SocketFiles.sockets(tree.files()).values();
         jcriu.net.SocketRestore.preflight(jcriu.files.SocketFiles.sockets(tree.files()),
-                FileInstaller.socketOptions(tree, opts.net()));
+                FileInstaller.socketOptions(tree, opts.net(), opts.imageDir()));
         ProcessState root = tree.root();
         if (root.sid() != root.pid() && !opts.shellJob()) {
             throw new IOException("process " + root.pid() + " was dumped as a shell job (its session " + root.sid()

@@ -89,7 +89,7 @@ final class TreeRestore {
         Preflight.check(tree, opts, log);
         List<Path> recreated = new ArrayList<>();
         try (SharedMemory shm = SharedMemory.prepare(tree, imageDir, log);
-             FileInstaller files = new FileInstaller(tree, log, shm, !opts.skipFileCheck(), opts.inheritFds(), opts.net())) {
+             FileInstaller files = new FileInstaller(tree, log, shm, !opts.skipFileCheck(), opts.inheritFds(), opts.net(), imageDir)) {
             recreateSharedFiles(recreated);
             long f0 = System.nanoTime();
             createRoot();

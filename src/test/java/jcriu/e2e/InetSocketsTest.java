@@ -41,8 +41,8 @@ import jcriu.testsupport.Workload;
  */
 class InetSocketsTest {
     private static final Pattern PORT = Pattern.compile("port=(\\d+)");
-    /** Tables of dumps whose restore a failing test may not have reached: removed after each test. */
-    private static final java.util.Set<Integer> dumped = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Image directories of dumps whose restore a failing test may not have reached: their locks are removed after each test. */
+    private static final java.util.Set<Path> dumped = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @org.junit.jupiter.api.AfterEach
     void dropLocksOfFailedRuns() throws Exception {
@@ -50,8 +50,11 @@ class InetSocketsTest {
     }
 
     static void dropLocks() throws Exception {
-        for (int pid : dumped) {
-            new ProcessBuilder("nft", "delete", "table", "inet", "jcriu-" + pid).redirectErrorStream(true).start().waitFor();
+        for (Path dir : dumped) {
+            if (!java.nio.file.Files.exists(dir.resolve("inventory.img"))) continue;
+            if (jcriu.net.LockInventory.held(dir, 0) instanceof jcriu.net.LockInventory.Table t) {
+                new ProcessBuilder("nft", "delete", "table", "inet", t.name()).redirectErrorStream(true).start().waitFor();
+            }
         }
         dumped.clear();
     }
@@ -68,7 +71,7 @@ class InetSocketsTest {
 
     static Checkpointer.Result dump(Workload w, Path dir, boolean leaveRunning, boolean tcpEstablished, boolean tcpClose,
                                     ByteArrayOutputStream log) throws IOException {
-        dumped.add(w.pid());
+        dumped.add(dir);
         return Checkpointer.dump(new DumpOptions(w.pid(), dir, leaveRunning, false)
                 .withNet(new NetOptions(false, tcpEstablished, tcpClose)), Checkpoints.log(log));
     }
@@ -105,11 +108,39 @@ class InetSocketsTest {
         return out;
     }
 
-    static boolean nftTable(int pid) throws Exception {
-        Process p = new ProcessBuilder("nft", "list", "table", "inet", "jcriu-" + pid).redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
+    /**
+     * Whether the lock the inventory of {@code dir} names is there: an nftables table named as
+     * CRIU names its own (CRIU-, then the run id the inventory holds), which CRIU's restore deletes.
+     */
+    static boolean lockedAt(Path dir) throws Exception {
+        jcriu.net.LockInventory.Held held = jcriu.net.LockInventory.held(dir, 0);
+        jcriu.net.LockInventory.Table t = org.junit.jupiter.api.Assertions.assertInstanceOf(
+                jcriu.net.LockInventory.Table.class, held, "the inventory names an nftables table");
+        assertTrue(t.name().matches("CRIU-[0-9a-f-]{21}"), "CRIU's name, cut as CRIU cuts it: " + t.name());
+        return nft("list", "table", "inet", t.name()) != null;
+    }
+
+    /** Whether any network lock's table (jcriu's or CRIU's) mentions {@code port}. */
+    static boolean lockOn(int port) throws Exception {
+        String tables = nft("list", "tables");
+        assertTrue(tables != null, "nft list tables");
+        Pattern p = Pattern.compile("(?<![\\w.])" + port + "(?![\\w.])");
+        Matcher m = Pattern.compile("table inet ((CRIU|jcriu)-\\S+)").matcher(tables);
+        while (m.find()) {
+            String t = nft("list", "table", "inet", m.group(1));
+            if (t != null && p.matcher(t).find()) return true;
+        }
+        return false;
+    }
+
+    /** nft's output, or null if it failed. */
+    static String nft(String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("nft"));
+        cmd.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        return p.exitValue() == 0;
+        return p.exitValue() == 0 ? out : null;
     }
 
     @Test
@@ -170,7 +201,8 @@ class InetSocketsTest {
             echo(s, "still served after the refusal\n");
 
             dump(w, dir, false, true, false, log);
-            assertTrue(nftTable(w.pid()), "the network stays locked while the server is gone");
+            assertTrue(lockedAt(dir), "the network stays locked while the server is gone");
+            assertTrue(lockOn(port), "the lock holds the connection");
             // CRIU's images: the socket in files.img, its TCP_REPAIR state in tcp-stream-INO.img
             assertTrue(crit(dir.resolve("files.img")).contains("\"type\": \"INETSK\""), "INETSK in files.img");
             try (var imgs = java.nio.file.Files.list(dir)) {
@@ -185,7 +217,8 @@ class InetSocketsTest {
             s.getOutputStream().flush();
             w.awaitGone(Duration.ofSeconds(30));
             try (Workload r = restore(w, dir, true, false)) {
-                assertFalse(nftTable(w.pid()), "the restore unlocked the network");
+                assertFalse(lockedAt(dir), "the restore unlocked the network");
+                assertFalse(lockOn(port), "no table of a lock holds the port");
                 assertEquals(during, read(s.getInputStream(), during.length()));
                 long waited = System.nanoTime() - t0;
                 System.out.printf("TCP %s: a request sent during the checkpoint was answered after %d ms%n", addr,
@@ -209,10 +242,12 @@ class InetSocketsTest {
             s.setSoTimeout(30_000);
             echo(s, "before\n");
             w.awaitOutput("accepted n=1");
+            int port = s.getPort();
             s.getOutputStream().write("unread at the dump\n".getBytes(StandardCharsets.UTF_8));
             Path dir = Checkpoints.imageDir(w);
             dump(w, dir, true, true, false, new ByteArrayOutputStream());
-            assertFalse(nftTable(w.pid()), "no lock after a dump that leaves the server running");
+            assertFalse(lockedAt(dir), "no lock after a dump that leaves the server running");
+            assertFalse(lockOn(port), "no lock after a dump that leaves the server running");
             assertEquals("unread at the dump\n", read(s.getInputStream(), "unread at the dump\n".length()));
             echo(s, "after the dump\n");
             assertTrue(w.alive());
@@ -240,10 +275,10 @@ class InetSocketsTest {
                     new ByteArrayOutputStream()));
             assertTrue(e.getMessage().contains("1 connection(s) waiting to be accepted")
                     && e.getMessage().contains("--skip-in-flight"), e.getMessage());
-            assertFalse(nftTable(w.pid()), "a failed dump leaves no lock");
+            assertFalse(lockOn(port), "a failed dump leaves no lock");
             assertTrue(w.alive());
 
-            dumped.add(w.pid());
+            dumped.add(dir);
             Checkpointer.dump(new DumpOptions(w.pid(), dir, false, false)
                     .withNet(new NetOptions(false, false, false, true)), Checkpoints.log(new ByteArrayOutputStream()));
             w.awaitGone(Duration.ofSeconds(30));
@@ -285,12 +320,197 @@ class InetSocketsTest {
                             false, new ByteArrayOutputStream()));
                     assertTrue(e.getMessage().contains("being set up (SYN_SENT)"), e.getMessage());
                     assertTrue(w.alive());
-                    assertFalse(nftTable(w.pid()));
+                    assertFalse(lockOn(full.getLocalPort()));
                 }
             } finally {
                 for (java.nio.channels.SocketChannel c : queued) c.close();
             }
         }
+    }
+
+    /**
+     * The reverse of CRIU's restore of a jcriu dump: the images as CRIU's dump writes them with
+     * --network-lock nftables (no manifest; inventory.img with network_lock_method 1 and its
+     * run id, criu/image.c) and CRIU's table inet CRIU-RUNID in place of jcriu's, here made to
+     * drop SYNs to the server's port: jcriu's restore deletes that table, and a new client is served.
+     */
+    @Test
+    void aRestoreLiftsTheLockOfTheRunIdCriusInventoryNames() throws Exception {
+        try (Workload w = tcpServer("127.0.0.1")) {
+            int port = port(w);
+            Path dir = Checkpoints.imageDir(w);
+            dump(w, dir, false, false, false, new ByteArrayOutputStream());
+            w.awaitGone(Duration.ofSeconds(30));
+            dropLocks(); // jcriu's own table goes: CRIU's dump would have made only its own
+            String runId = java.util.UUID.randomUUID().toString(), table = jcriu.net.LockInventory.criuTable(runId);
+            withLockOnly(table, port);
+            java.nio.file.Files.delete(dir.resolve(jcriu.image.Manifest.NAME));
+            rewriteInventory(dir, inv -> inv.clearJcriuManifest().setNetworkLockMethod(1).setDumpCriuRunId(runId));
+            assertTrue(nft("list", "table", "inet", table) != null);
+            try (Workload r = restore(w, dir, false, false);
+                 Socket s = new Socket()) {
+                assertTrue(nft("list", "table", "inet", table) == null, "the restore deleted CRIU's table " + table);
+                s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+                s.setSoTimeout(10_000);
+                echo(s, "after the restore\n");
+            } finally {
+                nft("delete", "table", "inet", table);
+            }
+        }
+    }
+
+    /**
+     * CRIU's dump with nftables makes its table even for processes without sockets (criu/net.c
+     * network_lock), and its restore deletes it in every case: so does jcriu's.
+     */
+    @Test
+    void aRestoreOfCriusImagesWithoutSocketsDeletesCriusTable() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("fpu_regs"))) {
+            w.awaitOutput("tick 2");
+            Path dir = Checkpoints.imageDir(w);
+            Checkpoints.dump(w, dir, false);
+            w.awaitGone(Duration.ofSeconds(30));
+            String runId = java.util.UUID.randomUUID().toString(), table = jcriu.net.LockInventory.criuTable(runId);
+            withLockOnly(table, 9);
+            java.nio.file.Files.delete(dir.resolve(jcriu.image.Manifest.NAME));
+            rewriteInventory(dir, inv -> inv.clearJcriuManifest().setNetworkLockMethod(1).setDumpCriuRunId(runId));
+            try (Workload r = Checkpoints.restore(dir, w.dir(), w.lineCount())) {
+                assertTrue(nft("list", "table", "inet", table) == null, "the restore deleted CRIU's table " + table);
+                r.awaitOutput("tick");
+                r.signal(Sig.SIGKILL);
+            } finally {
+                nft("delete", "table", "inet", table);
+            }
+        }
+    }
+
+    /**
+     * Images written by jcriu before it named its lock as CRIU does (inventory without method
+     * nor run id, table inet jcriu-ROOTPID): the restore deletes that table.
+     */
+    @Test
+    void aRestoreOfAnOlderJcriuDumpLiftsItsTable() throws Exception {
+        try (Workload w = tcpServer("127.0.0.1")) {
+            int port = port(w);
+            Path dir = Checkpoints.imageDir(w);
+            dump(w, dir, false, false, false, new ByteArrayOutputStream());
+            w.awaitGone(Duration.ofSeconds(30));
+            dropLocks();
+            String table = "jcriu-" + w.pid();
+            withLockOnly(table, port);
+            rewriteInventory(dir, inv -> inv.clearNetworkLockMethod().clearDumpCriuRunId());
+            resealInventory(dir);
+            try (Workload r = restore(w, dir, false, false);
+                 Socket s = new Socket()) {
+                assertTrue(nft("list", "table", "inet", table) == null, "the restore deleted " + table);
+                s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+                s.setSoTimeout(10_000);
+                echo(s, "after the restore\n");
+            } finally {
+                nft("delete", "table", "inet", table);
+            }
+        }
+    }
+
+    /**
+     * CRIU's default lock, iptables: its dump inserts two rules per established connection
+     * (criu/netfilter.c IPTABLES_CONN_CMD: INPUT drops the peer's packets, OUTPUT the
+     * connection's own, both sparing the mark 0xC114) and its inventory says method 0. The
+     * restore deletes both rules, and what the client sent while they held arrives.
+     */
+    @Test
+    void aRestoreDeletesCriusIptablesRulesOfEachConnection() throws Exception {
+        try (Workload w = tcpServer("127.0.0.1");
+             Socket s = new Socket("127.0.0.1", port(w))) {
+            s.setSoTimeout(60_000);
+            echo(s, "before\n");
+            w.awaitOutput("accepted n=1");
+            int port = s.getPort(), client = s.getLocalPort();
+            Path dir = Checkpoints.imageDir(w);
+            dump(w, dir, false, true, false, new ByteArrayOutputStream());
+            w.awaitGone(Duration.ofSeconds(30));
+            dropLocks(); // CRIU's dump would have made its rules instead of jcriu's table
+            java.util.List<java.util.List<String>> rules = java.util.List.of(
+                    criuRule("INPUT", client, port), criuRule("OUTPUT", port, client));
+            try {
+                for (java.util.List<String> r : rules) assertEquals(0, iptables("-I", r), "iptables -I " + r);
+                java.nio.file.Files.delete(dir.resolve(jcriu.image.Manifest.NAME));
+                rewriteInventory(dir, inv -> inv.clearJcriuManifest().setNetworkLockMethod(0).clearDumpCriuRunId());
+                String during = "sent while CRIU's rules hold\n";
+                s.getOutputStream().write(during.getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                try (Workload r = restore(w, dir, true, false)) {
+                    for (java.util.List<String> rule : rules) {
+                        assertEquals(1, iptables("-C", rule), "the restore deleted CRIU's rule " + rule);
+                    }
+                    assertEquals(during, read(s.getInputStream(), during.length()));
+                    echo(s, "after\n");
+                }
+            } finally {
+                for (java.util.List<String> r : rules) iptables("-D", r);
+            }
+        }
+    }
+
+    /** CRIU's rule spec (both addresses 127.0.0.1) for packets from port {@code sport} to {@code dport}. */
+    private static java.util.List<String> criuRule(String chain, int sport, int dport) {
+        return java.util.List.of(chain, "--protocol", "tcp", "-m", "mark", "!", "--mark", "0xC114", "--source",
+                "127.0.0.1", "--sport", String.valueOf(sport), "--destination", "127.0.0.1", "--dport",
+                String.valueOf(dport), "-j", "DROP");
+    }
+
+    /** iptables' exit status; fails loudly if iptables is not installed (Debian package iptables). */
+    private static int iptables(String op, java.util.List<String> rule) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("iptables", "-w", "-t", "filter", op));
+        cmd.addAll(rule);
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new AssertionError("iptables is needed (Debian package iptables): " + e.getMessage(), e);
+        }
+        p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        return p.exitValue();
+    }
+
+    /** An nftables table {@code name} (chains as CRIU's) that drops new connections to {@code port}. */
+    private static void withLockOnly(String name, int port) throws Exception {
+        Process p = new ProcessBuilder("nft", "-f", "-").redirectErrorStream(true).start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(("table inet " + name + " {\n"
+                    + "  chain output { type filter hook output priority 0; meta mark 0xc114 accept; }\n"
+                    + "  chain input { type filter hook input priority 0; meta mark 0xc114 accept;\n"
+                    + "    tcp dport " + port + " tcp flags & (syn | ack) == syn drop; }\n}\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+    }
+
+    private static void rewriteInventory(Path dir, java.util.function.UnaryOperator<jcriu.image.pb.InventoryEntry.Builder> edit)
+            throws IOException {
+        jcriu.image.ImageDir d = jcriu.image.ImageDir.open(dir);
+        jcriu.image.pb.InventoryEntry inv;
+        try (jcriu.image.ImageInput in = d.open(jcriu.image.ImageFile.inventory())) {
+            inv = in.single(jcriu.image.pb.InventoryEntry.parser());
+        }
+        try (jcriu.image.ImageOutput o = d.create(jcriu.image.ImageFile.inventory())) {
+            o.write(edit.apply(inv.toBuilder()).build());
+        }
+    }
+
+    /** The manifest's checksums of inventory.img made again, as a dump would have written them. */
+    private static void resealInventory(Path dir) throws IOException {
+        jcriu.image.Manifest m = jcriu.image.Manifest.read(dir);
+        byte[] b = java.nio.file.Files.readAllBytes(dir.resolve("inventory.img"));
+        jcriu.image.ChunkedCrc crc = new jcriu.image.ChunkedCrc();
+        crc.update(b, 0, b.length);
+        java.util.Map<String, jcriu.image.Manifest.Entry> files = new java.util.LinkedHashMap<>(m.files());
+        files.put("inventory.img", jcriu.image.Manifest.Entry.of("inventory.img", crc));
+        java.nio.file.Files.write(dir.resolve(jcriu.image.Manifest.NAME),
+                new jcriu.image.Manifest(m.id(), m.kind(), m.parent(), files, m.checksummed()).encode());
     }
 
     /**
@@ -303,12 +523,13 @@ class InetSocketsTest {
              Socket s = new Socket("127.0.0.1", port(w))) {
             s.setSoTimeout(30_000);
             echo(s, "before\n");
+            int port = s.getPort();
             w.signal(Sig.SIGUSR2);
             w.awaitOutput("netlink fd=");
             IOException e = assertThrows(IOException.class, () -> dump(w, Checkpoints.imageDir(w), false, true, false,
                     new ByteArrayOutputStream()));
             assertTrue(e.getMessage().contains("netlink"), e.getMessage());
-            assertFalse(nftTable(w.pid()), "no lock left");
+            assertFalse(lockOn(port), "no lock left");
             echo(s, "after the failed dump\n");
         }
     }
@@ -331,7 +552,7 @@ class InetSocketsTest {
             IOException e = assertThrows(IOException.class, () -> Restorer.restore(
                     new RestoreOptions(dir, true, false, false), Checkpoints.log(new ByteArrayOutputStream())));
             assertTrue(e.getMessage().contains("--tcp-close"), e.getMessage());
-            assertFalse(nftTable(w.pid()), "a failed restore leaves no lock behind");
+            assertFalse(lockedAt(dir), "a failed restore leaves no lock behind");
             try (Workload r = restore(w, dir, false, true);
                  Socket again = new Socket("127.0.0.1", port)) {
                 again.setSoTimeout(30_000);

@@ -52,7 +52,7 @@ class RealServersTest {
             Path dir = Checkpoints.imageDir(w);
             InetSocketsTest.dump(w, dir, false, false, false, new ByteArrayOutputStream());
             w.awaitGone(Duration.ofSeconds(30));
-            assertTrue(InetSocketsTest.nftTable(w.pid()), "the listening port stays locked while the server is gone");
+            assertTrue(InetSocketsTest.lockedAt(dir), "the listening port stays locked while the server is gone");
             Files.writeString(w.dir().resolve("index.txt"), "served after the restore\n");
             long t0 = System.nanoTime();
             CompletableFuture<HttpResponse<String>> during = http.sendAsync(HttpRequest.newBuilder(uri)
@@ -66,7 +66,7 @@ class RealServersTest {
                 assertEquals("served after the restore\n", resp.body());
                 System.out.printf("python3 -m http.server: a request made during the checkpoint was answered after"
                         + " %d ms%n", waited);
-                assertFalse(InetSocketsTest.nftTable(w.pid()), "the restore unlocked the network");
+                assertFalse(InetSocketsTest.lockedAt(dir), "the restore unlocked the network");
                 assertEquals("served after the restore\n", get(uri, r, 1));
                 r.awaitOutput("GET /index.txt");
             }

@@ -49,6 +49,9 @@ class CriuFieldsTest {
     void fieldNumbersAreCriusOnes() {
         // images/inventory.proto: root_ids = 3; images/core.proto task_core_entry: timers = 7
         assertEquals(3, num(InventoryEntry.getDescriptor(), "root_ids"));
+        // images/inventory.proto: network_lock_method = 11, dump_criu_run_id = 13
+        assertEquals(11, num(InventoryEntry.getDescriptor(), "network_lock_method"));
+        assertEquals(13, num(InventoryEntry.getDescriptor(), "dump_criu_run_id"));
         assertEquals(7, num(TaskCoreEntry.getDescriptor(), "timers"));
         // images/core-x86.proto user_x86_xsave_entry
         Descriptor xs = UserX86XsaveEntry.getDescriptor();
@@ -86,6 +89,12 @@ class CriuFieldsTest {
             TaskKobjIdsEntry ids = single(d, ImageFile.ids(pid), TaskKobjIdsEntry.parser());
             InventoryEntry inv = single(d, ImageFile.inventory(), InventoryEntry.parser());
             assertNotEquals(inv.getRootIds().getFilesId(), ids.getFilesId(), "CRIU: Image corruption on kIDs data");
+            // criu/image.c check_img_inventory(): the restore takes the lock method and run id from
+            // here (without a method it assumes iptables); criu/include/cr_options.h: 1 is nftables
+            assertTrue(inv.hasNetworkLockMethod());
+            assertEquals(jcriu.net.LockInventory.NFTABLES, inv.getNetworkLockMethod());
+            assertEquals(1, inv.getNetworkLockMethod());
+            assertEquals(inv.getDumpCriuRunId(), java.util.UUID.fromString(inv.getDumpCriuRunId()).toString());
             assertTrue(d.exists(ImageFile.fdinfo(ids.getFilesId())), "fdinfo named by files_id (criu/files.c)");
 
             // criu/files-reg.c open_path(): the whole st_mode is compared with the reopened file's
@@ -145,6 +154,36 @@ class CriuFieldsTest {
             }
             w.signal(jcriu.testsupport.Sig.SIGKILL);
         }
+    }
+
+    /**
+     * The lock's name as CRIU's restore makes it from the inventory: criu/netfilter.c
+     * nftables_get_table() prints "inet CRIU-" and the run id (criu/image.c reads it from
+     * dump_criu_run_id) into a 32-byte buffer, so the name is cut to 26 characters; without a
+     * run id it uses the root's PID; without a method criu/image.c falls back to iptables.
+     */
+    @Test
+    void theNetworkLockIsNamedAsCriusRestoreNamesIt() {
+        jcriu.net.LockInventory.Written w = jcriu.net.LockInventory.Written.fresh(true);
+        InventoryEntry inv = w.fill(InventoryEntry.newBuilder().setImgVersion(2).setJcriuManifest(Manifest.NAME)).build();
+        assertEquals(1, inv.getNetworkLockMethod());
+        String cut = ("inet CRIU-" + inv.getDumpCriuRunId()).substring(0, 31);
+        assertEquals(cut.substring("inet ".length()), w.table());
+        assertEquals(new jcriu.net.LockInventory.Table(w.table(), false), jcriu.net.LockInventory.held(inv, 42));
+        assertEquals(new jcriu.net.LockInventory.Table("CRIU-42", true), jcriu.net.LockInventory.held(
+                inv.toBuilder().clearDumpCriuRunId().clearJcriuManifest().build(), 42));
+        assertEquals(new jcriu.net.LockInventory.Iptables(), jcriu.net.LockInventory.held(
+                inv.toBuilder().clearNetworkLockMethod().clearDumpCriuRunId().clearJcriuManifest().build(), 42));
+        assertEquals(new jcriu.net.LockInventory.Iptables(), jcriu.net.LockInventory.held(
+                inv.toBuilder().setNetworkLockMethod(0).build(), 42));
+        assertEquals(new jcriu.net.LockInventory.Unlocked(), jcriu.net.LockInventory.held(
+                inv.toBuilder().setNetworkLockMethod(2).build(), 42));
+        // an older jcriu's set: its manifest, neither method nor run id, the table jcriu-ROOTPID
+        assertEquals(new jcriu.net.LockInventory.Table("jcriu-42", false), jcriu.net.LockInventory.held(
+                inv.toBuilder().clearNetworkLockMethod().clearDumpCriuRunId().build(), 42));
+        jcriu.net.LockInventory.Written skip = jcriu.net.LockInventory.Written.fresh(false);
+        assertEquals(2, skip.method());
+        assertEquals(null, skip.table());
     }
 
     /**

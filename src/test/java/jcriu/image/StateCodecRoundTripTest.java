@@ -210,6 +210,31 @@ class StateCodecRoundTripTest {
         assertEquals(List.of(), diffs, "fields that did not survive the images");
     }
 
+    /**
+     * CRIU's dump writes an rseq entry for every thread, with pointer 0 when none is registered
+     * (criu/cr-dump.c); its restorer registers nothing then (criu/pie/restorer.c). Read as
+     * not registered, not as an area at address 0.
+     */
+    @Test
+    void criusRseqEntryWithPointerZeroIsNoRegistration() throws Exception {
+        TreeState st = fixture();
+        ImageDir dir = ImageDir.create(tmp.resolve("img"));
+        StateCodec.write(dir, st);
+        int pid = st.root().pid();
+        jcriu.image.pb.CoreEntry core;
+        try (ImageInput in = dir.open(ImageFile.core(pid))) {
+            core = in.single(jcriu.image.pb.CoreEntry.parser());
+        }
+        jcriu.image.pb.CoreEntry.Builder b = core.toBuilder();
+        b.getThreadCoreBuilder().setRseqEntry(jcriu.image.pb.RseqEntry.newBuilder().setRseqAbiPointer(0)
+                .setRseqAbiSize(0).setSignature(0));
+        try (ImageOutput o = dir.create(ImageFile.core(pid))) {
+            o.write(b.build());
+        }
+        ThreadState leader = StateCodec.read(ImageDir.open(dir.path())).root().leader();
+        assertEquals(new RseqState.NotRegistered(), leader.rseq());
+    }
+
     @Test
     void theFixtureSetsEveryField() {
         Map<String, Boolean> seen = new TreeMap<>();
