@@ -344,6 +344,7 @@ public final class StateCodec {
             }
         }
         jcriu.files.GhostDirectories.read(dir, files); // entries remapped to a ghost directory
+        List<FileSnapshot> snapshots = snapshots(dir); // read once: every process's mm state holds the same list
         List<ProcessState> processes = new ArrayList<>();
         List<ZombieState> zombies = new ArrayList<>();
         Map<Integer, TaskKobjIdsEntry> ids = new HashMap<>();
@@ -358,11 +359,13 @@ public final class StateCodec {
                 zombies.add(new ZombieState(ps.getPid(), ps.getPpid(), ps.getPgid(), ps.getSid(),
                         leader.getTc().getComm(), leader.getTc().getExitCode()));
             } else {
-                processes.add(readProcess(dir, ps, files));
+                TaskKobjIdsEntry own;
                 try (ImageInput in = dir.open(ImageFile.ids(ps.getPid()))) {
-                    ids.put(ps.getPid(), in.single(TaskKobjIdsEntry.parser()));
+                    own = in.single(TaskKobjIdsEntry.parser());
                 }
-                TaskKobjIdsEntry own = ids.get(ps.getPid()), parent = ids.get(ps.getPpid());
+                ids.put(ps.getPid(), own);
+                processes.add(readProcess(dir, ps, files, own.getFilesId(), snapshots));
+                TaskKobjIdsEntry parent = ids.get(ps.getPpid());
                 // the same id as the parent's: one fd table or fs, shared (CRIU clones with CLONE_FILES then)
                 if (parent != null && own.getFilesId() == parent.getFilesId()) filesShared.add(ps.getPid());
                 if (parent != null && own.getFsId() == parent.getFsId()) fsShared.add(ps.getPid());
@@ -375,13 +378,9 @@ public final class StateCodec {
                 readPipes(dir), new jcriu.state.Sharing(filesShared, fsShared));
     }
 
-    private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files)
-            throws IOException {
+    private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files, int filesId,
+                                            List<FileSnapshot> snapshots) throws IOException {
         int pid = ps.getPid();
-        int filesId;
-        try (ImageInput in = dir.open(ImageFile.ids(pid))) {
-            filesId = in.single(TaskKobjIdsEntry.parser()).getFilesId();
-        }
         List<ThreadState> threads = new ArrayList<>();
         TaskCoreEntry task = null;
         ProcessState.Creds creds = null;
@@ -412,7 +411,7 @@ public final class StateCodec {
         for (int i = 0; i < rl.length; i++) {
             rl[i] = new long[] {task.getRlimits().getRlimits(i).getCur(), task.getRlimits().getRlimits(i).getMax()};
         }
-        MmState mm = readMm(dir, pid, files);
+        MmState mm = readMm(dir, pid, files, snapshots);
         List<FdState> fds = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.fdinfo(filesId))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
@@ -519,7 +518,8 @@ public final class StateCodec {
         return v;
     }
 
-    private static MmState readMm(ImageDir dir, int pid, Map<Integer, OpenFile> files) throws IOException {
+    private static MmState readMm(ImageDir dir, int pid, Map<Integer, OpenFile> files, List<FileSnapshot> snapshots)
+            throws IOException {
         MmEntry m;
         try (ImageInput in = dir.open(ImageFile.mm(pid))) {
             m = in.single(MmEntry.parser());
@@ -556,7 +556,7 @@ public final class StateCodec {
         return new MmState(m.getMmStartCode(), m.getMmEndCode(), m.getMmStartData(), m.getMmEndData(),
                 m.getMmStartBrk(), m.getMmBrk(), m.getMmStartStack(), m.getMmArgStart(), m.getMmArgEnd(),
                 m.getMmEnvStart(), m.getMmEnvEnd(), auxv, pathOf(files, m.getExeFileId(), "exe"),
-                CriuLayout.splitVvar(vmas), runs, inParent, snapshots(dir));
+                CriuLayout.splitVvar(vmas), runs, inParent, snapshots);
     }
 
     /** The small shared-mapped files saved whole: jcriu's fields of their reg entries in files.img. */
