@@ -74,10 +74,18 @@ final class ProcessAttrsRestorer {
      */
     void enterCgroups(int pid) throws IOException {
         if (attrs.cgroups().isEmpty()) return;
-        List<CgroupMounts.Mount> mounts = CgroupMounts.read();
+        // read once: joining one hierarchy's cgroup moves the process in that hierarchy only
+        List<jcriu.proc.Cgroups.Entry> current;
+        try {
+            current = jcriu.proc.Cgroups.read(Path.of("/proc"), pid);
+        } catch (IOException e) {
+            current = List.of();
+        }
+        List<CgroupMounts.Mount> mounts = null; // read when a process has to move (a process of a tree seldom does)
         for (ProcessAttrs.Cgroup g : attrs.cgroups()) {
-            String now = CgroupMounts.current(pid, g);
-            if (g.path().equals(now)) continue; // already there (it inherited jcriu's)
+            String now = CgroupMounts.current(current, g);
+            if (g.path().equals(now)) continue; // already there (it inherited jcriu's or its parent's)
+            if (mounts == null) mounts = CgroupMounts.read();
             Path dir = CgroupMounts.directory(mounts, g);
             String where = "cgroup " + g.path() + " of hierarchy " + g.hierarchy()
                     + (g.controllers().isEmpty() ? " (v2)" : " (" + g.controllers() + ")");
