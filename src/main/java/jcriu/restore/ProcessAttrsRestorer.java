@@ -230,7 +230,9 @@ final class ProcessAttrsRestorer {
         ThreadAttrs t = attrs.thread(tid).orElse(ThreadAttrs.none(tid));
         ctl.reset();
         if (t.pdeathSignal() != 0) inj.call("prctl(PR_SET_PDEATHSIG)", Nr.PRCTL, PR_SET_PDEATHSIG, t.pdeathSignal(), 0, 0, 0);
-        if (t.timerSlackNs().isPresent()) {
+        // /proc/TID/timerslack_ns is the thread's own value, what PR_GET_TIMERSLACK answered at the dump:
+        // one injected call saved where the thread inherited the value already (the default 50 us mostly)
+        if (t.timerSlackNs().isPresent() && timerSlackNow(tid) != t.timerSlackNs().getAsLong()) {
             inj.call("prctl(PR_SET_TIMERSLACK)", Nr.PRCTL, PR_SET_TIMERSLACK, t.timerSlackNs().getAsLong(), 0, 0, 0);
         }
         if (t.noNewPrivs()) inj.call("prctl(PR_SET_NO_NEW_PRIVS)", Nr.PRCTL, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -383,6 +385,15 @@ final class ProcessAttrsRestorer {
         for (long w : p.nodes()) b.putLong(w);
         mem.write(at, b.array());
         return at;
+    }
+
+    /** The thread's timer slack now; -1 when it cannot be read (it is then set). */
+    private static long timerSlackNow(int tid) {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/proc", Integer.toString(tid), "timerslack_ns")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
     }
 
     private static String readProc(int pid, String name) {
