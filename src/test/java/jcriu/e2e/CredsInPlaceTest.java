@@ -14,6 +14,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import jcriu.image.ImageDir;
+import jcriu.image.StateCodec;
 import jcriu.restore.RestoreHooks;
 import jcriu.restore.RestoreOptions;
 import jcriu.restore.Restorer;
@@ -24,7 +26,7 @@ import jcriu.testsupport.Workload;
 /**
  * The restore leaves a thread's credentials alone when the copy of the helper it starts as
  * already holds exactly the dumped ones (a process of jcriu's own user), and sets them when
- * anything differs (here the capabilities a process dropped).
+ * anything differs: capabilities the process dropped, or only a secure bit.
  */
 class CredsInPlaceTest {
 
@@ -37,8 +39,15 @@ class CredsInPlaceTest {
         return out;
     }
 
-    /** Dump, wait for the PID, restore; returns the restored process's credentials and whether the restore kept them in place. */
-    private static boolean cycle(Workload w, List<String> before) throws Exception {
+    /** Whether the restore left the credentials in place, and the restored process's secure bits. */
+    private record Cycled(boolean inPlace, int secureBits) {}
+
+    /**
+     * Dump, wait for the PID, restore; checks the restored process has the credentials of
+     * {@code before}, and reads its secure bits (which /proc does not show) from a dump of it
+     * that leaves it running.
+     */
+    private static Cycled cycle(Workload w, List<String> before) throws Exception {
         Path dir = Checkpoints.imageDir(w);
         Checkpoints.dump(w, dir, false);
         w.awaitGone(Duration.ofSeconds(30));
@@ -49,8 +58,12 @@ class CredsInPlaceTest {
         try (Workload back = Workload.adopt(r.pid(), w.dir()).seek(seen)) {
             back.awaitCountGrows("count", Duration.ofSeconds(10), "restored counter");
             assertEquals(before, creds(back.pid()), log.toString());
+            Path again = Checkpoints.imageDir(back);
+            Checkpoints.dump(back, again, true);
+            int bits = StateCodec.read(ImageDir.open(again)).processes().getFirst().attrs().thread(back.pid())
+                    .orElseThrow().secureBits();
+            return new Cycled(log.toString().contains("creds of tid " + w.pid() + ": already as dumped"), bits);
         }
-        return log.toString().contains("creds of tid " + w.pid() + ": already as dumped");
     }
 
     @Test
@@ -59,7 +72,9 @@ class CredsInPlaceTest {
             w.awaitOutput("count=2");
             List<String> before = creds(w.pid());
             assertEquals(creds((int) ProcessHandle.current().pid()), before, "the counter runs with jcriu's credentials");
-            assertTrue(cycle(w, before), "credentials equal to the helper's are left in place");
+            Cycled c = cycle(w, before);
+            assertTrue(c.inPlace(), "credentials equal to the helper's are left in place");
+            assertEquals(0, c.secureBits());
         }
     }
 
@@ -69,7 +84,20 @@ class CredsInPlaceTest {
             w.awaitOutput("count=2");
             List<String> before = creds(w.pid());
             assertNotEquals(creds((int) ProcessHandle.current().pid()), before, "dropcaps changed the credentials");
-            assertFalse(cycle(w, before), "capabilities that differ are set");
+            assertFalse(cycle(w, before).inPlace(), "capabilities that differ are set");
+        }
+    }
+
+    /** Ids and capabilities equal to the helper's, one secure bit set: the bits are compared too. */
+    @Test
+    void secureBitsThatDifferAreSetAgain() throws Exception {
+        try (Workload w = Workload.start(Gcc.compile("counter"), "nofixup")) {
+            w.awaitOutput("count=2");
+            List<String> before = creds(w.pid());
+            assertEquals(creds((int) ProcessHandle.current().pid()), before, "the same ids and capabilities as jcriu");
+            Cycled c = cycle(w, before);
+            assertFalse(c.inPlace(), "secure bits that differ are set");
+            assertEquals(4, c.secureBits(), "SECBIT_NO_SETUID_FIXUP after restore");
         }
     }
 }
