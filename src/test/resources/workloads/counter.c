@@ -1,9 +1,10 @@
 /*
  * counter: the simplest "did the state survive?" workload.
  *
- * Usage: counter [pipe|extpipe|dropcaps|groupmate|nobody]
+ * Usage: counter [pipe|extpipe|dropcaps|nofixup|groupmate|nobody]
  *   pipe: also keeps a pipe open on two fds; extpipe: holds only the read end of a pipe (fd 3)
  *   whose write end a "sleep 600" in its own session keeps; dropcaps: runs with reduced capabilities;
+ *   nofixup: runs with secure bit SECBIT_NO_SETUID_FIXUP, its ids and capabilities unchanged;
  *   groupmate: leaves a "sleep 600" behind in its process group and session that is not
  *   its child (double fork), printing "groupmate pid=<pid>"; nobody: runs as uid/gid 65534 (no
  *   capabilities left), so that only /proc, not prlimit64, tells its rlimits to a dump
@@ -110,6 +111,10 @@ int main(int argc, char **argv)
 		if (syscall(SYS_capset, &h, d))
 			return 5;
 	}
+
+	/* "counter nofixup": only secure bit SECBIT_NO_SETUID_FIXUP (4) set; ids and capabilities as started. */
+	if (argc > 1 && strcmp(argv[1], "nofixup") == 0 && prctl(PR_SET_SECUREBITS, 1 << 2, 0, 0, 0))
+		return 9;
 
 	if (argc > 1 && strcmp(argv[1], "nobody") == 0) {
 		gid_t none[1] = { 65534 };

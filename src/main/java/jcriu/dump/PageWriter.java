@@ -51,7 +51,8 @@ final class PageWriter implements AutoCloseable {
     private final List<MemorySegment> buffers = new ArrayList<>();
     private final BlockingQueue<MemorySegment> free = new ArrayBlockingQueue<>(BUFFERS);
     private final BlockingQueue<Batch> queued = new ArrayBlockingQueue<>(BUFFERS + WRITERS);
-    private final List<Thread> writers = new ArrayList<>();
+    private final List<Thread> writers = new ArrayList<>(); // started with the second batch
+    private Batch held; // the first batch, while it is the only one
     private final List<PageRun> present = new ArrayList<>();
     private final List<PageRun> inParent = new ArrayList<>();
     private volatile Throwable failure;
@@ -103,10 +104,26 @@ final class PageWriter implements AutoCloseable {
         }
         this.fd = f;
         this.direct = d;
-        for (int i = 0; i < WRITERS; i++) {
-            Thread t = Thread.ofPlatform().name("jcriu-pages-writer-" + i).daemon().start(this::writeLoop);
-            writers.add(t);
+    }
+
+    /**
+     * Queues a batch for the writers, which start with the second batch: a process whose pages
+     * fit in one (most processes of a tree) is written by the reading thread in {@link #flush},
+     * without two threads started and joined for it.
+     */
+    private void queue(Batch b) throws IOException {
+        if (writers.isEmpty() && held == null) {
+            held = b;
+            return;
         }
+        if (writers.isEmpty()) {
+            for (int i = 0; i < WRITERS; i++) {
+                writers.add(Thread.ofPlatform().name("jcriu-pages-writer-" + i).daemon().start(this::writeLoop));
+            }
+            put(held);
+            held = null;
+        }
+        put(b);
     }
 
     /** Whether pages bypass the page cache (O_DIRECT); false on file systems without it. */
@@ -159,7 +176,15 @@ final class PageWriter implements AutoCloseable {
             else free.add(buf);
             buf = null;
         }
-        for (int i = 0; i < WRITERS; i++) put(Batch.END);
+        if (held != null) {
+            try {
+                write(held);
+            } finally {
+                free.add(held.buf());
+                held = null;
+            }
+        }
+        for (int i = 0; i < writers.size(); i++) put(Batch.END);
         joinWriters();
         endNanos = System.nanoTime();
         checkFailure();
@@ -229,7 +254,7 @@ final class PageWriter implements AutoCloseable {
         }
         checkFailure();
         for (int i = 0; i < w; i++) crc.update(buf.asSlice(wAddr[i] - buf.address(), wLen[i]).asByteBuffer());
-        put(new Batch(buf, wAddr, wLen, w, fileOffset, bytes));
+        queue(new Batch(buf, wAddr, wLen, w, fileOffset, bytes));
         fileOffset += bytes;
     }
 
@@ -353,26 +378,29 @@ final class PageWriter implements AutoCloseable {
      * Where the time went, after {@link #flush}: {@code readNs} reading the process (and
      * comparing with the parent), {@code waitNs} the reader waiting for a free buffer (the disk
      * is the bottleneck), {@code writeNs} the writers' calls added up, {@code totalNs} from
-     * creation to the last write.
+     * creation to the last write, {@code writers} the writer threads started (0: one batch,
+     * written by the reading thread).
      */
     record Stats(long pagesScanned, long bytesWritten, long totalNs, long readNs, long waitNs, long writeNs,
-                 boolean direct) {
+                 boolean direct, int writers) {
         /** Both together: the figures of two processes' dumps, for the tree's stats. */
         Stats plus(Stats o) {
             return new Stats(pagesScanned + o.pagesScanned, bytesWritten + o.bytesWritten, totalNs + o.totalNs,
-                    readNs + o.readNs, waitNs + o.waitNs, writeNs + o.writeNs, direct && o.direct);
+                    readNs + o.readNs, waitNs + o.waitNs, writeNs + o.writeNs, direct && o.direct,
+                    Math.max(writers, o.writers));
         }
 
         @Override
         public String toString() {
             return String.format("%d MiB in %d ms (reading %d ms, waiting for the disk %d ms, writes %d ms over %d"
                     + " writers%s)", bytesWritten >> 20, totalNs / 1_000_000, readNs / 1_000_000, waitNs / 1_000_000,
-                    writeNs / 1_000_000, WRITERS, direct ? ", O_DIRECT" : ", through the page cache");
+                    writeNs / 1_000_000, writers, direct ? ", O_DIRECT" : ", through the page cache");
         }
     }
 
     synchronized Stats stats() {
-        return new Stats(pagesScanned, doneBytes, endNanos - startNanos, readNanos, waitNanos, writeNanos, direct);
+        return new Stats(pagesScanned, doneBytes, endNanos - startNanos, readNanos, waitNanos, writeNanos, direct,
+                writers.size());
     }
 
     /** Runs whose pages are in this image's pages file, in file order. */

@@ -44,10 +44,11 @@ import jcriu.sys.Sys;
 final class ProcessAttrsReader {
     private static final Path PROC = Path.of("/proc");
     private static final int PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_GET_TSC = 25, PR_GET_SECUREBITS = 27,
-            PR_GET_TIMERSLACK = 30, PR_MCE_KILL_GET = 34, PR_GET_CHILD_SUBREAPER = 37, PR_GET_THP_DISABLE = 42,
+            PR_MCE_KILL_GET = 34, PR_GET_CHILD_SUBREAPER = 37, PR_GET_THP_DISABLE = 42,
             PR_GET_SPECULATION_CTRL = 52, PR_GET_IO_FLUSHER = 58, PR_SCHED_CORE = 62, PR_GET_MDWE = 66,
             PR_GET_MEMORY_MERGE = 68;
-    private static final int ARCH_GET_CPUID = 0x1011, ARCH_GET_XCOMP_PERM = 0x1022, ARCH_SHSTK_STATUS = 0x5005;
+    private static final int ARCH_GET_CPUID = 0x1011, ARCH_GET_XCOMP_PERM = 0x1022;
+    private static final int CAP_SYS_RESOURCE = 24;
     private static final long XFEATURE_MASK_XTILEDATA = 1L << 18;
     private static final int MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9;
     private static final int MPOL_F_ADDR = 1 << 1;
@@ -248,9 +249,11 @@ final class ProcessAttrsReader {
         try (InjectionSession session = injections.open(t, mem, threads, leader ? "attrs" : "attrs-thread")) {
             Injector inj = session.injector();
             long page = session.scratch();
+            // what /proc shows exactly as the thread's own calls would answer is read there: no injected call for it
+            ProcStatus status = Status.readTask(PROC, mem.pid(), tid);
             inj.call("prctl(PR_GET_PDEATHSIG)", Nr.PRCTL, PR_GET_PDEATHSIG, page + OUT, 0, 0, 0);
             int pdeath = readInt(mem, page + OUT);
-            long slack = inj.call("prctl(PR_GET_TIMERSLACK)", Nr.PRCTL, PR_GET_TIMERSLACK, 0, 0, 0, 0);
+            long slack = timerSlack(tid); // the task's timer_slack_ns, which PR_GET_TIMERSLACK answers
             int secbits = (int) inj.call("prctl(PR_GET_SECUREBITS)", Nr.PRCTL, PR_GET_SECUREBITS, 0, 0, 0, 0);
             MemPolicy policy = mempolicy(inj, mem, page, 0, 0, who);
             int[] spec = new int[3];
@@ -262,9 +265,8 @@ final class ProcessAttrsReader {
             int tsc = readInt(mem, page + OUT);
             long cpuid = inj.raw(Nr.ARCH_PRCTL, ARCH_GET_CPUID, 0);
             int mce = (int) inj.call("prctl(PR_MCE_KILL_GET)", Nr.PRCTL, PR_MCE_KILL_GET, 0, 0, 0, 0);
-            refuseInside(inj, mem, page, who);
-            ThreadAttrs ta = new ThreadAttrs(tid, pdeath, OptionalLong.of(slack), Status.readTask(PROC, mem.pid(), tid)
-                    .noNewPrivs(), secbits, Sys.schedGetaffinity(tid), OptionalInt.of(Sys.ioprioGet(tid)),
+            refuseInside(inj, mem, page, who, status);
+            ThreadAttrs ta = new ThreadAttrs(tid, pdeath, OptionalLong.of(slack), status.noNewPrivs(), secbits, Sys.schedGetaffinity(tid), OptionalInt.of(Sys.ioprioGet(tid)),
                     Optional.of(policy), spec, OptionalInt.of(tsc),
                     cpuid < 0 ? OptionalInt.empty() : OptionalInt.of((int) cpuid), OptionalInt.of(mce),
                     SeccompReader.read(tracer, mem.pid(), tid), ownCreds(mem.pid(), tid));
@@ -288,16 +290,21 @@ final class ProcessAttrsReader {
     }
 
     /** Thread items jcriu cannot restore, which only the thread can tell. */
-    private void refuseInside(Injector inj, TaskMemory mem, long page, String who) throws IOException {
-        long r = inj.raw(Nr.ARCH_PRCTL, ARCH_SHSTK_STATUS, page + OUT);
-        if (r == 0 && mem.readLong(page + OUT) != 0) {
-            throw new IOException(who + " has a shadow stack (ARCH_SHSTK_STATUS " + Long.toHexString(mem.readLong(page + OUT))
-                    + "); not supported yet");
+    private void refuseInside(Injector inj, TaskMemory mem, long page, String who, ProcStatus status) throws IOException {
+        // x86_Thread_features lists the features ARCH_SHSTK_STATUS answers (shstk, wrss); no line: no shadow stacks here
+        String cet = status.field("x86_Thread_features").orElse("").strip();
+        if (!cet.isEmpty()) {
+            throw new IOException(who + " has a shadow stack (x86_Thread_features: " + cet + "); not supported yet");
         }
-        r = inj.raw(Nr.PRCTL, PR_GET_IO_FLUSHER, 0, 0, 0, 0);
-        if (r == 1) throw new IOException(who + " is an I/O flusher (PR_SET_IO_FLUSHER); not supported yet");
-        if (r == -Errno.EPERM) log.debug(who + ": PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE, which jcriu lacks");
-        r = inj.raw(Nr.MODIFY_LDT, 0 /* read */, page + SPEC, 16);
+        // PR_GET_IO_FLUSHER answers EPERM to a thread without CAP_SYS_RESOURCE in its effective set: not asked then
+        if ((status.caps().effective() & (1L << CAP_SYS_RESOURCE)) == 0) {
+            log.debug(who + ": PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE, which the thread lacks");
+        } else {
+            long f = inj.raw(Nr.PRCTL, PR_GET_IO_FLUSHER, 0, 0, 0, 0);
+            if (f == 1) throw new IOException(who + " is an I/O flusher (PR_SET_IO_FLUSHER); not supported yet");
+            if (f == -Errno.EPERM) log.debug(who + ": PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE, which jcriu lacks");
+        }
+        long r = inj.raw(Nr.MODIFY_LDT, 0 /* read */, page + SPEC, 16);
         if (r > 0) throw new IOException(who + " has a local descriptor table (modify_ldt); not supported yet");
         mem.writeLong(page + OUT, 0);
         r = inj.raw(Nr.PRCTL, PR_SCHED_CORE, 0 /* PR_SCHED_CORE_GET */, 0, 0 /* PIDTYPE_PID */, page + OUT);
@@ -412,6 +419,16 @@ final class ProcessAttrsReader {
             if (v.contains(page)) return v.vmFlags();
         }
         throw new IOException("the scratch page at " + Long.toHexString(page) + " is not mapped in " + pid);
+    }
+
+    /** /proc/TID/timerslack_ns: the thread's own timer slack (any thread's TID works there, not only a leader's). */
+    private static long timerSlack(int tid) throws IOException {
+        Path f = PROC.resolve(tid + "/timerslack_ns");
+        try {
+            return Long.parseLong(java.nio.file.Files.readString(f).strip());
+        } catch (NumberFormatException e) {
+            throw new IOException(f + " holds no number", e);
+        }
     }
 
     private static int readInt(TaskMemory mem, long addr) throws IOException {

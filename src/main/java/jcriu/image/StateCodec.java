@@ -361,6 +361,7 @@ public final class StateCodec {
             }
         }
         jcriu.files.GhostDirectories.read(dir, files); // entries remapped to a ghost directory
+        Snapshots snapshots = snapshots(dir); // read once: every process's mm state holds the same list
         List<ProcessState> processes = new ArrayList<>();
         List<ZombieState> zombies = new ArrayList<>();
         Map<Integer, TaskKobjIdsEntry> ids = new HashMap<>();
@@ -375,11 +376,13 @@ public final class StateCodec {
                 zombies.add(new ZombieState(ps.getPid(), ps.getPpid(), ps.getPgid(), ps.getSid(),
                         leader.getTc().getComm(), leader.getTc().getExitCode()));
             } else {
-                processes.add(readProcess(dir, ps, files));
+                TaskKobjIdsEntry own;
                 try (ImageInput in = dir.open(ImageFile.ids(ps.getPid()))) {
-                    ids.put(ps.getPid(), in.single(TaskKobjIdsEntry.parser()));
+                    own = in.single(TaskKobjIdsEntry.parser());
                 }
-                TaskKobjIdsEntry own = ids.get(ps.getPid()), parent = ids.get(ps.getPpid());
+                ids.put(ps.getPid(), own);
+                processes.add(readProcess(dir, ps, files, own.getFilesId(), snapshots));
+                TaskKobjIdsEntry parent = ids.get(ps.getPpid());
                 // the same id as the parent's: one fd table or fs, shared (CRIU clones with CLONE_FILES then)
                 if (parent != null && own.getFilesId() == parent.getFilesId()) filesShared.add(ps.getPid());
                 if (parent != null && own.getFsId() == parent.getFsId()) fsShared.add(ps.getPid());
@@ -392,13 +395,9 @@ public final class StateCodec {
                 readPipes(dir), new jcriu.state.Sharing(filesShared, fsShared));
     }
 
-    private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files)
-            throws IOException {
+    private static ProcessState readProcess(ImageDir dir, PstreeEntry ps, Map<Integer, OpenFile> files, int filesId,
+                                            Snapshots snapshots) throws IOException {
         int pid = ps.getPid();
-        int filesId;
-        try (ImageInput in = dir.open(ImageFile.ids(pid))) {
-            filesId = in.single(TaskKobjIdsEntry.parser()).getFilesId();
-        }
         List<ThreadState> threads = new ArrayList<>();
         TaskCoreEntry task = null;
         ProcessState.Creds creds = null;
@@ -429,7 +428,7 @@ public final class StateCodec {
         for (int i = 0; i < rl.length; i++) {
             rl[i] = new long[] {task.getRlimits().getRlimits(i).getCur(), task.getRlimits().getRlimits(i).getMax()};
         }
-        MmState mm = readMm(dir, pid, files);
+        MmState mm = readMm(dir, pid, files, snapshots);
         List<FdState> fds = new ArrayList<>();
         try (ImageInput in = dir.open(ImageFile.fdinfo(filesId))) {
             for (FdinfoEntry e; (e = in.next(FdinfoEntry.parser())) != null; ) {
@@ -536,12 +535,12 @@ public final class StateCodec {
         return v;
     }
 
-    private static MmState readMm(ImageDir dir, int pid, Map<Integer, OpenFile> files) throws IOException {
+    private static MmState readMm(ImageDir dir, int pid, Map<Integer, OpenFile> files, Snapshots saved)
+            throws IOException {
         MmEntry m;
         try (ImageInput in = dir.open(ImageFile.mm(pid))) {
             m = in.single(MmEntry.parser());
         }
-        Snapshots saved = snapshots(dir);
         List<VmaState> vmas = new ArrayList<>();
         for (VmaEntry e : m.getVmasList()) {
             VmaState.Kind kind = kind(e.getStatus());

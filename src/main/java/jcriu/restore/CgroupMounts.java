@@ -56,13 +56,9 @@ final class CgroupMounts {
     }
 
     /** The path the process now has in the hierarchy of {@code g}, "?" if it cannot be read. */
-    static String current(int pid, ProcessAttrs.Cgroup g) {
-        try {
-            for (var e : jcriu.proc.Cgroups.read(Path.of("/proc"), pid)) {
-                if (e.hierarchy() == g.hierarchy() && e.controllers().equals(g.controllers())) return e.path();
-            }
-        } catch (IOException e) {
-            // fall through
+    static String current(List<jcriu.proc.Cgroups.Entry> now, ProcessAttrs.Cgroup g) {
+        for (var e : now) {
+            if (e.hierarchy() == g.hierarchy() && e.controllers().equals(g.controllers())) return e.path();
         }
         return "?";
     }

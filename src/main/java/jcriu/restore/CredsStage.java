@@ -31,6 +31,10 @@ final class CredsStage {
     static void run(Target t, Injector inj) throws IOException {
         var c = t.st().credsOf(inj.tid()); // per thread in the kernel
         if (c == null) return;
+        if (CredsInPlace.already(inj, t.pid(), c, ProcessAttrsRestorer.secureBits(t.st(), inj.tid()))) {
+            t.log().debug("creds of tid " + inj.tid() + ": already as dumped");
+            return;
+        }
         t.ctl().reset();
         // The bounding set can only shrink; drop what the original did not have.
         for (int cap = 0; cap < 64; cap++) {

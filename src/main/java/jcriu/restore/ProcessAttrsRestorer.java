@@ -74,10 +74,18 @@ final class ProcessAttrsRestorer {
      */
     void enterCgroups(int pid) throws IOException {
         if (attrs.cgroups().isEmpty()) return;
-        List<CgroupMounts.Mount> mounts = CgroupMounts.read();
+        // read once: joining one hierarchy's cgroup moves the process in that hierarchy only
+        List<jcriu.proc.Cgroups.Entry> current;
+        try {
+            current = jcriu.proc.Cgroups.read(Path.of("/proc"), pid);
+        } catch (IOException e) {
+            current = List.of();
+        }
+        List<CgroupMounts.Mount> mounts = null; // read when a process has to move (a process of a tree seldom does)
         for (ProcessAttrs.Cgroup g : attrs.cgroups()) {
-            String now = CgroupMounts.current(pid, g);
-            if (g.path().equals(now)) continue; // already there (it inherited jcriu's)
+            String now = CgroupMounts.current(current, g);
+            if (g.path().equals(now)) continue; // already there (it inherited jcriu's or its parent's)
+            if (mounts == null) mounts = CgroupMounts.read();
             Path dir = CgroupMounts.directory(mounts, g);
             String where = "cgroup " + g.path() + " of hierarchy " + g.hierarchy()
                     + (g.controllers().isEmpty() ? " (v2)" : " (" + g.controllers() + ")");
@@ -222,7 +230,9 @@ final class ProcessAttrsRestorer {
         ThreadAttrs t = attrs.thread(tid).orElse(ThreadAttrs.none(tid));
         ctl.reset();
         if (t.pdeathSignal() != 0) inj.call("prctl(PR_SET_PDEATHSIG)", Nr.PRCTL, PR_SET_PDEATHSIG, t.pdeathSignal(), 0, 0, 0);
-        if (t.timerSlackNs().isPresent()) {
+        // /proc/TID/timerslack_ns is the thread's own value, what PR_GET_TIMERSLACK answered at the dump:
+        // one injected call saved where the thread inherited the value already (the default 50 us mostly)
+        if (t.timerSlackNs().isPresent() && timerSlackNow(tid) != t.timerSlackNs().getAsLong()) {
             inj.call("prctl(PR_SET_TIMERSLACK)", Nr.PRCTL, PR_SET_TIMERSLACK, t.timerSlackNs().getAsLong(), 0, 0, 0);
         }
         if (t.noNewPrivs()) inj.call("prctl(PR_SET_NO_NEW_PRIVS)", Nr.PRCTL, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -375,6 +385,15 @@ final class ProcessAttrsRestorer {
         for (long w : p.nodes()) b.putLong(w);
         mem.write(at, b.array());
         return at;
+    }
+
+    /** The thread's timer slack now; -1 when it cannot be read (it is then set). */
+    private static long timerSlackNow(int tid) {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/proc", Integer.toString(tid), "timerslack_ns")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
     }
 
     private static String readProc(int pid, String name) {

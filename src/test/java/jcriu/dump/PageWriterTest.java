@@ -29,7 +29,11 @@ class PageWriterTest {
 
     /** 70 MiB in runs of odd sizes (so batches end inside runs), more than the writer's buffers hold at once. */
     private static void roundTrip(Path dir, Boolean expectDirect) throws Exception {
-        long size = 70L << 20;
+        roundTrip(dir, expectDirect, 70L << 20, 2);
+    }
+
+    /** {@code size} bytes in runs of odd sizes; {@code writers}: the writer threads the writer is expected to start. */
+    private static void roundTrip(Path dir, Boolean expectDirect, long size, int writers) throws Exception {
         try (Arena arena = Arena.ofConfined(); TaskMemory mem = TaskMemory.open(Sys.getpid(), false)) {
             MemorySegment m = arena.allocate(size, PAGE);
             for (long i = 0; i < size; i += 8) m.set(ValueLayout.JAVA_LONG, i, i * 0x9E3779B97F4A7C15L + 1);
@@ -56,6 +60,7 @@ class PageWriterTest {
                 // adjacent runs of one mapping merge only where the caller's runs allow: each run is its own
                 assertEquals(runs, w.present());
                 assertTrue(w.inParent().isEmpty());
+                assertEquals(writers, w.stats().writers(), "writer threads started");
             }
             byte[] got = Files.readAllBytes(file);
             assertEquals(size, got.length);
@@ -74,6 +79,18 @@ class PageWriterTest {
         Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "jcriu-pagewriter");
         try {
             roundTrip(dir, true);
+        } finally {
+            Files.deleteIfExists(dir.resolve("pages-1.img"));
+            Files.delete(dir);
+        }
+    }
+
+    /** Pages that fit in one batch (a small process of a tree) are written without writer threads. */
+    @Test
+    void oneBatchIsWrittenByTheReadingThread() throws Exception {
+        Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "jcriu-pagewriter");
+        try {
+            roundTrip(dir, true, 300L * PAGE, 0);
         } finally {
             Files.deleteIfExists(dir.resolve("pages-1.img"));
             Files.delete(dir);
