@@ -23,17 +23,11 @@ import jcriu.testsupport.Workload;
 class CriuCliTest {
 
     private static Process jcriu(Path cwd, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Gcc.projectDir().resolve("jcriu").toString());
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true).start();
+        return jcriu.testsupport.JcriuCli.start(cwd, args);
     }
 
     private static String finish(Process p, int expectedExit) throws Exception {
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "jcriu did not finish:\n" + out);
-        assertEquals(expectedExit, p.exitValue(), out);
-        return out;
+        return jcriu.testsupport.JcriuCli.finish(p, expectedExit);
     }
 
     /** A script recording its action and CRIU's environment, failing on {@code failOn}. */
