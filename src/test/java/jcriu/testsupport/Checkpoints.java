@@ -45,7 +45,7 @@ public final class Checkpoints {
         try {
             Restorer.Result r = Restorer.restore(new RestoreOptions(dir, true, false, false,
                     jcriu.restore.RestoreHooks.NONE, skipFileCheck), log(out));
-            return Workload.adopt(r.pid(), workDir).seek(line);
+            return Workload.adopt(r.pid(), workDir).seek(line).withRestoreLog(out.toString());
         } catch (IOException | RuntimeException e) {
             throw new AssertionError("restore from " + dir + " failed: " + e.getMessage() + "\nlog:\n" + out, e);
         }

@@ -69,6 +69,8 @@ public final class Workload implements AutoCloseable {
     private long bytesRead;
     private int cursor;
 
+    private volatile String restoreLog;
+
     private Workload(int pid, long startTime, Path dir) {
         this.pid = pid;
         this.startTime = startTime;
@@ -257,9 +259,39 @@ public final class Workload implements AutoCloseable {
             if (System.nanoTime() - deadline > 0) {
                 throw new AssertionError("timed out after " + timeout + " waiting for '" + regexOrSubstring
                         + "' after line #" + cursor() + " from pid " + pid + " (state "
-                        + state().map(String::valueOf).orElse("gone") + ")" + describeOutput());
+                        + state().map(String::valueOf).orElse("gone") + ")" + kernelView() + describeOutput());
             }
             sleep(); // without holding the lock, so other threads can read the output meanwhile
+        }
+    }
+
+    /**
+     * What the kernel says each thread is doing (system call, wait channel, signal masks): a
+     * process that stopped making progress is explained by it.
+     */
+    private String kernelView() {
+        StringBuilder b = new StringBuilder();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.sorted().toList()) {
+                b.append("\n--- thread ").append(t.getFileName()).append(": syscall ")
+                        .append(readOr(t.resolve("syscall"))).append("; wchan ").append(readOr(t.resolve("wchan")));
+                for (String l : readOr(t.resolve("status")).lines().toList()) {
+                    if (l.matches("(State|SigQ|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|TracerPid):.*")) {
+                        b.append("\n    ").append(l);
+                    }
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            b.append("\n--- no /proc view: ").append(e.getMessage());
+        }
+        return b.toString();
+    }
+
+    private static String readOr(Path p) {
+        try {
+            return Files.readString(p).strip();
+        } catch (IOException e) {
+            return "(" + e.getClass().getSimpleName() + ")";
         }
     }
 
@@ -564,7 +596,19 @@ public final class Workload implements AutoCloseable {
         if (text.length() > MAX_OUTPUT_IN_MESSAGE) {
             text = "...\n" + text.substring(text.length() - MAX_OUTPUT_IN_MESSAGE);
         }
-        return "\n--- output of pid " + pid + " (" + output + ") ---\n" + text + "\n--- end of output ---";
+        return "\n--- output of pid " + pid + " (" + output + ") ---\n" + text + "\n--- end of output ---"
+                + (restoreLog == null ? "" : "\n--- end of the log of its restore ---\n" + tail(restoreLog, 60));
+    }
+
+    private static String tail(String text, int lines) {
+        List<String> all = text.lines().toList();
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+
+    /** The log of the restore that made this process, shown when a wait on it fails. */
+    public Workload withRestoreLog(String log) {
+        this.restoreLog = log;
+        return this;
     }
 
     private static int readPidFile(Path dir) {
