@@ -58,9 +58,12 @@ public final class Checkpoints {
      */
     public static Workload cycle(Workload w) throws IOException {
         Path dir = imageDir(w);
+        boolean wasAsleep = w.asleep();
         dump(w, dir, false);
         w.awaitGone(Duration.ofSeconds(30));
         int seen = w.lineCount();
-        return restore(dir, w.dir(), seen);
+        Workload r = restore(dir, w.dir(), seen);
+        if (wasAsleep) r.settle(); // see Workload#settle
+        return r;
     }
 }

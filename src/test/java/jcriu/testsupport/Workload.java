@@ -372,6 +372,7 @@ public final class Workload implements AutoCloseable {
      * also observe after this at the same moment.
      */
     public void stopAndContinue(Duration stoppedFor) {
+        boolean wasAsleep = asleep();
         signal(Sig.SIGSTOP);
         awaitState("T");
         try {
@@ -389,7 +390,39 @@ public final class Workload implements AutoCloseable {
             }
             sleep();
         }
+        if (wasAsleep) settle();
     }
+
+    /** True when every thread of this process sleeps in the kernel (state S or D). */
+    public boolean asleep() {
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                String stat = Files.readString(t.resolve("stat"));
+                char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                if (state != 'S' && state != 'D') return false;
+            }
+            return true;
+        } catch (IOException | UncheckedIOException e) {
+            return false; // gone, or a thread gone while listed
+        }
+    }
+
+    /**
+     * For a process whose threads slept in system calls before it was stopped or checkpointed:
+     * waits (at most a few seconds, then goes on) until they sleep again. Woken, a thread
+     * interrupted in a call goes back into it through the kernel's restart, which rewinds its
+     * registers to the system call instruction on its way back to user space; a signal that
+     * arrives in that window (long if the thread is preempted there) runs its handler and the
+     * call is then made again instead of failing with EINTR. The kernel does the same without
+     * any checkpoint (after SIGSTOP and SIGCONT); tests that signal a process waiting in a call
+     * wait for this so the two runs they compare see the same thing.
+     */
+    public void settle() {
+        long deadline = System.nanoTime() + SETTLE.toNanos();
+        while (!asleep() && System.nanoTime() - deadline < 0 && state().isPresent()) sleep();
+    }
+
+    private static final Duration SETTLE = Duration.ofSeconds(5);
 
     /**
      * Asserts the rule that keeps jcriu's ptrace working: this process is not
