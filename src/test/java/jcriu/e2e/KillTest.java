@@ -31,7 +31,12 @@ import jcriu.testsupport.Workload;
 class KillTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final Duration SETTLE = Duration.ofSeconds(5);
+    /** How long the target may take to answer SIGUSR1: it answers within milliseconds when idle. */
+    private static final Duration ANSWER = Duration.ofSeconds(30);
     private static final List<String> POINTS = List.of("parked", "masked", "loaded", "enter", "exit", "unmasked");
+    /** A thread waiting in pause() or sigsuspend() is also given back through the wait it is put in. */
+    private static final List<String> WAITING_POINTS = List.of("parked", "masked", "loaded", "enter", "exit",
+            "waiting", "unmasked");
 
     /** busyregs; {@code idle}: its main thread waits in pause() and a second thread spins. */
     private static Workload target(boolean idle) {
@@ -44,17 +49,28 @@ class KillTest {
 
     private static void verify(Workload w) {
         w.signal(Sig.SIGUSR1);
-        String v = w.awaitOutput("verify |BAD", Duration.ofSeconds(30));
+        String v = w.awaitOutput("verify |BAD", ANSWER);
         assertTrue(v.startsWith("verify ok"), v + "\n" + w.text());
     }
 
     /** jcriu's dump -R killed at {@code phase}; returns what went wrong, or null. */
-    private static String killDump(Workload w, Path dir, String phase) throws Exception {
-        return kill(w, dir, phase, "dump", "-R");
+    private static String killDump(Workload w, Path dir, String phase, boolean signalled) throws Exception {
+        return kill(w, dir, phase, signalled, "dump", "-R");
     }
 
-    /** {@code jcriu COMMAND -t PID -D DIR ARGS} killed at {@code phase}; returns what went wrong, or null. */
     private static String kill(Workload w, Path dir, String phase, String command, String... more) throws Exception {
+        return kill(w, dir, phase, false, command, more);
+    }
+
+    /**
+     * {@code jcriu COMMAND -t PID -D DIR ARGS} killed at {@code phase}; returns what went wrong, or
+     * null. {@code signalled}: the target is sent SIGSTOP before jcriu's SIGKILL, so that no thread
+     * of it runs a single instruction after jcriu's end before the test has sent it SIGUSR1 (then
+     * SIGCONT): the signal is there when each thread first comes back, whatever the machine's
+     * load, and the target must answer that very signal.
+     */
+    private static String kill(Workload w, Path dir, String phase, boolean signalled, String command, String... more)
+            throws Exception {
         TargetState before = TargetState.of(w.pid());
         Path out = w.dir().resolve("kill-" + command + "-" + phase.replace(':', '-') + ".out");
         String why = command + " killed at " + phase + ": ";
@@ -63,11 +79,24 @@ class KillTest {
         args.add("-v4");
         try (JcriuRun j = JcriuRun.start(phase, out, args.toArray(String[]::new))) {
             j.awaitPaused(phase, WAIT);
+            if (signalled) w.signal(Sig.SIGSTOP); // pending: every thread is in one of jcriu's stops
             j.signal(Sig.SIGKILL);
             int exit = j.awaitExit(WAIT);
             if (exit != 128 + Sig.SIGKILL) return why + "exit " + exit + ":\n" + j.output();
             if (j.output().contains("no rescue frame") || j.output().contains("rescue its threads")) {
                 return why + "not protected:\n" + j.output();
+            }
+        }
+        if (signalled) {
+            TargetState.awaitStopped(w.pid(), WAIT);
+            w.skipToEnd();
+            w.signal(Sig.SIGUSR1);
+            w.signal(Sig.SIGCONT);
+            try {
+                String v = w.awaitOutput("verify |BAD", ANSWER);
+                if (!v.startsWith("verify ok")) return why + "SIGUSR1 sent while stopped: " + v + "\n" + w.text();
+            } catch (AssertionError e) {
+                return why + "no answer to the SIGUSR1 sent while it was stopped: " + e.getMessage();
             }
         }
         TargetState.awaitReleased(w.pid(), Duration.ofSeconds(10));
@@ -91,20 +120,26 @@ class KillTest {
 
     /** Kills a dump at each of {@code phases}, then at each point of each of {@code sessions}. */
     private static void sweep(boolean idle, List<String> phases0, List<String> sessions) throws Exception {
+        sweep(idle, phases0, sessions, false);
+    }
+
+    private static void sweep(boolean idle, List<String> phases0, List<String> sessions, boolean signalled)
+            throws Exception {
         try (Workload w = target(idle)) {
             Path dir = Checkpoints.imageDir(w);
             List<String> phases = new ArrayList<>(phases0);
-            for (String s : sessions) for (String p : POINTS) phases.add("inject:" + s + ":" + p);
+            for (String s : sessions) for (String p : idle ? WAITING_POINTS : POINTS) phases.add("inject:" + s + ":" + p);
             List<String> failures = new ArrayList<>();
             for (String phase : phases) {
                 String f;
                 try {
-                    f = killDump(w, dir, phase);
+                    f = killDump(w, dir, phase, signalled);
                 } catch (Exception | AssertionError e) {
                     f = "dump killed at " + phase + ": " + e;
                 }
                 if (f != null) failures.add(f);
-                if (!w.alive()) break;
+                // a lost signal leaves the target waiting, and every later point would wait for it
+                if (!w.alive() || (signalled && f != null)) break;
             }
             assertEquals(List.of(), failures);
         }
@@ -191,5 +226,15 @@ class KillTest {
     @Test
     void aWaitingMainThreadComesBackWhole() throws Exception {
         sweep(true, List.of(), List.of("signals", "attrs"));
+    }
+
+    /**
+     * The main thread in pause(), sent SIGUSR1 after jcriu's end but before it ran again (the
+     * moment a loaded machine may give anyway): pause() returns, as it would have had jcriu never
+     * been there, instead of the signal being handled on the way back and pause() entered again.
+     */
+    @Test
+    void aWaitingMainThreadSignalledBeforeItRunsAgainWakesUp() throws Exception {
+        sweep(true, List.of(), List.of("signals", "attrs"), true);
     }
 }
