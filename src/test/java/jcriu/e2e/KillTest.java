@@ -30,7 +30,7 @@ import jcriu.testsupport.Workload;
  */
 class KillTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
-    private static final Duration SETTLE = Duration.ofSeconds(5);
+    private static final Duration SETTLE = Duration.ofSeconds(30);
     /** How long the target may take to answer SIGUSR1: it answers within milliseconds when idle. */
     private static final Duration ANSWER = Duration.ofSeconds(30);
     private static final List<String> POINTS = List.of("parked", "masked", "loaded", "enter", "exit", "unmasked");
