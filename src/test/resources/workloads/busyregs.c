@@ -3,12 +3,14 @@
  * masks changes under it. For jcriu being interrupted (SIGINT/SIGTERM/SIGKILL) at any point
  * of a dump: the thread it worked on must come back exactly as it was.
  *
- * Usage: busyregs MIB [idle]
+ * Usage: busyregs MIB [idle|suspend]
  *   spinner      loops in user mode over an asm block that keeps a 256-bit pattern in ymm9,
  *                another in r12-r15, and compares both with memory about a million times per
  *                block (so a freeze almost always catches it between two instructions there);
  *                the main thread, or with "idle" a second thread while the main thread waits
- *                in pause() (a call the kernel restarts, ERESTARTNOHAND);
+ *                in pause() (a call the kernel restarts, ERESTARTNOHAND), or with "suspend"
+ *                with SIGUSR1 and SIGTERM blocked, waits for them in sigsuspend(empty mask)
+ *                (the kernel saves its mask for the return);
  *   sleeper      a thread sleeping in nanosleep(200 ms, &rem) in a loop (ERESTART_RESTARTBLOCK
  *                when frozen), with SIGUSR2 blocked (and USR1, TERM), checking its mask after
  *                each nap;
@@ -17,7 +19,8 @@
  *   ready pid=<pid>
  *   verify ok rounds=<N> naps=<M>      on SIGUSR1: memory and the main thread's mask intact
  *   verify BAD memory at 0x<offset>    on SIGUSR1, first mismatch
- *   verify BAD mask signal <N> blocked on SIGUSR1, the main thread's mask is not empty
+ *   verify BAD mask signal <N>         on SIGUSR1, the main thread's mask is not as it set it
+ *                                      (empty; "suspend": USR1 and TERM blocked)
  *   mask BAD signal <N>                the sleeper's mask changed (then exit code=1)
  *   regs BAD round=<N> left=<K>        a register lost its value (then exit code=1)
  *   exit code=<N>                      on SIGTERM (0), or after BAD (1)
@@ -108,6 +111,7 @@ static long spin(const uint64_t pat[4])
 }
 
 static uint64_t *mem;
+static sigset_t main_mask; /* what the main thread's mask must be outside sigsuspend */
 static size_t words;
 static volatile uint64_t rounds;
 
@@ -120,12 +124,12 @@ static void verify(void)
 	pthread_sigmask(SIG_BLOCK, NULL, &now);
 	int blocked = 0;
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&now, sig) == 1)
+		if (sigismember(&now, sig) != sigismember(&main_mask, sig))
 			blocked = sig;
 	if (i < words)
 		printf("verify BAD memory at 0x%zx\n", i * 8);
 	else if (blocked)
-		printf("verify BAD mask signal %d blocked\n", blocked);
+		printf("verify BAD mask signal %d\n", blocked);
 	else
 		printf("verify ok rounds=%llu naps=%ld\n", (unsigned long long)rounds, naps);
 }
@@ -160,7 +164,8 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	words = (argc > 1 ? strtoul(argv[1], NULL, 0) : 8) << 17;
-	int idle = argc > 2 && argv[2][0] == 'i';
+	int suspend = argc > 2 && argv[2][0] == 's';
+	int idle = suspend || (argc > 2 && argv[2][0] == 'i');
 	mem = malloc(words * 8);
 	if (!mem)
 		return 2;
@@ -179,12 +184,18 @@ int main(int argc, char **argv)
 	pthread_create(&t, NULL, sleeper, NULL);
 	if (idle)
 		pthread_create(&t, NULL, spinner, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	main_mask = suspend ? s : old;
+	pthread_sigmask(SIG_SETMASK, &main_mask, NULL);
 	printf("ready pid=%d\n", getpid());
 	if (!idle)
 		spinner(&t);
+	sigset_t none;
+	sigemptyset(&none);
 	for (;;) {
-		pause();
+		if (suspend)
+			sigsuspend(&none);
+		else
+			pause();
 		if (verify_requested) {
 			verify_requested = 0;
 			verify();

@@ -25,7 +25,10 @@ import jcriu.sys.Nr;
  * registers, mask and FPU state is written below its red zone, and every injected call runs at
  * a {@code syscall; ret} whose {@code ret} lands on that frame's rt_sigreturn. Order: the
  * registers are pointed at the frame before the mask changes, and the mask is given back before
- * the registers are. Results go to scratch space below the frame, so nothing is mapped.
+ * the registers are. Results go to scratch space below the frame, so nothing is mapped. A
+ * thread waiting in pause() or sigsuspend() gets two frames and, while given over and back,
+ * an interrupted rt_sigsuspend for registers ({@link RescueFrame#forWaiting}): a signal sent
+ * after jcriu's death ends its wait, whenever the thread runs again.
  *
  * <p>Without the gadgets or room on the stack, this falls back to a scratch page mapped by
  * injection; jcriu's death in the middle would then leave the thread with the injected
@@ -84,7 +87,13 @@ final class InjectionSession implements AutoCloseable {
         RescueFrame frame = null;
         if (gadgets != null) {
             Vma stack = stacks.below(live.rsp());
-            frame = stack == null ? null : RescueFrame.build(live, t.sigmask(), t.xstate(), gadgets.sigreturn(), stack);
+            if (stack != null && RescueFrame.isWaiting(live)) {
+                frame = RescueFrame.forWaiting(live, t.sigmask(), waitMask(live, t.sigmask(), mem), t.xstate(),
+                        gadgets.sigreturn(), gadgets.syscallRet(), stack);
+            }
+            if (frame == null && stack != null) {
+                frame = RescueFrame.build(live, t.sigmask(), t.xstate(), gadgets.sigreturn(), stack);
+            }
             if (frame == null) {
                 log.warn("thread " + t.tid() + ": no rescue frame (no room below its stack pointer, or an AMX XSAVE"
                         + " area); should jcriu be killed while it runs calls in it, the thread would keep their"
@@ -113,14 +122,30 @@ final class InjectionSession implements AutoCloseable {
         mem.write(frame.at(), frame.bytes());
         Injector inj = new Injector(tracer, t.tid(), live, gadgets.syscallRet());
         inj.useStack(frame.at());
-        // registers first: from here a thread let go runs getpid, then returns through the frame
-        tracer.setRegs(t.tid(), live.forSyscall(gadgets.syscallRet(), PARK_NR, new long[0]).with(Regs.RSP, frame.at()));
+        // registers first: from here a thread let go runs getpid, then returns through the frame;
+        // a waiting one is in the frame's interrupted rt_sigsuspend, which the kernel ends or restarts
+        tracer.setRegs(t.tid(), frame.waiting() != null ? frame.waiting()
+                : live.forSyscall(gadgets.syscallRet(), PARK_NR, new long[0]).with(Regs.RSP, frame.at()));
         pause.accept("parked");
         tracer.setSigmask(t.tid(), -1L);
         pause.accept("masked");
         inj.onStops(pause);
         return new InjectionSession(tracer, t.tid(), live, t.sigmask(), inj, frame, frame.scratch(), pause, mem,
                 underneath, gadgets.munmapRet());
+    }
+
+    /**
+     * The mask a thread stopped in pause() or rt_sigsuspend() waits with: for pause() its own;
+     * for rt_sigsuspend() the one it passed (read where its first argument points, as the
+     * kernel's restart of the call would), or {@code sigmask} if that cannot be read.
+     */
+    private static long waitMask(Regs live, long sigmask, TaskMemory mem) {
+        if (live.origRax() != Nr.RT_SIGSUSPEND) return sigmask;
+        try {
+            return mem.readLong(live.get(Regs.RDI));
+        } catch (IOException e) {
+            return sigmask;
+        }
     }
 
     /** Finds the mapping a thread's rescue frame goes into. */
@@ -225,6 +250,12 @@ final class InjectionSession implements AutoCloseable {
                 tracer.setSigmask(tid, sigmask);
             }
             return;
+        }
+        if (frame.waiting() != null) {
+            // Not through the frame: a signal handled on the way there would be lost to the wait
+            // (then entered). Interrupted in the kernel's eyes, the call becomes EINTR or restarts.
+            tracer.setRegs(tid, frame.waiting());
+            pause.accept("waiting");
         }
         tracer.setSigmask(tid, sigmask); // the frame would give it back too: the registers still lead there
         pause.accept("unmasked");

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jcriu.proc.Vma;
 import jcriu.ptrace.Regs;
 import jcriu.sys.Errno;
+import jcriu.sys.Nr;
 
 /**
  * What makes a thread safe to lose while jcriu runs injected calls in it: an x86_64
@@ -37,10 +38,13 @@ final class RescueFrame {
 
     private final long at;
     private final byte[] bytes;
+    /** For a waiting thread ({@link #forWaiting}): its registers while it is given over or back; else null. */
+    private final Regs waiting;
 
-    private RescueFrame(long at, byte[] bytes) {
+    private RescueFrame(long at, byte[] bytes, Regs waiting) {
         this.at = at;
         this.bytes = bytes;
+        this.waiting = waiting;
     }
 
     /** Where the frame starts: the stack pointer injected calls run with. */
@@ -49,7 +53,15 @@ final class RescueFrame {
     /** {@link #SCRATCH} bytes below the frame for the results of injected calls. */
     long scratch() { return at - SCRATCH; }
 
+    /** What is written from {@link #at()} on (the frame, or both frames of a waiting thread). */
     byte[] bytes() { return bytes; }
+
+    /**
+     * For a thread built by {@link #forWaiting}: the registers of an rt_sigsuspend interrupted
+     * at the gadget, which a thread let go turns into EINTR (a handled signal) or a restart of
+     * that call, by the kernel's own decision; null for other threads.
+     */
+    Regs waiting() { return waiting; }
 
     /**
      * The frame for a thread whose stack pointer lies in {@code stack}, to resume with
@@ -58,16 +70,77 @@ final class RescueFrame {
      * holds AMX state).
      */
     static RescueFrame build(Regs resume, long sigmask, byte[] xstate, long sigreturn, Vma stack) {
-        if (xstate.length < XSAVE_MIN) return null;
-        long xcr0 = ByteBuffer.wrap(xstate).order(ByteOrder.LITTLE_ENDIAN).getLong(SW_BYTES);
-        // With AMX, ptrace's area has the size of every feature, while rt_sigreturn looks for the
-        // second magic word at the end of the task's own (smaller without AMX permission) area.
-        if ((xcr0 & XFEATURE_MASK_XTILEDATA) != 0) return null;
+        long xcr0 = xcr0(xstate);
+        if (xcr0 == -1) return null;
         int size = FPSTATE + xstate.length + 4;
         long at = (resume.rsp() - RED_ZONE - size) & ~63L;
         if (!stack.contains(at - SCRATCH) || !stack.contains(resume.rsp() - 1)) return null;
+        return new RescueFrame(at, sigframe(afterSigreturn(resume), sigmask, xstate, xcr0, sigreturn, at), null);
+    }
+
+    /** Whether {@code r} are the registers of a thread stopped in pause() or rt_sigsuspend(). */
+    static boolean isWaiting(Regs r) {
+        return (r.origRax() == Nr.PAUSE || r.origRax() == Nr.RT_SIGSUSPEND) && r.rax() == -Errno.ERESTARTNOHAND;
+    }
+
+    /**
+     * For a thread stopped in pause() or rt_sigsuspend() ({@link #isWaiting}), which must return
+     * EINTR after the first handled signal. A frame that re-issued its call from user mode would
+     * lose a signal that comes before the thread runs again (a handler runs first, then the call
+     * is entered again and sleeps on), and that moment is unbounded: jcriu dies while the thread
+     * is stopped. So the thread is made to wait where the kernel decides for it:
+     *
+     * <pre>
+     *   frame 1 (at):      registers: rt_sigsuspend(&amp;waitMask) at the {@code syscall; ret} gadget,
+     *                      stack pointer on frame 2; mask: every signal blocked
+     *   waitMask           (8 bytes, just below frame 2)
+     *   frame 2:           registers: the thread's own, rax = -EINTR (the call's return); its mask
+     * </pre>
+     *
+     * A thread let go during the injected calls returns through frame 1 with everything blocked
+     * and enters rt_sigsuspend, which unblocks {@code waitMask} atomically: a signal sent since is
+     * there, handled, and the call returns into frame 2: pause() or sigsuspend() returns EINTR
+     * with the thread's mask. Being given over and back, the thread holds {@link #waiting()}
+     * (that rt_sigsuspend, interrupted): let go then, the kernel itself makes it EINTR if a
+     * handler runs, or restarts it. {@code waitMask}: for pause() the thread's mask; for
+     * sigsuspend() its argument ({@code sigmask}, from PTRACE_GETSIGMASK, is the mask the kernel
+     * saved for its return). Null as {@link #build}.
+     */
+    static RescueFrame forWaiting(Regs resume, long sigmask, long waitMask, byte[] xstate, long sigreturn,
+                                  long syscallRet, Vma stack) {
+        long xcr0 = xcr0(xstate);
+        if (xcr0 == -1 || !isWaiting(resume)) return null;
+        int size = FPSTATE + xstate.length + 4;
+        long second = (resume.rsp() - RED_ZONE - size) & ~63L;
+        long word = second - 8;
+        long at = (word - size) & ~63L;
+        if (!stack.contains(at - SCRATCH) || !stack.contains(resume.rsp() - 1)) return null;
+        Regs wait = resume.forSyscall(syscallRet, Nr.RT_SIGSUSPEND, new long[] {word, 8}).with(Regs.RSP, second);
+        byte[] bytes = new byte[(int) (second + size - at)];
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(0, sigframe(wait, -1L, xstate, xcr0, sigreturn, at));
+        b.putLong((int) (word - at), waitMask);
+        b.put((int) (second - at), sigframe(resume.with(Regs.RAX, -Errno.EINTR), sigmask, xstate, xcr0, sigreturn,
+                second));
+        // rip after the gadget's syscall: the kernel's restart backs it up onto that instruction
+        Regs interrupted = wait.with(Regs.RIP, syscallRet + 2).with(Regs.RAX, -Errno.ERESTARTNOHAND)
+                .with(Regs.ORIG_RAX, Nr.RT_SIGSUSPEND);
+        return new RescueFrame(at, bytes, interrupted);
+    }
+
+    /** XCR0 from the XSAVE area's software bytes, or -1 when no frame can carry that area. */
+    private static long xcr0(byte[] xstate) {
+        if (xstate.length < XSAVE_MIN) return -1;
+        long xcr0 = ByteBuffer.wrap(xstate).order(ByteOrder.LITTLE_ENDIAN).getLong(SW_BYTES);
+        // With AMX, ptrace's area has the size of every feature, while rt_sigreturn looks for the
+        // second magic word at the end of the task's own (smaller without AMX permission) area.
+        return (xcr0 & XFEATURE_MASK_XTILEDATA) != 0 ? -1 : xcr0;
+    }
+
+    /** A {@code struct rt_sigframe} at {@code at} that rt_sigreturn turns into {@code r} and {@code sigmask}. */
+    private static byte[] sigframe(Regs r, long sigmask, byte[] xstate, long xcr0, long sigreturn, long at) {
+        int size = FPSTATE + xstate.length + 4;
         ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        Regs r = afterSigreturn(resume);
         b.putLong(0, sigreturn); // pretcode: what a handler would return to
         b.putLong(UC, UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS);
         b.putInt(UC_STACK + 8, SS_INVALID);
@@ -86,7 +159,7 @@ final class RescueFrame {
         sw.putInt(FP_XSTATE_MAGIC1).putInt(xstate.length + 4).putLong(xcr0).putInt(xstate.length);
         b.put(FPSTATE + SW_BYTES, sw.array());
         b.putInt(FPSTATE + xstate.length, FP_XSTATE_MAGIC2);
-        return new RescueFrame(at, b.array());
+        return b.array();
     }
 
     /**
@@ -94,6 +167,12 @@ final class RescueFrame {
      * a system call gets the registers that re-issue it (what the kernel does when no handler
      * runs), for ERESTART_RESTARTBLOCK too: rt_sigreturn discards the restart block, so a sleep
      * starts over with its whole request, which is longer than it would have been, never shorter.
+     *
+     * <p>What is left: the call is re-issued from user mode, so a handled signal sent between
+     * jcriu's death and the thread's return from rt_sigreturn runs its handler and the call goes
+     * on, where it would have returned EINTR (ERESTARTNOHAND, ERESTART_RESTARTBLOCK, ERESTARTSYS
+     * without SA_RESTART: read, poll, nanosleep...). No call but rt_sigsuspend sets a mask and
+     * waits at once; pause() and sigsuspend() are exact ({@link #forWaiting}).
      */
     static Regs afterSigreturn(Regs r) {
         if (r.origRax() < 0) return r;

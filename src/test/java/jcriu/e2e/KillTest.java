@@ -30,13 +30,27 @@ import jcriu.testsupport.Workload;
  */
 class KillTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
-    private static final Duration SETTLE = Duration.ofSeconds(5);
+    private static final Duration SETTLE = Duration.ofSeconds(30);
+    /** How long the target may take to answer SIGUSR1: it answers within milliseconds when idle. */
+    private static final Duration ANSWER = Duration.ofSeconds(30);
     private static final List<String> POINTS = List.of("parked", "masked", "loaded", "enter", "exit", "unmasked");
+    /** A thread waiting in pause() or sigsuspend() is also given back through the wait it is put in. */
+    private static final List<String> WAITING_POINTS = List.of("parked", "masked", "loaded", "enter", "exit",
+            "waiting", "unmasked");
 
-    /** busyregs; {@code idle}: its main thread waits in pause() and a second thread spins. */
-    private static Workload target(boolean idle) {
-        Workload w = idle ? Workload.start(Gcc.compile("busyregs"), "16", "idle")
-                : Workload.start(Gcc.compile("busyregs"), "16");
+    /** What busyregs's main thread does: spin, or wait (then a second thread spins). */
+    private enum Main {
+        BUSY, PAUSE, SIGSUSPEND;
+
+        boolean waits() { return this != BUSY; }
+    }
+
+    private static Workload target(Main main) {
+        Workload w = switch (main) {
+            case BUSY -> Workload.start(Gcc.compile("busyregs"), "16");
+            case PAUSE -> Workload.start(Gcc.compile("busyregs"), "16", "idle");
+            case SIGSUSPEND -> Workload.start(Gcc.compile("busyregs"), "16", "suspend");
+        };
         w.awaitOutput("ready");
         verify(w);
         return w;
@@ -44,17 +58,28 @@ class KillTest {
 
     private static void verify(Workload w) {
         w.signal(Sig.SIGUSR1);
-        String v = w.awaitOutput("verify |BAD", Duration.ofSeconds(30));
+        String v = w.awaitOutput("verify |BAD", ANSWER);
         assertTrue(v.startsWith("verify ok"), v + "\n" + w.text());
     }
 
     /** jcriu's dump -R killed at {@code phase}; returns what went wrong, or null. */
-    private static String killDump(Workload w, Path dir, String phase) throws Exception {
-        return kill(w, dir, phase, "dump", "-R");
+    private static String killDump(Workload w, Path dir, String phase, boolean signalled) throws Exception {
+        return kill(w, dir, phase, signalled, "dump", "-R");
     }
 
-    /** {@code jcriu COMMAND -t PID -D DIR ARGS} killed at {@code phase}; returns what went wrong, or null. */
     private static String kill(Workload w, Path dir, String phase, String command, String... more) throws Exception {
+        return kill(w, dir, phase, false, command, more);
+    }
+
+    /**
+     * {@code jcriu COMMAND -t PID -D DIR ARGS} killed at {@code phase}; returns what went wrong, or
+     * null. {@code signalled}: the target is sent SIGSTOP before jcriu's SIGKILL, so that no thread
+     * of it runs a single instruction after jcriu's end before the test has sent it SIGUSR1 (then
+     * SIGCONT): the signal is there when each thread first comes back, whatever the machine's
+     * load, and the target must answer that very signal.
+     */
+    private static String kill(Workload w, Path dir, String phase, boolean signalled, String command, String... more)
+            throws Exception {
         TargetState before = TargetState.of(w.pid());
         Path out = w.dir().resolve("kill-" + command + "-" + phase.replace(':', '-') + ".out");
         String why = command + " killed at " + phase + ": ";
@@ -63,11 +88,24 @@ class KillTest {
         args.add("-v4");
         try (JcriuRun j = JcriuRun.start(phase, out, args.toArray(String[]::new))) {
             j.awaitPaused(phase, WAIT);
+            if (signalled) w.signal(Sig.SIGSTOP); // pending: every thread is in one of jcriu's stops
             j.signal(Sig.SIGKILL);
             int exit = j.awaitExit(WAIT);
             if (exit != 128 + Sig.SIGKILL) return why + "exit " + exit + ":\n" + j.output();
             if (j.output().contains("no rescue frame") || j.output().contains("rescue its threads")) {
                 return why + "not protected:\n" + j.output();
+            }
+        }
+        if (signalled) {
+            TargetState.awaitStopped(w.pid(), WAIT);
+            w.skipToEnd();
+            w.signal(Sig.SIGUSR1);
+            w.signal(Sig.SIGCONT);
+            try {
+                String v = w.awaitOutput("verify |BAD", ANSWER);
+                if (!v.startsWith("verify ok")) return why + "SIGUSR1 sent while stopped: " + v + "\n" + w.text();
+            } catch (AssertionError e) {
+                return why + "no answer to the SIGUSR1 sent while it was stopped: " + e.getMessage();
             }
         }
         TargetState.awaitReleased(w.pid(), Duration.ofSeconds(10));
@@ -90,21 +128,28 @@ class KillTest {
     }
 
     /** Kills a dump at each of {@code phases}, then at each point of each of {@code sessions}. */
-    private static void sweep(boolean idle, List<String> phases0, List<String> sessions) throws Exception {
-        try (Workload w = target(idle)) {
+    private static void sweep(Main main, List<String> phases0, List<String> sessions) throws Exception {
+        sweep(main, phases0, sessions, false);
+    }
+
+    private static void sweep(Main main, List<String> phases0, List<String> sessions, boolean signalled)
+            throws Exception {
+        try (Workload w = target(main)) {
             Path dir = Checkpoints.imageDir(w);
             List<String> phases = new ArrayList<>(phases0);
-            for (String s : sessions) for (String p : POINTS) phases.add("inject:" + s + ":" + p);
+            for (String s : sessions) for (String p : main.waits() ? WAITING_POINTS : POINTS) phases.add("inject:" + s + ":" + p);
             List<String> failures = new ArrayList<>();
             for (String phase : phases) {
                 String f;
                 try {
-                    f = killDump(w, dir, phase);
+                    f = killDump(w, dir, phase, signalled);
                 } catch (Exception | AssertionError e) {
                     f = "dump killed at " + phase + ": " + e;
                 }
                 if (f != null) failures.add(f);
-                if (!w.alive()) break;
+                // a waiting main thread that lost a signal, or waits with the wrong mask, may never
+                // answer again: every later point would wait its whole deadline for nothing
+                if (!w.alive() || (main.waits() && f != null)) break;
             }
             assertEquals(List.of(), failures);
         }
@@ -113,19 +158,19 @@ class KillTest {
     /** The main thread busy in its own code, registers live, when its process-wide state is read. */
     @Test
     void aBusyThreadComesBackWhole() throws Exception {
-        sweep(false, List.of("frozen", "injected"), List.of("signals"));
+        sweep(Main.BUSY, List.of("frozen", "injected"), List.of("signals"));
     }
 
     /** The second thread asleep in nanosleep (restarted with its restart block, or re-issued). */
     @Test
     void aSleepingThreadComesBackWhole() throws Exception {
-        sweep(false, List.of(), List.of("thread1", "attrs-thread1"));
+        sweep(Main.BUSY, List.of(), List.of("thread1", "attrs-thread1"));
     }
 
     /** The busy main thread again, with the process attributes' calls and the mlockall probe. */
     @Test
     void aBusyThreadComesBackWholeFromTheAttributeCalls() throws Exception {
-        sweep(false, List.of(), List.of("attrs"));
+        sweep(Main.BUSY, List.of(), List.of("attrs"));
     }
 
     /**
@@ -140,7 +185,7 @@ class KillTest {
         for (String call : List.of("probe-", "unprobe-")) {
             for (String p : List.of("loaded", "enter", "exit")) points.add("inject:attrs:" + call + p);
         }
-        sweep(false, points, List.of());
+        sweep(Main.BUSY, points, List.of());
     }
 
     /**
@@ -151,7 +196,7 @@ class KillTest {
      */
     @Test
     void aDumpLeavingItRunningAndAPreDumpKilledAtEachPhase() throws Exception {
-        try (Workload w = target(false)) {
+        try (Workload w = target(Main.BUSY)) {
             Path dir = Checkpoints.imageDir(w);
             Path pre = Checkpoints.imageDir(w);
             List<String> failures = new ArrayList<>();
@@ -190,6 +235,28 @@ class KillTest {
     /** The main thread in pause() (ERESTARTNOHAND), the spinning thread third. */
     @Test
     void aWaitingMainThreadComesBackWhole() throws Exception {
-        sweep(true, List.of(), List.of("signals", "attrs"));
+        sweep(Main.PAUSE, List.of(), List.of("signals", "attrs"));
+    }
+
+    /**
+     * The main thread in pause(), sent SIGUSR1 after jcriu's end but before it ran again (the
+     * moment a loaded machine may give anyway): pause() returns, as it would have had jcriu never
+     * been there, instead of the signal being handled on the way back and pause() entered again.
+     */
+    @Test
+    void aWaitingMainThreadSignalledBeforeItRunsAgainWakesUp() throws Exception {
+        sweep(Main.PAUSE, List.of(), List.of("signals", "attrs"), true);
+    }
+
+    /**
+     * The main thread in sigsuspend() with an empty mask, SIGUSR1 and SIGTERM blocked outside it
+     * (the kernel keeps that mask aside for the call's return): jcriu killed at each point, the
+     * thread still waits with the empty mask, and once SIGUSR1 ends the wait its mask is the one
+     * it set (the target checks it), whether the signal came before it ran again or after.
+     */
+    @Test
+    void aMainThreadInSigsuspendComesBackWithItsMask() throws Exception {
+        sweep(Main.SIGSUSPEND, List.of(), List.of("signals", "attrs"));
+        sweep(Main.SIGSUSPEND, List.of(), List.of("signals", "attrs"), true);
     }
 }

@@ -46,4 +46,25 @@ public record TargetState(String maps, Map<Integer, String> sigBlk) {
             Thread.sleep(10);
         }
     }
+
+    /** Waits until every thread of {@code pid} is in a job-control stop (state T) and untraced. */
+    public static void awaitStopped(int pid, Duration timeout) throws Exception {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            StringBuilder running = new StringBuilder();
+            try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                for (Path t : s.toList()) {
+                    int tid = Integer.parseInt(t.getFileName().toString());
+                    String stat = Files.readString(t.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    int tracer = Workload.tracerPid(tid);
+                    if (tracer != 0 || state != 'T') running.append(" ").append(tid).append(" (state ").append(state)
+                            .append(", tracer ").append(tracer).append(")");
+                }
+            }
+            if (running.isEmpty()) return;
+            if (System.nanoTime() > end) throw new AssertionError("process " + pid + " not stopped:" + running);
+            Thread.sleep(10);
+        }
+    }
 }
