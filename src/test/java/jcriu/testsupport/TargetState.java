@@ -28,42 +28,32 @@ public record TargetState(String maps, Map<Integer, String> sigBlk) {
 
     /** Waits until no thread of {@code pid} is traced or in a tracing stop (jcriu let go of it). */
     public static void awaitReleased(int pid, Duration timeout) throws Exception {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            StringBuilder held = new StringBuilder();
-            try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
-                for (Path t : s.toList()) {
-                    int tid = Integer.parseInt(t.getFileName().toString());
-                    String stat = Files.readString(t.resolve("stat"));
-                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                    int tracer = Workload.tracerPid(tid);
-                    if (tracer != 0 || state == 't') held.append(" ").append(tid).append(" (state ").append(state)
-                            .append(", tracer ").append(tracer).append(")");
-                }
-            }
-            if (held.isEmpty()) return;
-            if (System.nanoTime() > end) throw new AssertionError("process " + pid + " still held:" + held);
-            Thread.sleep(10);
-        }
+        awaitThreads(pid, timeout, state -> state != 't', "still held");
     }
 
     /** Waits until every thread of {@code pid} is in a job-control stop (state T) and untraced. */
     public static void awaitStopped(int pid, Duration timeout) throws Exception {
+        awaitThreads(pid, timeout, state -> state == 'T', "not stopped");
+    }
+
+    /** Waits until every thread of {@code pid} is untraced and in a state {@code ok} accepts. */
+    private static void awaitThreads(int pid, Duration timeout, java.util.function.IntPredicate ok, String failure)
+            throws Exception {
         long end = System.nanoTime() + timeout.toNanos();
         while (true) {
-            StringBuilder running = new StringBuilder();
+            StringBuilder off = new StringBuilder();
             try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
                 for (Path t : s.toList()) {
                     int tid = Integer.parseInt(t.getFileName().toString());
                     String stat = Files.readString(t.resolve("stat"));
                     char state = stat.charAt(stat.lastIndexOf(')') + 2);
                     int tracer = Workload.tracerPid(tid);
-                    if (tracer != 0 || state != 'T') running.append(" ").append(tid).append(" (state ").append(state)
+                    if (tracer != 0 || !ok.test(state)) off.append(" ").append(tid).append(" (state ").append(state)
                             .append(", tracer ").append(tracer).append(")");
                 }
             }
-            if (running.isEmpty()) return;
-            if (System.nanoTime() > end) throw new AssertionError("process " + pid + " not stopped:" + running);
+            if (off.isEmpty()) return;
+            if (System.nanoTime() > end) throw new AssertionError("process " + pid + " " + failure + ":" + off);
             Thread.sleep(10);
         }
     }
